@@ -1,0 +1,105 @@
+//! Command-line definitions (clap derive) and nothing else.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  trunkguard check neutron/                          scan a tree, readable output
+  trunkguard check . --output-format sarif --output trunkguard.sarif
+                                                     SARIF for GitHub code scanning / IDEs
+  trunkguard check neutron/ --select TG2 --ignore TG203
+  trunkguard rules                                   list every rule
+  trunkguard rule TG201                              show one rule's documentation
+
+Exit status: 0 no findings, 1 findings reported, 2 usage, configuration or I/O error.";
+
+/// Static security review for OpenStack Neutron-style Python code.
+#[derive(Debug, Parser)]
+#[command(name = "trunkguard", version, about, after_help = EXAMPLES, arg_required_else_help = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan Python files and report findings.
+    #[command(after_help = EXAMPLES)]
+    Check(CheckArgs),
+    /// List every rule: id, name, default level, on by default or opt-in.
+    Rules(RulesArgs),
+    /// Print one rule's documentation.
+    Rule {
+        /// Rule id, e.g. TG201.
+        id: String,
+    },
+    /// Print the syntax tree of a file (for rule authors).
+    #[command(hide = true)]
+    ParseTree { path: PathBuf },
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Readable terminal output with code frames.
+    Text,
+    /// SARIF 2.1.0 (GitHub code scanning, IDE SARIF viewers).
+    Sarif,
+    /// trunkguard's own stable JSON.
+    Json,
+}
+
+/// When to colour text output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and NO_COLOR is unset.
+    Auto,
+    Always,
+    Never,
+}
+
+/// Options of `trunkguard check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files or directories to scan (directories: every *.py below them).
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Rules to run: ids or prefixes (TG2, TG201, ALL), comma-separated or repeated. Replaces the
+    /// default set; also turns on opt-in rules.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub select: Vec<String>,
+    /// Rules not to run: ids or prefixes.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub ignore: Vec<String>,
+    /// Skip paths matching GLOB (matched against the file or directory name and the relative path).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Exit with status 0 even when there are findings.
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Colour text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print findings only: no summary, no notes on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Worker threads (default: one per core). Output is identical whatever the count.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// Options of `trunkguard rules`.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Print the README's Markdown table instead of plain text.
+    #[arg(long)]
+    pub markdown: bool,
+}

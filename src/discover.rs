@@ -1,0 +1,160 @@
+//! Which files to scan, in a sorted order. Walks directories without following symlinks, skips the
+//! usual non-source directories and `--exclude` globs, and never opens non-regular files (a FIFO named
+//! `x.py` would block forever).
+
+use crate::finding::{Level, Notification};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::path::{Component, Path, PathBuf};
+use walkdir::WalkDir;
+
+/// Directory names skipped while walking (besides hidden directories).
+pub const DEFAULT_SKIPPED_DIRS: &[&str] = &[".git", ".tox", ".venv", "venv", "__pycache__", "build", "node_modules"];
+
+/// Why discovery failed (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    #[error("{0}: no such file or directory")]
+    NotFound(String),
+    #[error("invalid --exclude pattern `{pattern}`: {source}")]
+    BadGlob { pattern: String, source: globset::Error },
+}
+
+/// One file to scan.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Candidate {
+    /// Path used to open the file.
+    pub path: PathBuf,
+    /// Relative to the working directory where possible, `/`-separated.
+    pub display: String,
+}
+
+/// The files to scan and what was skipped on the way.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub files: Vec<Candidate>,
+    pub notifications: Vec<Notification>,
+}
+
+/// Builds the exclusion matcher from `--exclude` globs.
+pub fn exclude_set(patterns: &[String]) -> Result<GlobSet, DiscoverError> {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = Glob::new(pattern).map_err(|source| DiscoverError::BadGlob { pattern: pattern.clone(), source })?;
+        builder.add(glob);
+    }
+    builder.build().map_err(|source| DiscoverError::BadGlob { pattern: patterns.join(", "), source })
+}
+
+fn skipped_dir(name: &str) -> bool {
+    DEFAULT_SKIPPED_DIRS.contains(&name)
+        || name.ends_with(".egg-info")
+        || (name.starts_with('.') && name != "." && name != "..")
+}
+
+fn excluded(excludes: &GlobSet, path: &Path, display: &str) -> bool {
+    !excludes.is_empty() && (excludes.is_match(display) || path.file_name().is_some_and(|n| excludes.is_match(n)))
+}
+
+/// The display form of `path`: relative to `cwd` when under it, `.` components removed, `/`-separated.
+pub fn display_path(path: &Path, cwd: &Path) -> String {
+    let rel = path.strip_prefix(cwd).unwrap_or(path);
+    let parts: Vec<String> = rel
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .map(|c| match c {
+            Component::RootDir => String::new(),
+            other => other.as_os_str().to_string_lossy().into_owned(),
+        })
+        .collect();
+    if parts.is_empty() { ".".to_string() } else { parts.join("/") }
+}
+
+/// Finds the files to scan below `roots`. A root that does not exist is an error; everything else
+/// that goes wrong (unreadable directories, loops, non-regular files) becomes a notification.
+pub fn discover(roots: &[PathBuf], excludes: &GlobSet, cwd: &Path) -> Result<Discovery, DiscoverError> {
+    let mut out = Discovery::default();
+    for root in roots {
+        let meta = std::fs::metadata(root).map_err(|_| DiscoverError::NotFound(root.display().to_string()))?;
+        if meta.is_file() {
+            out.files.push(Candidate { path: root.clone(), display: display_path(root, cwd) });
+            continue;
+        }
+        if !meta.is_dir() {
+            out.notifications.push(skipped(root, cwd, "not a regular file; skipped"));
+            continue;
+        }
+        walk(root, excludes, cwd, &mut out);
+    }
+    out.files.sort();
+    out.files.dedup_by(|a, b| a.path == b.path);
+    Ok(out)
+}
+
+fn walk(root: &Path, excludes: &GlobSet, cwd: &Path, out: &mut Discovery) {
+    let walker = WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter().filter_entry(|e| {
+        if e.depth() == 0 {
+            return true;
+        }
+        let display = display_path(e.path(), cwd);
+        let name = e.file_name().to_string_lossy();
+        !(excluded(excludes, e.path(), &display) || e.file_type().is_dir() && skipped_dir(&name))
+    });
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                let path = err.path().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf());
+                out.notifications.push(Notification {
+                    id: "read-error",
+                    level: Level::Warning,
+                    path: Some(display_path(&path, cwd)),
+                    line: None,
+                    message: format!("cannot read directory entry: {err}"),
+                });
+                continue;
+            }
+        };
+        let is_py = entry.path().extension().is_some_and(|e| e == "py");
+        if !is_py {
+            continue;
+        }
+        let ft = entry.file_type();
+        if ft.is_file() {
+            out.files.push(Candidate { path: entry.path().to_path_buf(), display: display_path(entry.path(), cwd) });
+        } else if !ft.is_dir() && !ft.is_symlink() {
+            out.notifications.push(skipped(entry.path(), cwd, "not a regular file (FIFO, socket or device); skipped"));
+        }
+    }
+}
+
+fn skipped(path: &Path, cwd: &Path, why: &str) -> Notification {
+    Notification {
+        id: "skipped",
+        level: Level::Note,
+        path: Some(display_path(path, cwd)),
+        line: None,
+        message: why.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_paths_are_relative_and_clean() {
+        let cwd = Path::new("/work/repo");
+        assert_eq!(display_path(Path::new("./neutron/x.py"), cwd), "neutron/x.py");
+        assert_eq!(display_path(Path::new("/work/repo/a/b.py"), cwd), "a/b.py");
+        assert_eq!(display_path(Path::new("/elsewhere/b.py"), cwd), "/elsewhere/b.py");
+        assert_eq!(display_path(Path::new("."), cwd), ".");
+    }
+
+    #[test]
+    fn default_skips() {
+        for name in [".git", ".tox", "venv", "__pycache__", "build", "neutron.egg-info", ".hidden"] {
+            assert!(skipped_dir(name), "{name}");
+        }
+        assert!(!skipped_dir("neutron"));
+    }
+}

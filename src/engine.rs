@@ -1,0 +1,182 @@
+//! Parse once, walk once: the per-file analysis. Each file is parsed with tree-sitter-python, then one
+//! iterative pre-order walk with a `TreeCursor` hands every node to the rules registered for its kind
+//! (a dispatch table indexed by node kind id). Syntax errors are collected on the same walk.
+
+use crate::finding::{Finding, Related, Span, assign_fingerprints};
+use crate::python::{self, Imports};
+use crate::rules::{Rule, docs};
+use crate::source::SourceFile;
+use std::collections::BTreeMap;
+use tree_sitter::{Language, Node, Parser};
+
+/// The tree-sitter-python language.
+pub fn language() -> Language {
+    tree_sitter_python::LANGUAGE.into()
+}
+
+/// A new parser for Python. One per thread: parsers are not shareable.
+pub fn new_parser() -> Parser {
+    let mut parser = Parser::new();
+    // The grammar crate is built for this tree-sitter version; a mismatch is a build defect.
+    parser.set_language(&language()).expect("tree-sitter-python matches the tree-sitter ABI");
+    parser
+}
+
+/// The first syntax error of a file and how many error nodes it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyntaxErrors {
+    pub first_line: usize,
+    pub first_column: usize,
+    pub count: usize,
+}
+
+/// What analysing one file produced.
+#[derive(Debug, Default)]
+pub struct FileAnalysis {
+    /// Findings in source order, fingerprinted.
+    pub findings: Vec<Finding>,
+    pub syntax_errors: Option<SyntaxErrors>,
+}
+
+/// The selected rules, indexed by the node kinds they want.
+pub struct Engine {
+    dispatch: Vec<Vec<&'static dyn Rule>>,
+}
+
+impl Engine {
+    /// Builds the dispatch table for `rules`.
+    pub fn new(rules: &[&'static dyn Rule]) -> Engine {
+        let lang = language();
+        let mut dispatch: Vec<Vec<&'static dyn Rule>> =
+            vec![Vec::new(); usize::from(lang.node_kind_count() as u16) + 1];
+        for &rule in rules {
+            for kind in rule.node_kinds() {
+                let id = lang.id_for_node_kind(kind, true);
+                debug_assert!(id != 0, "{}: unknown node kind `{kind}`", rule.id());
+                if let Some(slot) = dispatch.get_mut(usize::from(id)).filter(|_| id != 0) {
+                    slot.push(rule);
+                }
+            }
+        }
+        Engine { dispatch }
+    }
+
+    /// Parses and analyses one file. Returns `None` only if tree-sitter gives up (it does not on
+    /// well-formed calls; kept for safety).
+    pub fn analyse(&self, parser: &mut Parser, src: &SourceFile) -> Option<FileAnalysis> {
+        let parser_text = src.parser_text();
+        let tree = parser.parse(parser_text.as_bytes(), None)?;
+        let root = tree.root_node();
+        let mut cx = Checker::new(src, root);
+        let mut syntax: Option<SyntaxErrors> = None;
+        let mut cursor = root.walk();
+        'walk: loop {
+            let node = cursor.node();
+            if node.is_error() || node.is_missing() {
+                let pos = src.position(node.start_byte());
+                let e = syntax.get_or_insert(SyntaxErrors { first_line: pos.line, first_column: pos.column, count: 0 });
+                e.count += 1;
+            }
+            if let Some(rules) = self.dispatch.get(usize::from(node.kind_id())) {
+                for rule in rules {
+                    rule.check(node, &mut cx);
+                }
+            }
+            if cursor.goto_first_child() {
+                continue;
+            }
+            while !cursor.goto_next_sibling() {
+                if !cursor.goto_parent() {
+                    break 'walk;
+                }
+            }
+        }
+        let mut findings = cx.findings;
+        findings.sort_by(|a, b| (a.span.start_byte, a.rule).cmp(&(b.span.start_byte, b.rule)));
+        assign_fingerprints(&src.display, &mut findings);
+        Some(FileAnalysis { findings, syntax_errors: syntax })
+    }
+}
+
+/// What a rule sees of the file under analysis, and where it reports.
+pub struct Checker<'a> {
+    /// The file being analysed.
+    pub src: &'a SourceFile,
+    /// The module's import aliases.
+    pub imports: Imports,
+    /// Module-level names bound from `getLogger(...)`.
+    pub loggers: Vec<String>,
+    findings: Vec<Finding>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(src: &'a SourceFile, root: Node<'_>) -> Checker<'a> {
+        Checker {
+            src,
+            imports: Imports::collect(root, &src.text),
+            loggers: python::module_loggers(root, &src.text),
+            findings: Vec::new(),
+        }
+    }
+
+    /// The file's text (tree byte offsets index into it).
+    pub fn text(&self) -> &'a str {
+        &self.src.text
+    }
+
+    /// The text of `node`.
+    pub fn node_text(&self, node: Node<'_>) -> &'a str {
+        python::text(node, &self.src.text)
+    }
+
+    /// The resolved span of a byte range.
+    pub fn span(&self, start_byte: usize, end_byte: usize) -> Span {
+        Span { start_byte, end_byte, start: self.src.position(start_byte), end: self.src.position(end_byte) }
+    }
+
+    /// The resolved span of a node.
+    pub fn node_span(&self, node: Node<'_>) -> Span {
+        self.span(node.start_byte(), node.end_byte())
+    }
+
+    /// A related location with a message.
+    pub fn related(&self, node: Node<'_>, message: impl Into<String>) -> Related {
+        Related { span: self.node_span(node), message: message.into() }
+    }
+
+    /// Reports a finding of rule `rule` on the byte range `start..end`, inside the scope of `node`.
+    /// Returns it so the rule can add related locations or properties.
+    pub fn report_range(
+        &mut self,
+        rule: &'static str,
+        node: Node<'_>,
+        start: usize,
+        end: usize,
+        message: String,
+    ) -> &mut Finding {
+        let level = docs::get(rule).map_or(crate::finding::Level::Warning, |d| d.level);
+        let snippet = self.src.text.get(start..end).unwrap_or("").to_string();
+        let span = self.span(start, end);
+        let last = span.end.line.min(span.start.line + 2);
+        let lines = (span.start.line..=last).map(|l| self.src.line_text(l).to_string()).collect();
+        self.findings.push(Finding {
+            rule,
+            level,
+            message,
+            span,
+            snippet,
+            lines,
+            scope: python::qualified_scope(node, &self.src.text),
+            related: Vec::new(),
+            flow: Vec::new(),
+            properties: BTreeMap::new(),
+            fingerprint: String::new(),
+        });
+        self.findings.last_mut().expect("just pushed")
+    }
+
+    /// Reports a finding of rule `rule` covering `node`.
+    pub fn report(&mut self, rule: &'static str, node: Node<'_>, message: String) -> &mut Finding {
+        self.report_range(rule, node, node.start_byte(), node.end_byte(), message)
+    }
+}

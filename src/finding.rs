@@ -1,0 +1,137 @@
+//! Findings and tool notifications: plain data, resolved to lines and UTF-16 columns, knowing nothing
+//! of syntax trees. Rules produce them through the engine's `Checker`; report formats consume them.
+
+use crate::source::Position;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Severity of a finding, as SARIF names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Level {
+    /// The SARIF / documentation spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Note => "note",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+
+    /// Parses `note`, `warning` or `error`.
+    pub fn parse(s: &str) -> Option<Level> {
+        match s {
+            "note" => Some(Level::Note),
+            "warning" => Some(Level::Warning),
+            "error" => Some(Level::Error),
+            _ => None,
+        }
+    }
+}
+
+/// A source range: byte offsets plus resolved positions (end is exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Span {
+    #[serde(skip)]
+    pub start_byte: usize,
+    #[serde(skip)]
+    pub end_byte: usize,
+    pub start: Position,
+    pub end: Position,
+}
+
+/// A secondary location with a short explanation (SARIF `relatedLocations` / code-flow steps).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Related {
+    pub span: Span,
+    pub message: String,
+}
+
+/// One problem found by one rule at one place.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Rule id, e.g. `TG201`.
+    pub rule: &'static str,
+    pub level: Level,
+    /// One or more sentences; the first says it all.
+    pub message: String,
+    pub span: Span,
+    /// The exact text of the flagged region.
+    pub snippet: String,
+    /// The source lines the span covers (at most three), for code frames.
+    pub lines: Vec<String>,
+    /// Qualified name of the enclosing function or class (`<module>` at top level).
+    pub scope: String,
+    pub related: Vec<Related>,
+    /// Steps from source to sink where the problem is indirect (SARIF `codeFlows`).
+    pub flow: Vec<Related>,
+    /// Rule-specific facts a reviewer wants to see (SARIF result `properties`).
+    pub properties: BTreeMap<String, String>,
+    /// Stable identity that survives code moving up or down: see [`fingerprint`].
+    pub fingerprint: String,
+}
+
+/// Something the tool has to say about the run rather than the code: unreadable files, syntax errors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    /// Stable identifier of the kind of notification (`read-error`, `syntax-error`…).
+    pub id: &'static str,
+    pub level: Level,
+    /// Display path of the file concerned, if any.
+    pub path: Option<String>,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// FNV-1a, 64-bit: stable across platforms and releases, unlike `std`'s hasher.
+fn fnv1a(parts: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &b in part.as_bytes().iter().chain(std::iter::once(&0u8)) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// The fingerprint of a finding: rule id, file path, enclosing scope and the whitespace-normalised
+/// text of the flagged construct — never line numbers — plus `:N` counting earlier identical ones
+/// in the same file, so duplicates stay distinct.
+pub fn fingerprint(rule: &str, path: &str, scope: &str, snippet: &str, occurrence: usize) -> String {
+    let normalised: String = snippet.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!("{:016x}:{occurrence}", fnv1a(&[rule, path, scope, &normalised]))
+}
+
+/// Assigns fingerprints to one file's findings (already in source order).
+pub fn assign_fingerprints(path: &str, findings: &mut [Finding]) {
+    let mut seen: BTreeMap<u64, usize> = BTreeMap::new();
+    for f in findings.iter_mut() {
+        let normalised: String = f.snippet.split_whitespace().collect::<Vec<_>>().join(" ");
+        let key = fnv1a(&[f.rule, path, &f.scope, &normalised]);
+        let n = seen.entry(key).or_insert(0);
+        *n += 1;
+        f.fingerprint = fingerprint(f.rule, path, &f.scope, &f.snippet, *n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_ignores_whitespace_and_counts_duplicates() {
+        let a = fingerprint("TG201", "a.py", "C.f", "except  Exception:", 1);
+        let b = fingerprint("TG201", "a.py", "C.f", "except Exception:", 1);
+        assert_eq!(a, b);
+        assert_ne!(a, fingerprint("TG201", "a.py", "C.f", "except Exception:", 2));
+        assert_ne!(a, fingerprint("TG202", "a.py", "C.f", "except Exception:", 1));
+        assert!(a.ends_with(":1"));
+    }
+}

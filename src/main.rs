@@ -1,0 +1,22 @@
+//! The `trunkguard` binary: parse the command line, run, map the outcome to an exit status.
+
+use clap::Parser;
+use std::process::ExitCode;
+use trunkguard::{Exit, cli::Cli, run};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { Exit::Error as u8 } else { Exit::Clean as u8 });
+        }
+    };
+    match run(cli) {
+        Ok(exit) => ExitCode::from(exit as u8),
+        Err(e) => {
+            eprintln!("trunkguard: error: {e:#}");
+            ExitCode::from(Exit::Error as u8)
+        }
+    }
+}

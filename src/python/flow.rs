@@ -1,0 +1,196 @@
+//! How control leaves a block: the set of ways (raise, return, break, continue, fall through) that
+//! some path through it can end. Used for "does every path re-raise" (TG2xx) and "does the handler let
+//! the loop come round again" (TG1xx).
+//!
+//! The analysis follows if/elif/else, try/except/else/finally, with-blocks, loops and match; a `raise`
+//! inside a nested function does not count. Recursion is bounded by [`super::MAX_DEPTH`]; past it the
+//! result carries [`Exits::UNKNOWN`] so callers can stay quiet rather than guess.
+
+use super::{Imports, call_name, named_children, statements, text};
+use tree_sitter::Node;
+
+/// A set of ways control can leave a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Exits(u8);
+
+impl Exits {
+    pub const NONE: Exits = Exits(0);
+    pub const FALL: Exits = Exits(1);
+    pub const RAISE: Exits = Exits(2);
+    pub const RETURN: Exits = Exits(4);
+    pub const BREAK: Exits = Exits(8);
+    pub const CONTINUE: Exits = Exits(16);
+    /// Nesting too deep to follow.
+    pub const UNKNOWN: Exits = Exits(32);
+
+    /// Does the set contain every way in `other`?
+    pub fn contains(self, other: Exits) -> bool {
+        self.0 & other.0 == other.0 && other.0 != 0
+    }
+    /// Union.
+    pub fn with(self, other: Exits) -> Exits {
+        Exits(self.0 | other.0)
+    }
+    /// Difference.
+    pub fn without(self, other: Exits) -> Exits {
+        Exits(self.0 & !other.0)
+    }
+    /// Does every path raise (and the analysis knows it)?
+    pub fn always_raises(self) -> bool {
+        self == Exits::RAISE
+    }
+}
+
+/// Calls that never return normally: they raise (or end the process).
+const RAISING_CALLS: &[&str] =
+    &["six.reraise", "reraise", "excutils.raise_with_cause", "raise_with_cause", "sys.exit", "os._exit", "os.abort"];
+
+/// Context managers that re-raise the active exception on exit (oslo.utils).
+fn is_save_and_reraise(item: Node<'_>, src: &str, imports: &Imports) -> bool {
+    let value = item.child_by_field_name("value").unwrap_or(item);
+    let call = if value.kind() == "as_pattern" { value.named_child(0) } else { Some(value) };
+    call.and_then(|c| call_name(c, src)).is_some_and(|n| imports.resolve(&n).ends_with("save_and_reraise_exception"))
+}
+
+/// The ways control can leave `block` (a `block` node or any single statement).
+pub fn exits(block: Node<'_>, src: &str, imports: &Imports) -> Exits {
+    exits_at(block, src, imports, 0)
+}
+
+fn exits_at(node: Node<'_>, src: &str, imports: &Imports, depth: usize) -> Exits {
+    if depth > super::MAX_DEPTH {
+        return Exits::UNKNOWN;
+    }
+    if node.kind() == "block" || node.kind() == "module" {
+        return sequence(statements(node), src, imports, depth);
+    }
+    statement(node, src, imports, depth)
+}
+
+fn sequence<'t>(stmts: impl Iterator<Item = Node<'t>>, src: &str, imports: &Imports, depth: usize) -> Exits {
+    let mut acc = Exits::NONE;
+    for stmt in stmts {
+        let e = statement(stmt, src, imports, depth);
+        acc = acc.with(e.without(Exits::FALL));
+        if !e.contains(Exits::FALL) {
+            return acc;
+        }
+    }
+    acc.with(Exits::FALL)
+}
+
+fn block_of<'t>(node: Node<'t>, field: &str) -> Option<Node<'t>> {
+    node.child_by_field_name(field)
+}
+
+fn statement(stmt: Node<'_>, src: &str, imports: &Imports, depth: usize) -> Exits {
+    let d = depth + 1;
+    let sub = |n: Option<Node<'_>>| n.map_or(Exits::FALL, |n| exits_at(n, src, imports, d));
+    match stmt.kind() {
+        "raise_statement" => Exits::RAISE,
+        "return_statement" => Exits::RETURN,
+        "break_statement" => Exits::BREAK,
+        "continue_statement" => Exits::CONTINUE,
+        "expression_statement" => {
+            let raises = stmt.named_child(0).and_then(|c| call_name(c, src)).is_some_and(|n| {
+                let resolved = imports.resolve(&n);
+                RAISING_CALLS.iter().any(|r| n == *r || resolved == *r || resolved.ends_with(&format!(".{r}")))
+            });
+            if raises { Exits::RAISE } else { Exits::FALL }
+        }
+        "if_statement" => {
+            let mut acc = sub(block_of(stmt, "consequence"));
+            let mut has_else = false;
+            let mut cursor = stmt.walk();
+            for alt in stmt.children_by_field_name("alternative", &mut cursor) {
+                has_else |= alt.kind() == "else_clause";
+                let body = block_of(alt, if alt.kind() == "else_clause" { "body" } else { "consequence" });
+                acc = acc.with(sub(body));
+            }
+            if has_else { acc } else { acc.with(Exits::FALL) }
+        }
+        "try_statement" => try_exits(stmt, src, imports, d),
+        "with_statement" => {
+            let body = sub(block_of(stmt, "body"));
+            let clause = named_children(stmt).into_iter().find(|c| c.kind() == "with_clause");
+            let reraises = clause
+                .is_some_and(|c| named_children(c).into_iter().any(|item| is_save_and_reraise(item, src, imports)));
+            if !reraises {
+                return body;
+            }
+            // save_and_reraise_exception re-raises on exit unless the body sets `ctx.reraise = False`.
+            if sets_reraise_false(stmt, src) { body.with(Exits::RAISE) } else { Exits::RAISE }
+        }
+        "while_statement" | "for_statement" => {
+            let body = sub(block_of(stmt, "body"));
+            let infinite = stmt.kind() == "while_statement"
+                && block_of(stmt, "condition").is_some_and(|c| matches!(text(c, src), "True" | "1"));
+            let mut acc = body.without(Exits::BREAK.with(Exits::CONTINUE).with(Exits::FALL));
+            if !infinite || body.contains(Exits::BREAK) {
+                let after = match block_of(stmt, "alternative") {
+                    Some(alt) if !infinite => sub(block_of(alt, "body")),
+                    _ => Exits::FALL,
+                };
+                acc = acc.with(after);
+            }
+            acc.with(body.without(Exits::all_but_unknown()))
+        }
+        "match_statement" => {
+            let mut acc = Exits::FALL;
+            for case in super::descendants_in_scope(stmt).into_iter().filter(|n| n.kind() == "case_clause") {
+                acc = acc.with(sub(named_children(case).into_iter().find(|c| c.kind() == "block")));
+            }
+            acc
+        }
+        _ => Exits::FALL,
+    }
+}
+
+impl Exits {
+    fn all_but_unknown() -> Exits {
+        Exits(31)
+    }
+}
+
+fn try_exits(stmt: Node<'_>, src: &str, imports: &Imports, d: usize) -> Exits {
+    let sub = |n: Node<'_>| exits_at(n, src, imports, d);
+    let mut acc = block_of(stmt, "body").map_or(Exits::FALL, sub);
+    let mut finally = None;
+    for clause in named_children(stmt) {
+        let body = named_children(clause).into_iter().find(|c| c.kind() == "block");
+        match clause.kind() {
+            "except_clause" | "except_group_clause" => acc = acc.with(body.map_or(Exits::FALL, sub)),
+            "else_clause" if acc.contains(Exits::FALL) => {
+                let else_exits = block_of(clause, "body").map_or(Exits::FALL, sub);
+                // The body's fall-through continues into `else`; handler fall-throughs stay.
+                let handlers_fall = named_children(stmt).into_iter().any(|c| {
+                    matches!(c.kind(), "except_clause" | "except_group_clause")
+                        && named_children(c)
+                            .into_iter()
+                            .find(|b| b.kind() == "block")
+                            .is_some_and(|b| sub(b).contains(Exits::FALL))
+                });
+                acc = acc.without(Exits::FALL).with(else_exits);
+                if handlers_fall {
+                    acc = acc.with(Exits::FALL);
+                }
+            }
+            "finally_clause" => finally = body.map(sub),
+            _ => {}
+        }
+    }
+    match finally {
+        Some(f) if !f.contains(Exits::FALL) => f,
+        Some(f) => acc.with(f.without(Exits::FALL)),
+        None => acc,
+    }
+}
+
+/// Does a `with save_and_reraise_exception() as ctx:` body set `ctx.reraise = False` anywhere?
+fn sets_reraise_false(with_stmt: Node<'_>, src: &str) -> bool {
+    super::descendants_in_scope(with_stmt).into_iter().any(|n| {
+        n.kind() == "assignment"
+            && n.child_by_field_name("left").is_some_and(|l| text(l, src).ends_with(".reraise"))
+            && n.child_by_field_name("right").is_some_and(|r| text(r, src) == "False")
+    })
+}

@@ -1,0 +1,316 @@
+//! Helpers over tree-sitter-python nodes shared by every rule: node text, dotted names of calls,
+//! import aliases, enclosing scopes, logger recognition. Nothing here knows about rules or findings.
+//!
+//! Every helper is iterative or depth-bounded: input can nest tens of thousands of levels deep.
+
+pub mod flow;
+
+use std::collections::HashMap;
+use tree_sitter::Node;
+
+/// Deepest nesting a recursive helper descends before giving up conservatively.
+pub const MAX_DEPTH: usize = 200;
+
+/// The source text of `node`.
+pub fn text<'a>(node: Node<'_>, src: &'a str) -> &'a str {
+    src.get(node.byte_range()).unwrap_or("")
+}
+
+/// Named children of `node`, in order.
+pub fn named_children<'t>(node: Node<'t>) -> Vec<Node<'t>> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor).collect()
+}
+
+/// Children of `node` that are statements or clauses (named, not comments).
+pub fn statements<'t>(block: Node<'t>) -> impl Iterator<Item = Node<'t>> {
+    named_children(block).into_iter().filter(|n| n.kind() != "comment")
+}
+
+/// The dotted name of an identifier/attribute chain (`a.b.c`), or `None` for anything else
+/// (calls, subscripts…). Iterative, so deep chains cannot overflow.
+pub fn dotted_name(node: Node<'_>, src: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    let mut cur = node;
+    loop {
+        match cur.kind() {
+            "identifier" => {
+                parts.push(text(cur, src));
+                break;
+            }
+            "attribute" => {
+                parts.push(text(cur.child_by_field_name("attribute")?, src));
+                cur = cur.child_by_field_name("object")?;
+            }
+            _ => return None,
+        }
+        if parts.len() > 64 {
+            return None;
+        }
+    }
+    parts.reverse();
+    Some(parts.join("."))
+}
+
+/// The dotted name of the function a `call` node calls (`LOG.error` for `LOG.error(...)`).
+pub fn call_name(call: Node<'_>, src: &str) -> Option<String> {
+    if call.kind() != "call" {
+        return None;
+    }
+    dotted_name(call.child_by_field_name("function")?, src)
+}
+
+/// The last attribute or identifier of a call's callee, even when the receiver is not a plain name
+/// (`self._get_plugin().update_port(...)` → `update_port`).
+pub fn callee_last_name<'a>(call: Node<'_>, src: &'a str) -> Option<&'a str> {
+    let func = call.child_by_field_name("function")?;
+    match func.kind() {
+        "identifier" => Some(text(func, src)),
+        "attribute" => Some(text(func.child_by_field_name("attribute")?, src)),
+        _ => None,
+    }
+}
+
+/// The last segment of a dotted name.
+pub fn last_segment(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+/// Keyword argument `name=` of a call, if present.
+pub fn keyword_argument<'t>(call: Node<'t>, name: &str, src: &str) -> Option<Node<'t>> {
+    let args = call.child_by_field_name("arguments")?;
+    named_children(args).into_iter().find_map(|arg| {
+        (arg.kind() == "keyword_argument" && arg.child_by_field_name("name").map(|n| text(n, src)) == Some(name))
+            .then(|| arg.child_by_field_name("value"))
+            .flatten()
+    })
+}
+
+/// Positional arguments of a call (no keywords, no splats).
+pub fn positional_arguments<'t>(call: Node<'t>) -> Vec<Node<'t>> {
+    let Some(args) = call.child_by_field_name("arguments") else { return Vec::new() };
+    named_children(args)
+        .into_iter()
+        .filter(|a| !matches!(a.kind(), "keyword_argument" | "comment" | "list_splat" | "dictionary_splat"))
+        .collect()
+}
+
+/// Strips redundant parentheses around an expression.
+pub fn unparenthesize(mut node: Node<'_>) -> Node<'_> {
+    while node.kind() == "parenthesized_expression" {
+        match node.named_child(0) {
+            Some(inner) => node = inner,
+            None => break,
+        }
+    }
+    node
+}
+
+/// Is `node` a function or class definition (a scope boundary for "directly in this body")?
+pub fn is_scope(node: Node<'_>) -> bool {
+    matches!(node.kind(), "function_definition" | "class_definition" | "lambda")
+}
+
+/// The innermost function definition enclosing `node` (not `node` itself).
+pub fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
+    let mut cur = node.parent();
+    while let Some(n) = cur {
+        if n.kind() == "function_definition" {
+            return Some(n);
+        }
+        cur = n.parent();
+    }
+    None
+}
+
+/// The qualified name of the scope enclosing `node`: `Class.method.inner`, or `<module>`.
+pub fn qualified_scope(node: Node<'_>, src: &str) -> String {
+    let mut names = Vec::new();
+    let mut cur = node.parent();
+    while let Some(n) = cur {
+        if matches!(n.kind(), "function_definition" | "class_definition")
+            && let Some(name) = n.child_by_field_name("name")
+        {
+            names.push(text(name, src));
+        }
+        cur = n.parent();
+    }
+    if names.is_empty() {
+        return "<module>".to_string();
+    }
+    names.reverse();
+    names.join(".")
+}
+
+/// Does this statement consist of a string only (a docstring or a string used as a comment)?
+pub fn is_string_statement(stmt: Node<'_>) -> bool {
+    stmt.kind() == "expression_statement"
+        && stmt.named_child_count() == 1
+        && stmt.named_child(0).is_some_and(|c| matches!(c.kind(), "string" | "concatenated_string"))
+}
+
+/// Import aliases of one module: local name → fully qualified dotted name.
+///
+/// `import tenacity as t` maps `t` → `tenacity`; `from oslo_utils import excutils` maps `excutils` →
+/// `oslo_utils.excutils`. Collected from module-level statements (and those nested in module-level
+/// `try`/`if` blocks, where optional imports live).
+#[derive(Debug, Default, Clone)]
+pub struct Imports {
+    aliases: HashMap<String, String>,
+}
+
+impl Imports {
+    /// Collects the imports of the module rooted at `root`.
+    pub fn collect(root: Node<'_>, src: &str) -> Imports {
+        let mut imports = Imports::default();
+        // Module level plus blocks of module-level compound statements (try/if/with), bounded depth.
+        let mut stack: Vec<(Node<'_>, usize)> = vec![(root, 0)];
+        while let Some((node, depth)) = stack.pop() {
+            for child in named_children(node) {
+                match child.kind() {
+                    "import_statement" => imports.add_import(child, src),
+                    "import_from_statement" => imports.add_from_import(child, src),
+                    "function_definition" | "class_definition" | "decorated_definition" => {}
+                    _ if depth < 4 && child.named_child_count() > 0 => stack.push((child, depth + 1)),
+                    _ => {}
+                }
+            }
+        }
+        imports
+    }
+
+    fn add_import(&mut self, stmt: Node<'_>, src: &str) {
+        for name in named_children(stmt) {
+            match name.kind() {
+                "dotted_name" => {
+                    let full = text(name, src).to_string();
+                    let first = full.split('.').next().unwrap_or(&full).to_string();
+                    self.aliases.entry(first.clone()).or_insert(first);
+                }
+                "aliased_import" => {
+                    let (Some(n), Some(a)) = (name.child_by_field_name("name"), name.child_by_field_name("alias"))
+                    else {
+                        continue;
+                    };
+                    self.aliases.insert(text(a, src).to_string(), text(n, src).to_string());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn add_from_import(&mut self, stmt: Node<'_>, src: &str) {
+        let Some(module) = stmt.child_by_field_name("module_name") else { return };
+        let module = text(module, src).trim_start_matches('.').to_string();
+        let mut cursor = stmt.walk();
+        for name in stmt.children_by_field_name("name", &mut cursor) {
+            let (local, imported) = match name.kind() {
+                "dotted_name" => (text(name, src), text(name, src)),
+                "aliased_import" => {
+                    let (Some(n), Some(a)) = (name.child_by_field_name("name"), name.child_by_field_name("alias"))
+                    else {
+                        continue;
+                    };
+                    (text(a, src), text(n, src))
+                }
+                _ => continue,
+            };
+            let full = if module.is_empty() { imported.to_string() } else { format!("{module}.{imported}") };
+            self.aliases.insert(local.to_string(), full);
+        }
+    }
+
+    /// Resolves the first segment of a dotted name through the aliases: with `from tenacity import
+    /// retry as r`, `r` resolves to `tenacity.retry`; unknown names are returned unchanged.
+    pub fn resolve(&self, dotted: &str) -> String {
+        let (first, rest) = match dotted.split_once('.') {
+            Some((f, r)) => (f, Some(r)),
+            None => (dotted, None),
+        };
+        match (self.aliases.get(first), rest) {
+            (Some(full), Some(rest)) => format!("{full}.{rest}"),
+            (Some(full), None) => full.clone(),
+            (None, _) => dotted.to_string(),
+        }
+    }
+
+    /// Is any local name bound to a name ending in `suffix` (`get_logger` style lookups)?
+    pub fn binds(&self, local: &str) -> Option<&str> {
+        self.aliases.get(local).map(String::as_str)
+    }
+}
+
+/// Logger methods that emit a record.
+pub const LOG_METHODS: &[&str] =
+    &["debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"];
+
+/// Receivers conventionally bound to a logger in OpenStack code.
+pub const LOGGER_NAMES: &[&str] =
+    &["LOG", "LOGGER", "logger", "log", "_LOG", "_log", "self.log", "self.logger", "self._log", "self.LOG", "logging"];
+
+/// Is `call` a logging call (`LOG.error(...)`, `self.logger.info(...)`, `logging.warning(...)`)?
+/// Returns the dotted callee name when it is. `extra_loggers` holds names the module binds from
+/// `getLogger(...)`.
+pub fn logger_call(call: Node<'_>, src: &str, extra_loggers: &[String]) -> Option<String> {
+    let name = call_name(call, src)?;
+    let (receiver, method) = name.rsplit_once('.')?;
+    if !LOG_METHODS.contains(&method) {
+        return None;
+    }
+    (LOGGER_NAMES.contains(&receiver) || extra_loggers.iter().any(|l| l == receiver)).then_some(name)
+}
+
+/// Names bound at module level (or on `self`) from `getLogger(...)`: `_logger = logging.getLogger(__name__)`.
+pub fn module_loggers(root: Node<'_>, src: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for stmt in named_children(root) {
+        if stmt.kind() != "expression_statement" {
+            continue;
+        }
+        let Some(assign) = stmt.named_child(0).filter(|a| a.kind() == "assignment") else { continue };
+        let (Some(left), Some(right)) = (assign.child_by_field_name("left"), assign.child_by_field_name("right"))
+        else {
+            continue;
+        };
+        let is_get_logger = call_name(right, src).is_some_and(|n| last_segment(&n) == "getLogger");
+        if is_get_logger && left.kind() == "identifier" {
+            names.push(text(left, src).to_string());
+        }
+    }
+    names
+}
+
+/// Calls directly inside `node` (not inside nested functions, classes or lambdas), in source order.
+/// Iterative.
+pub fn calls_within<'t>(node: Node<'t>) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        if n.kind() == "call" {
+            out.push(n);
+        }
+        let children = named_children(n);
+        for child in children.into_iter().rev() {
+            if !is_scope(child) {
+                stack.push(child);
+            }
+        }
+    }
+    out
+}
+
+/// All descendants of `node` (excluding `node`) in pre-order, not entering nested scopes. Iterative.
+pub fn descendants_in_scope<'t>(node: Node<'t>) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    let mut stack: Vec<Node<'t>> = named_children(node).into_iter().rev().collect();
+    while let Some(n) = stack.pop() {
+        out.push(n);
+        if is_scope(n) {
+            continue;
+        }
+        for child in named_children(n).into_iter().rev() {
+            stack.push(child);
+        }
+    }
+    out
+}

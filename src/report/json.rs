@@ -1,0 +1,57 @@
+//! The `json` format: a stable, documented document of findings and notifications for scripts.
+//!
+//! ```json
+//! {"version": 1, "findings": [{"rule": "TG201", "name": "broad-except-swallowed", "level": "warning",
+//!   "message": "…", "path": "a.py", "line": 3, "column": 5, "end_line": 3, "end_column": 27,
+//!   "scope": "Plugin.update", "fingerprint": "…", "related": [], "properties": {}}],
+//!  "notifications": [{"id": "syntax-error", "level": "warning", "path": "b.py", "line": 1, "message": "…"}],
+//!  "summary": {"findings": 1, "errors": 0, "warnings": 1, "notes": 0, "files_scanned": 2}}
+//! ```
+//! Lines are 1-based; columns are 1-based UTF-16 code units (as in SARIF).
+
+use super::Report;
+use crate::finding::Level;
+use serde_json::{Value, json};
+
+/// Renders the report as pretty-printed JSON.
+pub fn render(report: &Report) -> String {
+    let findings: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|(path, f)| {
+            let name = report.rules.iter().find(|d| d.id == f.rule).map(|d| d.name.as_str()).unwrap_or("");
+            json!({
+                "rule": f.rule,
+                "name": name,
+                "level": f.level.as_str(),
+                "message": f.message,
+                "path": path,
+                "line": f.span.start.line,
+                "column": f.span.start.column,
+                "end_line": f.span.end.line,
+                "end_column": f.span.end.column,
+                "scope": f.scope,
+                "fingerprint": f.fingerprint,
+                "related": f.related.iter().map(|r| json!({
+                    "line": r.span.start.line, "column": r.span.start.column, "message": r.message,
+                })).collect::<Vec<_>>(),
+                "properties": f.properties,
+            })
+        })
+        .collect();
+    let doc = json!({
+        "version": 1,
+        "findings": findings,
+        "notifications": report.notifications,
+        "summary": {
+            "findings": report.findings.len(),
+            "errors": report.count(Level::Error),
+            "warnings": report.count(Level::Warning),
+            "notes": report.count(Level::Note),
+            "files_scanned": report.files_scanned,
+        },
+    });
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
+}

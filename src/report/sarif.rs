@@ -1,0 +1,185 @@
+//! SARIF 2.1.0 for GitHub code scanning, CI lint steps and IDE SARIF viewers, built with serde-sarif's
+//! types. Every rule that ran is described in `tool.driver.rules` from its `rules/*.md` document;
+//! results carry repository-relative URIs under `%SRCROOT%`, UTF-16 columns, a snippet and
+//! line-independent `partialFingerprints`. Output is deterministic for the same input.
+
+use super::{Report, encode_uri_path};
+use crate::finding::{Finding, Level, Notification, Related, Span};
+use crate::rules::docs::RuleDoc;
+use serde_json::{Value, json};
+use serde_sarif::sarif::{
+    ArtifactContent, ArtifactLocation, CodeFlow, Invocation, Location, Message, MultiformatMessageString,
+    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor, ReportingDescriptorReference,
+    Result as SarifResult, ResultLevel, Run, Sarif, ThreadFlow, ThreadFlowLocation, Tool, ToolComponent,
+};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The SARIF 2.1.0 schema URI written to `$schema`.
+pub const SCHEMA_URI: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+/// Key of trunkguard's entry in `partialFingerprints`.
+pub const FINGERPRINT_KEY: &str = "trunkguard/v1";
+const SRCROOT: &str = "%SRCROOT%";
+
+/// Renders the report as a SARIF 2.1.0 log (pretty-printed JSON, trailing newline).
+pub fn render(report: &Report) -> String {
+    let mut value = serde_json::to_value(build(report)).unwrap_or(Value::Null);
+    // serde-sarif writes `version` from a plain Value; make sure the run-level fields it leaves open
+    // are spelled as the schema wants.
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("version".into(), json!("2.1.0"));
+    }
+    let mut out = serde_json::to_string_pretty(&value).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+fn build(report: &Report) -> Sarif {
+    let rules: Vec<ReportingDescriptor> = report.rules.iter().map(|d| descriptor(d)).collect();
+    let driver = ToolComponent::builder()
+        .name("trunkguard")
+        .semantic_version(env!("CARGO_PKG_VERSION"))
+        .information_uri(env!("CARGO_PKG_REPOSITORY"))
+        .rules(rules)
+        .build();
+    let results: Vec<SarifResult> = report.findings.iter().map(|(path, f)| result(report, path, f)).collect();
+    let notifications: Vec<serde_sarif::sarif::Notification> =
+        report.notifications.iter().map(|n| notification(report, n)).collect();
+    let invocation =
+        Invocation::builder().execution_successful(true).tool_execution_notifications(notifications).build();
+    let base =
+        BTreeMap::from([(SRCROOT.to_string(), ArtifactLocation::builder().uri(dir_uri(&report.srcroot)).build())]);
+    let run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .results(results)
+        .invocations(vec![invocation])
+        .original_uri_base_ids(base)
+        .column_kind(json!("utf16CodeUnits"))
+        .build();
+    Sarif::builder().schema(SCHEMA_URI).version(json!("2.1.0")).runs(vec![run]).build()
+}
+
+fn descriptor(d: &RuleDoc) -> ReportingDescriptor {
+    let mut tags = vec!["security".to_string()];
+    if let Some(cwe) = &d.cwe {
+        tags.push(cwe.clone());
+        tags.push(format!("external/cwe/{}", cwe.to_ascii_lowercase()));
+    }
+    tags.extend(d.tags.iter().filter(|t| !tags.contains(t)).cloned().collect::<Vec<_>>());
+    let mut extra = BTreeMap::from([("precision".to_string(), json!(d.precision))]);
+    if let Some(sev) = &d.security_severity {
+        extra.insert("security-severity".into(), json!(sev));
+    }
+    ReportingDescriptor::builder()
+        .id(d.id.clone())
+        .name(d.name.clone())
+        .short_description(MultiformatMessageString::builder().text(d.summary.clone()).build())
+        .full_description(MultiformatMessageString::builder().text(d.full_description()).build())
+        .help(MultiformatMessageString::builder().text(d.render_text()).markdown(d.body.clone()).build())
+        .default_configuration(ReportingConfiguration::builder().level(json!(d.level.as_str())).build())
+        .properties(PropertyBag::builder().tags(tags).additional_properties(extra).build())
+        .build()
+}
+
+fn level(l: Level) -> ResultLevel {
+    match l {
+        Level::Note => ResultLevel::Note,
+        Level::Warning => ResultLevel::Warning,
+        Level::Error => ResultLevel::Error,
+    }
+}
+
+/// Directory URI for `%SRCROOT%` (`file:///…/`).
+fn dir_uri(dir: &Path) -> String {
+    let s = dir.to_string_lossy().replace('\\', "/");
+    let s = s.trim_end_matches('/');
+    let s = if s.starts_with('/') { s.to_string() } else { format!("/{s}") };
+    format!("file://{}/", encode_uri_path(&s))
+}
+
+/// Artifact location for a display path: relative ones under `%SRCROOT%`, absolute ones as file URIs.
+fn artifact(path: &str) -> ArtifactLocation {
+    if path.starts_with('/') {
+        ArtifactLocation::builder().uri(format!("file://{}", encode_uri_path(path))).build()
+    } else {
+        ArtifactLocation::builder().uri(encode_uri_path(path)).uri_base_id(SRCROOT).build()
+    }
+}
+
+fn region(span: &Span, snippet: Option<&str>) -> Region {
+    let mut r = Region::builder()
+        .start_line(span.start.line as i64)
+        .start_column(span.start.column as i64)
+        .end_line(span.end.line as i64)
+        .end_column(span.end.column as i64)
+        .build();
+    r.snippet = snippet.map(|text| ArtifactContent::builder().text(text).build());
+    r
+}
+
+fn location(path: &str, span: &Span, snippet: Option<&str>, message: Option<&str>) -> Location {
+    let physical = PhysicalLocation::builder().artifact_location(artifact(path)).region(region(span, snippet)).build();
+    let loc = Location::builder().physical_location(physical);
+    match message {
+        Some(m) => loc.message(Message::builder().text(m).build()).build(),
+        None => loc.build(),
+    }
+}
+
+fn result(report: &Report, path: &str, f: &Finding) -> SarifResult {
+    let index = report.rules.iter().position(|d| d.id == f.rule).unwrap_or(0) as i64;
+    let related: Vec<Location> = f
+        .related
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut loc = location(path, &r.span, None, Some(&r.message));
+            loc.id = Some(i as i64 + 1);
+            loc
+        })
+        .collect();
+    let mut extra: BTreeMap<String, Value> = f.properties.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    extra.insert("scope".into(), json!(f.scope));
+    let mut out = SarifResult::builder()
+        .rule_id(f.rule)
+        .rule_index(index)
+        .level(level(f.level))
+        .message(Message::builder().text(f.message.clone()).build())
+        .locations(vec![location(path, &f.span, Some(&f.snippet), None)])
+        .partial_fingerprints(BTreeMap::from([(FINGERPRINT_KEY.to_string(), f.fingerprint.clone())]))
+        .properties(PropertyBag::builder().additional_properties(extra).build())
+        .build();
+    if !related.is_empty() {
+        out.related_locations = Some(related);
+    }
+    if !f.flow.is_empty() {
+        out.code_flows = Some(vec![code_flow(path, &f.flow)]);
+    }
+    out
+}
+
+fn code_flow(path: &str, steps: &[Related]) -> CodeFlow {
+    let locations: Vec<ThreadFlowLocation> = steps
+        .iter()
+        .map(|s| ThreadFlowLocation::builder().location(location(path, &s.span, None, Some(&s.message))).build())
+        .collect();
+    CodeFlow::builder().thread_flows(vec![ThreadFlow::builder().locations(locations).build()]).build()
+}
+
+fn notification(_report: &Report, n: &Notification) -> serde_sarif::sarif::Notification {
+    let mut out = serde_sarif::sarif::Notification::builder()
+        .message(Message::builder().text(n.message.clone()).build())
+        .level(json!(n.level.as_str()))
+        .descriptor(ReportingDescriptorReference::builder().id(n.id).build())
+        .build();
+    if let Some(path) = &n.path {
+        let physical = PhysicalLocation::builder().artifact_location(artifact(path));
+        let physical = match n.line {
+            Some(line) => physical.region(Region::builder().start_line(line as i64).build()).build(),
+            None => physical.build(),
+        };
+        out.locations = Some(vec![Location::builder().physical_location(physical).build()]);
+    }
+    out
+}

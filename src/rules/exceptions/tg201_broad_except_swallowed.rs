@@ -1,0 +1,32 @@
+//! TG201 broad-except-swallowed: `except Exception` where some path does not re-raise.
+
+use super::{Catch, describe, handler, is_silent};
+use crate::engine::Checker;
+use crate::rules::Rule;
+use tree_sitter::Node;
+
+/// See `rules/TG201.md`.
+pub struct BroadExceptSwallowed;
+
+impl Rule for BroadExceptSwallowed {
+    fn id(&self) -> &'static str {
+        "TG201"
+    }
+
+    fn node_kinds(&self) -> &'static [&'static str] {
+        &["except_clause"]
+    }
+
+    fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
+        let Some(h) = handler(node, cx) else { return };
+        let Catch::Broad(name) = &h.catch else { return };
+        if is_silent(h.body) {
+            return; // TG202
+        }
+        let message = format!(
+            "Broad `except {name}` swallows the error: the handler {}. Catch the exceptions you expect, or re-raise after handling.",
+            describe(&h, cx)
+        );
+        cx.report_range(self.id(), node, node.start_byte(), h.header_end, message);
+    }
+}

@@ -1,0 +1,31 @@
+//! TG203 bare-except: `except:` that does not re-raise on every path.
+
+use super::{Catch, describe, handler};
+use crate::engine::Checker;
+use crate::rules::Rule;
+use tree_sitter::Node;
+
+/// See `rules/TG203.md`.
+pub struct BareExcept;
+
+impl Rule for BareExcept {
+    fn id(&self) -> &'static str {
+        "TG203"
+    }
+
+    fn node_kinds(&self) -> &'static [&'static str] {
+        &["except_clause"]
+    }
+
+    fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
+        let Some(h) = handler(node, cx) else { return };
+        if h.catch != Catch::Bare {
+            return;
+        }
+        let message = format!(
+            "Bare `except:` catches everything, including `SystemExit`, `KeyboardInterrupt` and eventlet's `GreenletExit`, and the handler {}. Catch `Exception` or narrower, or re-raise.",
+            describe(&h, cx)
+        );
+        cx.report_range(self.id(), node, node.start_byte(), h.header_end, message);
+    }
+}

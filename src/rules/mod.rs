@@ -1,0 +1,32 @@
+//! The rule registry: every rule implementation, sorted by id, and the [`Rule`] trait they share.
+//!
+//! A new rule is one file under a family folder, one entry in [`REGISTRY`], one `rules/ID.md`
+//! document and fixture lines with `# expect: ID` markers. A test keeps registry and documents in step.
+
+pub mod docs;
+pub mod exceptions;
+
+use crate::engine::Checker;
+use tree_sitter::Node;
+
+/// A check over one node kind (or a few). Rules know nothing of output formats.
+pub trait Rule: Send + Sync {
+    /// The rule id, e.g. `TG201`; its document is `rules/TG201.md`.
+    fn id(&self) -> &'static str;
+    /// The tree-sitter-python node kinds this rule wants to see.
+    fn node_kinds(&self) -> &'static [&'static str];
+    /// Called once for every node of a wanted kind, in source order.
+    fn check(&self, node: Node<'_>, cx: &mut Checker<'_>);
+}
+
+/// Every rule, sorted by id.
+pub static REGISTRY: &[&dyn Rule] = &[
+    &exceptions::tg201_broad_except_swallowed::BroadExceptSwallowed,
+    &exceptions::tg202_broad_except_silent::BroadExceptSilent,
+    &exceptions::tg203_bare_except::BareExcept,
+];
+
+/// The rule with id `id` (case-insensitive).
+pub fn by_id(id: &str) -> Option<&'static dyn Rule> {
+    REGISTRY.iter().copied().find(|r| r.id().eq_ignore_ascii_case(id))
+}

@@ -1,0 +1,216 @@
+//! Source files: bytes → text (BOM, PEP 263 coding cookie, invalid UTF-8), a line index, and the
+//! byte ↔ (line, UTF-16 column) mapping every report format uses.
+//!
+//! Line breaks are `\n`, `\r\n` and a lone `\r`, as Python counts them. Text handed to the parser has
+//! every lone `\r` replaced by `\n` (same length, so byte offsets agree with [`SourceFile::text`]).
+
+use std::path::PathBuf;
+
+/// A decoded Python source file with its line index.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path as discovered (used to open the file).
+    pub path: PathBuf,
+    /// Display path: relative to the working directory where possible, `/`-separated.
+    pub display: String,
+    /// Decoded text (BOM removed).
+    pub text: String,
+    /// Byte offset of the start of each line.
+    line_starts: Vec<usize>,
+}
+
+/// How decoding went, when it was not plain UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeNote {
+    /// The bytes were not valid UTF-8; invalid sequences became U+FFFD.
+    InvalidUtf8 { byte_offset: usize },
+    /// A coding cookie named an encoding trunkguard does not know; decoded as UTF-8, lossily.
+    UnknownEncoding { name: String },
+}
+
+/// A resolved position: 1-based line, 1-based column in UTF-16 code units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl SourceFile {
+    /// Decodes `bytes` and builds the line index. Never fails: undecodable input is decoded lossily and
+    /// the returned note says so.
+    pub fn decode(path: PathBuf, display: String, bytes: &[u8]) -> (SourceFile, Option<DecodeNote>) {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let (text, note) = match coding_cookie(bytes).as_deref() {
+            None | Some("utf-8") => decode_utf8(bytes),
+            Some("latin-1") => (bytes.iter().map(|&b| b as char).collect(), None),
+            Some(other) => {
+                let (text, _) = decode_utf8(bytes);
+                (text, Some(DecodeNote::UnknownEncoding { name: other.to_string() }))
+            }
+        };
+        (SourceFile::from_text(path, display, text), note)
+    }
+
+    /// Builds a source file from text that is already decoded.
+    pub fn from_text(path: PathBuf, display: String, text: String) -> SourceFile {
+        let line_starts = line_starts(&text);
+        SourceFile { path, display, text, line_starts }
+    }
+
+    /// The text as the parser should see it: lone `\r` line breaks turned into `\n`.
+    pub fn parser_text(&self) -> std::borrow::Cow<'_, str> {
+        let b = self.text.as_bytes();
+        let lone_cr = |i: usize| b[i] == b'\r' && b.get(i + 1) != Some(&b'\n');
+        if !(0..b.len()).any(lone_cr) {
+            return std::borrow::Cow::Borrowed(&self.text);
+        }
+        let fixed: Vec<u8> = (0..b.len()).map(|i| if lone_cr(i) { b'\n' } else { b[i] }).collect();
+        // Replacing one ASCII byte by another keeps the text valid UTF-8.
+        std::borrow::Cow::Owned(
+            String::from_utf8(fixed).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        )
+    }
+
+    /// Number of lines.
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// 0-based line index containing `byte`.
+    fn line_index(&self, byte: usize) -> usize {
+        match self.line_starts.binary_search(&byte) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+
+    /// The position of a byte offset (clamped to the text).
+    pub fn position(&self, byte: usize) -> Position {
+        let byte = floor_char_boundary(&self.text, byte.min(self.text.len()));
+        let line = self.line_index(byte);
+        let start = self.line_starts[line];
+        let column = self.text[start..byte].encode_utf16().count() + 1;
+        Position { line: line + 1, column }
+    }
+
+    /// The text of 1-based line `line`, without its line break (empty past the end).
+    pub fn line_text(&self, line: usize) -> &str {
+        let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else { return "" };
+        let end = self.line_starts.get(line).copied().unwrap_or(self.text.len());
+        self.text[start..end].trim_end_matches(['\n', '\r'])
+    }
+
+    /// Byte offset where 1-based line `line` starts.
+    pub fn line_start(&self, line: usize) -> usize {
+        self.line_starts.get(line.wrapping_sub(1)).copied().unwrap_or(self.text.len())
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn line_starts(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut starts = vec![0];
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\n' => starts.push(i + 1),
+            b'\r' if b.get(i + 1) == Some(&b'\n') => {
+                starts.push(i + 2);
+                i += 1;
+            }
+            b'\r' => starts.push(i + 1),
+            _ => {}
+        }
+        i += 1;
+    }
+    starts
+}
+
+fn decode_utf8(bytes: &[u8]) -> (String, Option<DecodeNote>) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_string(), None),
+        Err(e) => (
+            String::from_utf8_lossy(bytes).into_owned(),
+            Some(DecodeNote::InvalidUtf8 { byte_offset: e.valid_up_to() }),
+        ),
+    }
+}
+
+/// The normalised encoding named by a PEP 263 cookie on line 1 or 2, if any.
+fn coding_cookie(bytes: &[u8]) -> Option<String> {
+    for line in bytes.split(|&b| b == b'\n' || b == b'\r').take(2) {
+        let line = String::from_utf8_lossy(line);
+        let trimmed = line.trim_start_matches([' ', '\t', '\x0c']);
+        if !trimmed.starts_with('#') {
+            continue;
+        }
+        let Some(at) = trimmed.find("coding") else { continue };
+        let rest = &trimmed[at + "coding".len()..];
+        let Some(rest) = rest.strip_prefix([':', '=']) else { continue };
+        let name: String = rest
+            .trim_start_matches([' ', '\t'])
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .collect();
+        if name.is_empty() {
+            continue;
+        }
+        return Some(normalise_encoding(&name));
+    }
+    None
+}
+
+fn normalise_encoding(name: &str) -> String {
+    let n = name.to_ascii_lowercase().replace('_', "-");
+    match n.as_str() {
+        "utf-8" | "utf8" | "utf-8-sig" | "ascii" | "us-ascii" => "utf-8".into(),
+        "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "iso-latin-1" | "l1" => "latin-1".into(),
+        _ => n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(text: &str) -> SourceFile {
+        SourceFile::from_text(PathBuf::from("x.py"), "x.py".into(), text.into())
+    }
+
+    #[test]
+    fn utf16_columns_count_code_units() {
+        // 'é' is one UTF-16 unit, '𝄞' (U+1D11E) is two.
+        let s = src("a = 'é𝄞'; b\n");
+        let b = s.text.find('b').unwrap();
+        assert_eq!(s.position(b), Position { line: 1, column: 12 });
+    }
+
+    #[test]
+    fn crlf_and_lone_cr_are_line_breaks() {
+        let s = src("a\r\nb\rc\nd");
+        assert_eq!(s.line_count(), 4);
+        assert_eq!(s.position(s.text.find('c').unwrap()), Position { line: 3, column: 1 });
+        assert_eq!(s.line_text(1), "a");
+        assert_eq!(s.line_text(2), "b");
+        assert_eq!(s.parser_text(), "a\r\nb\nc\nd");
+    }
+
+    #[test]
+    fn bom_and_cookies() {
+        let (s, note) = SourceFile::decode("x".into(), "x".into(), b"\xEF\xBB\xBFx = 1\n");
+        assert_eq!(s.text, "x = 1\n");
+        assert!(note.is_none());
+        let (s, note) = SourceFile::decode("x".into(), "x".into(), b"# -*- coding: latin-1 -*-\nx = '\xe9'\n");
+        assert!(s.text.contains("'é'"));
+        assert!(note.is_none());
+        let (s, note) = SourceFile::decode("x".into(), "x".into(), b"x = '\xff'\n");
+        assert!(s.text.contains('\u{FFFD}'));
+        assert_eq!(note, Some(DecodeNote::InvalidUtf8 { byte_offset: 5 }));
+    }
+}

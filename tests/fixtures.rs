@@ -1,0 +1,73 @@
+//! The fixture harness: every `fixtures/**/*.py` is scanned with all rules (`--select ALL`); each line
+//! marked `# expect: TG201` (or `# expect: TG201, TG301`) must get exactly those findings, and no other
+//! line may get any. Fails on a missing *or* an unexpected finding.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use trunkguard::{discover, rules, scan, selection};
+
+/// (path, line, rule) triples.
+type Marks = BTreeSet<(String, usize, String)>;
+
+fn expected(files: &[discover::Candidate]) -> Marks {
+    let mut marks = Marks::new();
+    for file in files {
+        let text = String::from_utf8_lossy(&std::fs::read(&file.path).unwrap()).into_owned();
+        for (i, line) in text.lines().enumerate() {
+            let Some(at) = line.find("# expect: TG") else { continue };
+            for rule in line[at + "# expect:".len()..].split(',') {
+                let rule = rule.split_whitespace().next().unwrap_or("");
+                assert!(rules::by_id(rule).is_some(), "{}:{}: marker names unknown rule `{rule}`", file.display, i + 1);
+                marks.insert((file.display.clone(), i + 1, rule.to_string()));
+            }
+        }
+    }
+    marks
+}
+
+fn fixture_files(dir: &str) -> Vec<discover::Candidate> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let excludes = discover::exclude_set(&[]).unwrap();
+    let found = discover::discover(&[PathBuf::from(dir)], &excludes, root).unwrap();
+    assert!(!found.files.is_empty(), "no fixtures under {dir}");
+    found.files
+}
+
+fn check_family(dir: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = fixture_files(&root.join(dir).to_string_lossy());
+    let all = selection::resolve(&["ALL".into()], &[]).unwrap();
+    let result = scan(&files, &all, Some(2)).unwrap();
+    let got: Marks =
+        result.findings.iter().map(|(path, f)| (path.clone(), f.span.start.line, f.rule.to_string())).collect();
+    let want = expected(&files);
+    let missing: Vec<_> = want.difference(&got).collect();
+    let unexpected: Vec<_> = got.difference(&want).collect();
+    let describe = |set: &[&(String, usize, String)]| {
+        set.iter()
+            .map(|(p, l, r)| {
+                let msg = result.findings.iter().find(|(fp, f)| fp == p && f.span.start.line == *l && f.rule == r);
+                format!("  {p}:{l}: {r}{}", msg.map(|(_, f)| format!(" — {}", f.message)).unwrap_or_default())
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        missing.is_empty() && unexpected.is_empty(),
+        "fixture mismatch in {dir}\nmissing (marked `# expect:` but not reported):\n{}\nunexpected (reported but not marked):\n{}",
+        describe(&missing),
+        describe(&unexpected)
+    );
+    let bad: Vec<_> = result.notifications.iter().filter(|n| n.id != "skipped").collect();
+    assert!(bad.is_empty(), "fixtures should parse cleanly: {bad:?}");
+}
+
+#[test]
+fn exceptions_fixtures() {
+    check_family("fixtures/exceptions");
+}
+
+#[test]
+fn example_fixtures() {
+    check_family("fixtures/example");
+}
