@@ -72,6 +72,7 @@ impl Engine {
         let mut cursor = root.walk();
         'walk: loop {
             let node = cursor.node();
+            cx.scopes.enter(node, &src.text);
             if node.is_error() || node.is_missing() {
                 let pos = src.position(node.start_byte());
                 let e = syntax.get_or_insert(SyntaxErrors { first_line: pos.line, first_column: pos.column, count: 0 });
@@ -92,9 +93,72 @@ impl Engine {
             }
         }
         let mut findings = cx.findings;
+        for f in &mut findings {
+            f.scope = cx.scopes.qualified_at(f.span.start_byte);
+        }
         findings.sort_by(|a, b| (a.span.start_byte, a.rule).cmp(&(b.span.start_byte, b.rule)));
         assign_fingerprints(&src.display, &mut findings);
         Some(FileAnalysis { findings, syntax_errors: syntax })
+    }
+}
+
+/// A function or class definition met on the walk.
+#[derive(Debug, Clone)]
+pub struct ScopeDef {
+    pub start_byte: usize,
+    pub end_byte: usize,
+    /// `Class.method.inner`.
+    pub qualified: String,
+    /// Index of the enclosing definition in [`Scopes::defs`].
+    parent: Option<usize>,
+}
+
+/// The function and class definitions of a file, recorded in pre-order on the single walk, so that
+/// "which function encloses this byte" never needs `Node::parent()` (which tree-sitter answers by
+/// descending from the root: a chain of them is quadratic in the nesting depth).
+#[derive(Debug, Default)]
+pub struct Scopes {
+    defs: Vec<ScopeDef>,
+    /// Definitions enclosing the node being visited, innermost last.
+    open: Vec<usize>,
+}
+
+impl Scopes {
+    /// Called for every node in pre-order: closes definitions the walk has left, opens a new one.
+    fn enter(&mut self, node: Node<'_>, src: &str) {
+        while self.open.last().is_some_and(|&top| node.start_byte() >= self.defs[top].end_byte) {
+            self.open.pop();
+        }
+        if !matches!(node.kind(), "function_definition" | "class_definition") {
+            return;
+        }
+        let Some(name) = node.child_by_field_name("name").map(|n| python::text(n, src)) else { return };
+        let parent = self.open.last().copied();
+        let qualified = match parent {
+            Some(p) => format!("{}.{name}", self.defs[p].qualified),
+            None => name.to_string(),
+        };
+        self.defs.push(ScopeDef { start_byte: node.start_byte(), end_byte: node.end_byte(), qualified, parent });
+        self.open.push(self.defs.len() - 1);
+    }
+
+    /// The innermost definition enclosing the node being visited.
+    pub fn current(&self) -> Option<&ScopeDef> {
+        self.open.last().map(|&i| &self.defs[i])
+    }
+
+    /// The qualified name of the innermost definition containing `byte` among those recorded so far
+    /// (after the walk: all of them), or `<module>`.
+    pub fn qualified_at(&self, byte: usize) -> String {
+        let mut candidate = self.defs.partition_point(|d| d.start_byte <= byte).checked_sub(1);
+        while let Some(i) = candidate {
+            let d = &self.defs[i];
+            if byte < d.end_byte {
+                return d.qualified.clone();
+            }
+            candidate = d.parent;
+        }
+        "<module>".to_string()
     }
 }
 
@@ -106,6 +170,8 @@ pub struct Checker<'a> {
     pub imports: Imports,
     /// Module-level names bound from `getLogger(...)`.
     pub loggers: Vec<String>,
+    /// Function and class definitions met so far; [`Scopes::current`] encloses the visited node.
+    pub scopes: Scopes,
     findings: Vec<Finding>,
 }
 
@@ -115,6 +181,7 @@ impl<'a> Checker<'a> {
             src,
             imports: Imports::collect(root, &src.text),
             loggers: python::module_loggers(root, &src.text),
+            scopes: Scopes::default(),
             findings: Vec::new(),
         }
     }
@@ -144,16 +211,9 @@ impl<'a> Checker<'a> {
         Related { span: self.node_span(node), message: message.into() }
     }
 
-    /// Reports a finding of rule `rule` on the byte range `start..end`, inside the scope of `node`.
-    /// Returns it so the rule can add related locations or properties.
-    pub fn report_range(
-        &mut self,
-        rule: &'static str,
-        node: Node<'_>,
-        start: usize,
-        end: usize,
-        message: String,
-    ) -> &mut Finding {
+    /// Reports a finding of rule `rule` on the byte range `start..end`. Returns it so the rule can
+    /// add related locations or properties. Its scope is the definition enclosing `start`.
+    pub fn report_range(&mut self, rule: &'static str, start: usize, end: usize, message: String) -> &mut Finding {
         let level = docs::get(rule).map_or(crate::finding::Level::Warning, |d| d.level);
         let snippet = self.src.text.get(start..end).unwrap_or("").to_string();
         let span = self.span(start, end);
@@ -166,7 +226,7 @@ impl<'a> Checker<'a> {
             span,
             snippet,
             lines,
-            scope: python::qualified_scope(node, &self.src.text),
+            scope: String::new(), // assigned after the walk, from `scopes`
             related: Vec::new(),
             flow: Vec::new(),
             properties: BTreeMap::new(),
@@ -177,6 +237,6 @@ impl<'a> Checker<'a> {
 
     /// Reports a finding of rule `rule` covering `node`.
     pub fn report(&mut self, rule: &'static str, node: Node<'_>, message: String) -> &mut Finding {
-        self.report_range(rule, node, node.start_byte(), node.end_byte(), message)
+        self.report_range(rule, node.start_byte(), node.end_byte(), message)
     }
 }

@@ -153,37 +153,32 @@ impl Exits {
 }
 
 fn try_exits(stmt: Node<'_>, src: &str, imports: &Imports, d: usize) -> Exits {
-    let sub = |n: Node<'_>| exits_at(n, src, imports, d);
-    let mut acc = block_of(stmt, "body").map_or(Exits::FALL, sub);
+    let sub = |n: Option<Node<'_>>| n.map_or(Exits::FALL, |n| exits_at(n, src, imports, d));
+    let mut body = sub(block_of(stmt, "body"));
+    let mut handlers = Exits::NONE;
     let mut finally = None;
     for clause in named_children(stmt) {
-        let body = named_children(clause).into_iter().find(|c| c.kind() == "block");
         match clause.kind() {
-            "except_clause" | "except_group_clause" => acc = acc.with(body.map_or(Exits::FALL, sub)),
-            "else_clause" if acc.contains(Exits::FALL) => {
-                let else_exits = block_of(clause, "body").map_or(Exits::FALL, sub);
-                // The body's fall-through continues into `else`; handler fall-throughs stay.
-                let handlers_fall = named_children(stmt).into_iter().any(|c| {
-                    matches!(c.kind(), "except_clause" | "except_group_clause")
-                        && named_children(c)
-                            .into_iter()
-                            .find(|b| b.kind() == "block")
-                            .is_some_and(|b| sub(b).contains(Exits::FALL))
-                });
-                acc = acc.without(Exits::FALL).with(else_exits);
-                if handlers_fall {
-                    acc = acc.with(Exits::FALL);
-                }
+            "except_clause" | "except_group_clause" => handlers = handlers.with(sub(clause_block(clause))),
+            // The body's fall-through continues into `else`.
+            "else_clause" if body.contains(Exits::FALL) => {
+                body = body.without(Exits::FALL).with(sub(block_of(clause, "body")));
             }
-            "finally_clause" => finally = body.map(sub),
+            "finally_clause" => finally = Some(sub(clause_block(clause))),
             _ => {}
         }
     }
+    let acc = body.with(handlers);
     match finally {
         Some(f) if !f.contains(Exits::FALL) => f,
         Some(f) => acc.with(f.without(Exits::FALL)),
         None => acc,
     }
+}
+
+/// The block of an `except`/`finally` clause (they have no field name for it).
+fn clause_block(clause: Node<'_>) -> Option<Node<'_>> {
+    named_children(clause).into_iter().find(|c| c.kind() == "block")
 }
 
 /// Does a `with save_and_reraise_exception() as ctx:` body set `ctx.reraise = False` anywhere?

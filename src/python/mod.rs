@@ -112,6 +112,9 @@ pub fn is_scope(node: Node<'_>) -> bool {
 }
 
 /// The innermost function definition enclosing `node` (not `node` itself).
+///
+/// Costly on deep input: tree-sitter answers `Node::parent()` by descending from the root, so this is
+/// quadratic in the nesting depth. During the walk prefer `Checker::scopes`.
 pub fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
     let mut cur = node.parent();
     while let Some(n) = cur {
@@ -121,25 +124,6 @@ pub fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
         cur = n.parent();
     }
     None
-}
-
-/// The qualified name of the scope enclosing `node`: `Class.method.inner`, or `<module>`.
-pub fn qualified_scope(node: Node<'_>, src: &str) -> String {
-    let mut names = Vec::new();
-    let mut cur = node.parent();
-    while let Some(n) = cur {
-        if matches!(n.kind(), "function_definition" | "class_definition")
-            && let Some(name) = n.child_by_field_name("name")
-        {
-            names.push(text(name, src));
-        }
-        cur = n.parent();
-    }
-    if names.is_empty() {
-        return "<module>".to_string();
-    }
-    names.reverse();
-    names.join(".")
 }
 
 /// Does this statement consist of a string only (a docstring or a string used as a comment)?

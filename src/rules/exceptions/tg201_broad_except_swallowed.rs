@@ -27,6 +27,6 @@ impl Rule for BroadExceptSwallowed {
             "Broad `except {name}` swallows the error: the handler {}. Catch the exceptions you expect, or re-raise after handling.",
             describe(&h, cx)
         );
-        cx.report_range(self.id(), node, node.start_byte(), h.header_end, message);
+        cx.report_range(self.id(), node.start_byte(), h.header_end, message);
     }
 }

@@ -31,7 +31,7 @@ impl Rule for BroadExceptSilent {
         let message = format!(
             "Broad `except {name}` silences every error: the handler does nothing, so failures vanish without a trace. Catch the exceptions you expect, and log or re-raise the rest."
         );
-        cx.report_range(self.id(), node, node.start_byte(), h.header_end, message);
+        cx.report_range(self.id(), node.start_byte(), h.header_end, message);
     }
 }
 

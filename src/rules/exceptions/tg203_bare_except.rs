@@ -26,6 +26,6 @@ impl Rule for BareExcept {
             "Bare `except:` catches everything, including `SystemExit`, `KeyboardInterrupt` and eventlet's `GreenletExit`, and the handler {}. Catch `Exception` or narrower, or re-raise.",
             describe(&h, cx)
         );
-        cx.report_range(self.id(), node, node.start_byte(), h.header_end, message);
+        cx.report_range(self.id(), node.start_byte(), h.header_end, message);
     }
 }
