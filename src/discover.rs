@@ -24,8 +24,16 @@ pub enum DiscoverError {
 pub struct Candidate {
     /// Path used to open the file.
     pub path: PathBuf,
-    /// Relative to the working directory where possible, `/`-separated.
+    /// Relative to the working directory where possible, `/`-separated (lossy for non-UTF-8 names).
     pub display: String,
+    /// The same path as a percent-encoded URI reference, from the name's raw bytes (lossless).
+    pub uri: String,
+}
+
+impl Candidate {
+    fn new(path: &Path, cwd: &Path) -> Candidate {
+        Candidate { path: path.to_path_buf(), display: display_path(path, cwd), uri: uri_path(path, cwd) }
+    }
 }
 
 /// The files to scan and what was skipped on the way.
@@ -69,6 +77,46 @@ pub fn display_path(path: &Path, cwd: &Path) -> String {
     if parts.is_empty() { ".".to_string() } else { parts.join("/") }
 }
 
+/// Percent-encodes bytes for a URI path: unreserved characters and `/` stay, everything else (spaces,
+/// `#`, `%`, non-ASCII and non-UTF-8 bytes) becomes `%XX`.
+pub fn percent_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        std::os::unix::ffi::OsStrExt::as_bytes(s).to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        s.to_string_lossy().into_owned().into_bytes()
+    }
+}
+
+/// The URI form of `path` (relative like [`display_path`], absolute ones starting with `/`),
+/// percent-encoded from the raw bytes of each component.
+pub fn uri_path(path: &Path, cwd: &Path) -> String {
+    let rel = path.strip_prefix(cwd).unwrap_or(path);
+    let parts: Vec<String> = rel
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .map(|c| match c {
+            Component::RootDir => String::new(),
+            other => percent_encode(&os_bytes(other.as_os_str())),
+        })
+        .collect();
+    parts.join("/")
+}
+
 /// Finds the files to scan below `roots`. A root that does not exist is an error; everything else
 /// that goes wrong (unreadable directories, loops, non-regular files) becomes a notification.
 pub fn discover(roots: &[PathBuf], excludes: &GlobSet, cwd: &Path) -> Result<Discovery, DiscoverError> {
@@ -76,7 +124,7 @@ pub fn discover(roots: &[PathBuf], excludes: &GlobSet, cwd: &Path) -> Result<Dis
     for root in roots {
         let meta = std::fs::metadata(root).map_err(|_| DiscoverError::NotFound(root.display().to_string()))?;
         if meta.is_file() {
-            out.files.push(Candidate { path: root.clone(), display: display_path(root, cwd) });
+            out.files.push(Candidate::new(root, cwd));
             continue;
         }
         if !meta.is_dir() {
@@ -120,7 +168,7 @@ fn walk(root: &Path, excludes: &GlobSet, cwd: &Path, out: &mut Discovery) {
         }
         let ft = entry.file_type();
         if ft.is_file() {
-            out.files.push(Candidate { path: entry.path().to_path_buf(), display: display_path(entry.path(), cwd) });
+            out.files.push(Candidate::new(entry.path(), cwd));
         } else if !ft.is_dir() && !ft.is_symlink() {
             out.notifications.push(skipped(entry.path(), cwd, "not a regular file (FIFO, socket or device); skipped"));
         }
@@ -148,6 +196,8 @@ mod tests {
         assert_eq!(display_path(Path::new("/work/repo/a/b.py"), cwd), "a/b.py");
         assert_eq!(display_path(Path::new("/elsewhere/b.py"), cwd), "/elsewhere/b.py");
         assert_eq!(display_path(Path::new("."), cwd), ".");
+        assert_eq!(uri_path(Path::new("./a b/c#d%e.py"), cwd), "a%20b/c%23d%25e.py");
+        assert_eq!(uri_path(Path::new("/elsewhere/é.py"), cwd), "/elsewhere/%C3%A9.py");
     }
 
     #[test]

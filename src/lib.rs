@@ -65,21 +65,38 @@ pub fn scan(files: &[discover::Candidate], rules: &[&'static dyn rules::Rule], t
     Ok(scan)
 }
 
-/// Reads, decodes, parses and analyses one file. Never panics outward: a panic inside a rule becomes
-/// an `internal-error` notification and the scan goes on.
+/// Reads and analyses one file; an unreadable file becomes a `read-error` notification.
 fn analyse_file(
     engine: &engine::Engine,
     parser: &mut tree_sitter::Parser,
     file: &discover::Candidate,
 ) -> (Vec<Finding>, Vec<Notification>) {
+    match std::fs::read(&file.path) {
+        Ok(bytes) => analyse_bytes(engine, parser, file, &bytes),
+        Err(e) => (
+            Vec::new(),
+            vec![Notification {
+                id: "read-error",
+                level: Level::Error,
+                path: Some(file.display.clone()),
+                line: None,
+                message: format!("cannot read file: {e}"),
+            }],
+        ),
+    }
+}
+
+/// Decodes, parses and analyses the contents of one file. Never panics outward: a panic inside a rule
+/// becomes an `internal-error` notification (and a fresh parser), so the scan goes on.
+pub fn analyse_bytes(
+    engine: &engine::Engine,
+    parser: &mut tree_sitter::Parser,
+    file: &discover::Candidate,
+    bytes: &[u8],
+) -> (Vec<Finding>, Vec<Notification>) {
     let note =
         |id, level, line, message: String| Notification { id, level, path: Some(file.display.clone()), line, message };
-    let bytes = match std::fs::read(&file.path) {
-        Ok(b) => b,
-        Err(e) => return (Vec::new(), vec![note("read-error", Level::Error, None, format!("cannot read file: {e}"))]),
-    };
-    let (src, decode) = source::SourceFile::decode(file.path.clone(), file.display.clone(), &bytes);
-    drop(bytes);
+    let (src, decode) = source::SourceFile::decode(file.path.clone(), file.display.clone(), bytes);
     let mut notes = Vec::new();
     match decode {
         Some(source::DecodeNote::InvalidUtf8 { byte_offset }) => notes.push(note(
@@ -181,9 +198,12 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     let excludes = discover::exclude_set(&args.exclude)?;
     // Prepare the output file first: an unwritable destination fails before any work is done.
     let output = args.output.as_deref().map(output::AtomicOutput::create).transpose()?;
+    if output.is_some() {
+        output::install_interrupt_cleanup();
+    }
     let found = discover::discover(&args.paths, &excludes, &cwd)?;
     let mut scan = scan(&found.files, &rules, args.threads)?;
-    scan.notifications.extend(found.notifications);
+    scan.notifications.extend(found.notifications.iter().cloned());
     scan.notifications.sort_by(|a, b| (&a.path, a.line, a.id).cmp(&(&b.path, b.line, b.id)));
     let report = report::Report {
         findings: scan.findings,
@@ -191,6 +211,7 @@ fn check(args: &CheckArgs) -> Result<Exit> {
         rules: rules.iter().filter_map(|r| rules::docs::get(r.id())).collect(),
         files_scanned: scan.files_scanned,
         srcroot: cwd.clone(),
+        uris: found.files.iter().map(|c| (c.display.clone(), c.uri.clone())).collect(),
     };
     if !args.quiet || report.notifications.iter().any(|n| n.level == Level::Error) {
         print_notifications(&report.notifications, args.quiet);

@@ -7,6 +7,7 @@ pub mod text;
 
 use crate::finding::{Finding, Level, Notification};
 use crate::rules::docs::RuleDoc;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Everything a scan produced, in deterministic order.
@@ -21,9 +22,17 @@ pub struct Report {
     pub files_scanned: usize,
     /// The directory repository-relative URIs are relative to (SARIF `%SRCROOT%`).
     pub srcroot: PathBuf,
+    /// Display path → percent-encoded URI path made from the raw file name (lossless where the
+    /// display path is lossy). Paths not listed are encoded from their display form.
+    pub uris: BTreeMap<String, String>,
 }
 
 impl Report {
+    /// The percent-encoded URI path of a display path.
+    pub fn uri(&self, display: &str) -> String {
+        self.uris.get(display).cloned().unwrap_or_else(|| crate::discover::percent_encode(display.as_bytes()))
+    }
+
     /// Count of findings at `level`.
     pub fn count(&self, level: Level) -> usize {
         self.findings.iter().filter(|(_, f)| f.level == level).count()
@@ -50,30 +59,5 @@ impl Report {
             plural(self.files_with_findings(), "file"),
             plural(self.files_scanned, "file"),
         )
-    }
-}
-
-/// Percent-encodes a relative path for a URI: unreserved characters and `/` stay, everything else
-/// (spaces, `#`, `%`, non-ASCII bytes) becomes `%XX`.
-pub fn encode_uri_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for &b in path.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uri_encoding() {
-        assert_eq!(encode_uri_path("a b/c#d%e.py"), "a%20b/c%23d%25e.py");
-        assert_eq!(encode_uri_path("é.py"), "%C3%A9.py");
     }
 }

@@ -3,7 +3,8 @@
 //! results carry repository-relative URIs under `%SRCROOT%`, UTF-16 columns, a snippet and
 //! line-independent `partialFingerprints`. Output is deterministic for the same input.
 
-use super::{Report, encode_uri_path};
+use super::Report;
+use crate::discover::percent_encode;
 use crate::finding::{Finding, Level, Notification, Related, Span};
 use crate::rules::docs::RuleDoc;
 use serde_json::{Value, json};
@@ -95,15 +96,16 @@ fn dir_uri(dir: &Path) -> String {
     let s = dir.to_string_lossy().replace('\\', "/");
     let s = s.trim_end_matches('/');
     let s = if s.starts_with('/') { s.to_string() } else { format!("/{s}") };
-    format!("file://{}/", encode_uri_path(&s))
+    format!("file://{}/", percent_encode(s.as_bytes()))
 }
 
 /// Artifact location for a display path: relative ones under `%SRCROOT%`, absolute ones as file URIs.
-fn artifact(path: &str) -> ArtifactLocation {
-    if path.starts_with('/') {
-        ArtifactLocation::builder().uri(format!("file://{}", encode_uri_path(path))).build()
+fn artifact(report: &Report, path: &str) -> ArtifactLocation {
+    let uri = report.uri(path);
+    if uri.starts_with('/') {
+        ArtifactLocation::builder().uri(format!("file://{uri}")).build()
     } else {
-        ArtifactLocation::builder().uri(encode_uri_path(path)).uri_base_id(SRCROOT).build()
+        ArtifactLocation::builder().uri(uri).uri_base_id(SRCROOT).build()
     }
 }
 
@@ -118,8 +120,9 @@ fn region(span: &Span, snippet: Option<&str>) -> Region {
     r
 }
 
-fn location(path: &str, span: &Span, snippet: Option<&str>, message: Option<&str>) -> Location {
-    let physical = PhysicalLocation::builder().artifact_location(artifact(path)).region(region(span, snippet)).build();
+fn location(report: &Report, path: &str, span: &Span, snippet: Option<&str>, message: Option<&str>) -> Location {
+    let physical =
+        PhysicalLocation::builder().artifact_location(artifact(report, path)).region(region(span, snippet)).build();
     let loc = Location::builder().physical_location(physical);
     match message {
         Some(m) => loc.message(Message::builder().text(m).build()).build(),
@@ -134,7 +137,7 @@ fn result(report: &Report, path: &str, f: &Finding) -> SarifResult {
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let mut loc = location(path, &r.span, None, Some(&r.message));
+            let mut loc = location(report, path, &r.span, None, Some(&r.message));
             loc.id = Some(i as i64 + 1);
             loc
         })
@@ -146,7 +149,7 @@ fn result(report: &Report, path: &str, f: &Finding) -> SarifResult {
         .rule_index(index)
         .level(level(f.level))
         .message(Message::builder().text(f.message.clone()).build())
-        .locations(vec![location(path, &f.span, Some(&f.snippet), None)])
+        .locations(vec![location(report, path, &f.span, Some(&f.snippet), None)])
         .partial_fingerprints(BTreeMap::from([(FINGERPRINT_KEY.to_string(), f.fingerprint.clone())]))
         .properties(PropertyBag::builder().additional_properties(extra).build())
         .build();
@@ -154,27 +157,29 @@ fn result(report: &Report, path: &str, f: &Finding) -> SarifResult {
         out.related_locations = Some(related);
     }
     if !f.flow.is_empty() {
-        out.code_flows = Some(vec![code_flow(path, &f.flow)]);
+        out.code_flows = Some(vec![code_flow(report, path, &f.flow)]);
     }
     out
 }
 
-fn code_flow(path: &str, steps: &[Related]) -> CodeFlow {
+fn code_flow(report: &Report, path: &str, steps: &[Related]) -> CodeFlow {
     let locations: Vec<ThreadFlowLocation> = steps
         .iter()
-        .map(|s| ThreadFlowLocation::builder().location(location(path, &s.span, None, Some(&s.message))).build())
+        .map(|s| {
+            ThreadFlowLocation::builder().location(location(report, path, &s.span, None, Some(&s.message))).build()
+        })
         .collect();
     CodeFlow::builder().thread_flows(vec![ThreadFlow::builder().locations(locations).build()]).build()
 }
 
-fn notification(_report: &Report, n: &Notification) -> serde_sarif::sarif::Notification {
+fn notification(report: &Report, n: &Notification) -> serde_sarif::sarif::Notification {
     let mut out = serde_sarif::sarif::Notification::builder()
         .message(Message::builder().text(n.message.clone()).build())
         .level(json!(n.level.as_str()))
         .descriptor(ReportingDescriptorReference::builder().id(n.id).build())
         .build();
     if let Some(path) = &n.path {
-        let physical = PhysicalLocation::builder().artifact_location(artifact(path));
+        let physical = PhysicalLocation::builder().artifact_location(artifact(report, path));
         let physical = match n.line {
             Some(line) => physical.region(Region::builder().start_line(line as i64).build()).build(),
             None => physical.build(),
