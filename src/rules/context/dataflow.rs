@@ -103,6 +103,11 @@ pub struct Summary<'t> {
 }
 
 impl Summary<'_> {
+    /// No parameter reaches a write.
+    pub fn is_empty(&self) -> bool {
+        self.ctx_writes.is_empty() && self.obj_writes.is_empty()
+    }
+
     /// Same parameters reach writes (witnesses aside)?
     pub fn same_shape(&self, other: &Summary<'_>) -> bool {
         self.ctx_writes.keys().eq(other.ctx_writes.keys()) && self.obj_writes.keys().eq(other.obj_writes.keys())

@@ -99,7 +99,8 @@ fn fixpoint<'t>(functions: &[Node<'t>], cx: &Checker<'_>, unit: Unit) -> Vec<FnF
         let mut changed = false;
         for f in &facts {
             let s = summary_of(f);
-            if summaries.get(&f.name).is_none_or(|old| !old.same_shape(&s)) {
+            let same = summaries.get(&f.name).map_or(s.is_empty(), |old| old.same_shape(&s));
+            if !same {
                 summaries.insert(f.name.clone(), s);
                 changed = true;
             }
@@ -179,4 +180,60 @@ pub fn function_name(node: Node<'_>, cx: &Checker<'_>) -> String {
     python::enclosing_function(node)
         .and_then(|f| f.child_by_field_name("name"))
         .map_or_else(|| "<module>".to_string(), |n| cx.node_text(n).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::{Engine, new_parser};
+    use crate::finding::Finding;
+    use crate::rules::REGISTRY;
+    use crate::source::SourceFile;
+
+    fn run(code: &str) -> Vec<Finding> {
+        let rules: Vec<_> = REGISTRY.iter().copied().filter(|r| r.id().starts_with("TG4")).collect();
+        let engine = Engine::new(&rules);
+        let src = SourceFile::from_text("t.py".into(), "t.py".into(), code.to_string());
+        engine.analyse(&mut new_parser(), &src).expect("parsed").findings
+    }
+
+    #[test]
+    fn nested_endpoint_classes_are_analysed_once() {
+        let code = "class ARpcCallback:\n    class BRpcCallback:\n        class CRpcCallback:\n            def f(self, context, p):\n                self.plugin.delete_port(context.elevated(), p)\n";
+        let found = run(code);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, "TG401");
+        assert_eq!(found[0].scope, "ARpcCallback.BRpcCallback.CRpcCallback.f");
+    }
+
+    #[test]
+    fn indirect_write_carries_a_flow() {
+        let code = "class ARpcCallback:\n    def f(self, context, p):\n        el = context.elevated()\n        self._g(el, p)\n    def _g(self, ctx, p):\n        self._h(p, ctx=ctx)\n    def _h(self, p, ctx=None):\n        self.plugin.update_port(ctx, p, {})\n";
+        let found = run(code);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let f = &found[0];
+        assert_eq!(f.span.start.line, 3);
+        assert!(f.message.contains("on line 8"), "{}", f.message);
+        assert_eq!(f.flow.len(), 4);
+        assert_eq!(f.related.len(), 2);
+    }
+
+    #[test]
+    fn recursive_helpers_reach_a_fixpoint() {
+        let code = "class ARpcCallback:\n    def f(self, context, p):\n        self._a(context.elevated(), p)\n    def _a(self, c, p):\n        self._b(c, p)\n    def _b(self, c, p):\n        if p:\n            self._a(c, p[1:])\n        self.plugin.remove_port(c, p)\n";
+        let found = run(code);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("on line 9"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let n = 50_000;
+        let deep = format!("{}context{}", "f(".repeat(n), ")".repeat(n));
+        let code = format!(
+            "class ARpcCallback:\n    def f(self, context):\n        context.is_admin = True\n        el = context.elevated()\n        x = {deep}\n        self.plugin.update_port(el, x)\n"
+        );
+        let found = run(&code);
+        let rules: Vec<_> = found.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, ["TG403", "TG401"]);
+    }
 }

@@ -101,11 +101,17 @@ pub fn is_guard_call(call: Node<'_>, src: &str) -> bool {
 
 /// Is the class an entry point with no policy layer in front of it: an RPC endpoint — a class whose
 /// body sets `target = oslo_messaging.Target(...)`, or whose name says it is one (`*RpcCallback`,
-/// `*RpcCallbacks`, `*RpcCallbackMixin`, `*Skeleton`) — or an API `*Controller`?
+/// `*RpcCallbacks`, `*RpcCallbackMixin`, `*Skeleton`) — or an API `*Controller`? Service managers
+/// (`*Manager` with a `target`) are RPC endpoints too, but their callers are their own API services,
+/// which have enforced policy already.
 pub fn is_entry_point_class(class: Node<'_>, src: &str) -> bool {
     let name = class.child_by_field_name("name").map_or("", |n| text(n, src));
     if ["RpcCallback", "RpcCallbacks", "RpcCallbackMixin", "Skeleton", "Controller"].iter().any(|s| name.ends_with(s)) {
         return true;
+    }
+    if name.ends_with("Manager") {
+        // nova-compute, cinder-volume, conductor: called by their own API service after policy.
+        return false;
     }
     let Some(body) = class.child_by_field_name("body") else { return false };
     python::statements(body).any(|stmt| {
