@@ -147,9 +147,9 @@ pub fn describe_sink(chain: &Chain<'_>, cx: &Checker<'_>) -> String {
 /// each helper call to the sink: (related, flow).
 pub fn locations(e: &Escalated<'_>, cx: &Checker<'_>, escalated: &str) -> (Vec<Related>, Vec<Related>) {
     let sink_msg = if e.chain.is_return {
-        format!("data read with {escalated} is returned here")
+        format!("{} hands data read with {escalated} back to the caller", e.chain.what)
     } else {
-        format!("{escalated} is used for this write")
+        format!("{} uses {escalated}", e.chain.what)
     };
     let created = format!("{escalated} is created here");
     let related = vec![cx.related(e.site.call, created.clone()), cx.related(e.chain.sink, sink_msg.clone())];
