@@ -3,6 +3,7 @@
 //! A new rule is one file under a family folder, one entry in [`REGISTRY`], one `rules/ID.md`
 //! document and fixture lines with `# expect: ID` markers. A test keeps registry and documents in step.
 
+pub mod context;
 pub mod docs;
 pub mod exceptions;
 
@@ -24,6 +25,9 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &exceptions::tg201_broad_except_swallowed::BroadExceptSwallowed,
     &exceptions::tg202_broad_except_silent::BroadExceptSilent,
     &exceptions::tg203_bare_except::BareExcept,
+    &context::tg401_unguarded_elevation::UnguardedElevation,
+    &context::tg402_admin_context_replaces_caller::AdminContextReplacesCaller,
+    &context::tg403_context_made_admin::ContextMadeAdmin,
 ];
 
 /// The rule with id `id` (case-insensitive).

@@ -1,0 +1,239 @@
+//! Request-context and privilege rules (TG4xx) and what they share.
+//!
+//! Neutron authorizes a request in the API layer; inside plugins, lookups with the caller's own
+//! context are project-scoped. The danger is a context with more rights than the caller —
+//! `context.elevated()` or `get_admin_context()` — reaching a write, or data read with it being
+//! returned. [`dataflow`] follows contexts through one function; this module runs it over a whole
+//! class (or a module's top-level functions) to a fixpoint, so that handing the escalated context to a
+//! helper method that writes with it counts as a write, and picks, for every escalation, the first
+//! write (or return) it reaches and whether a guard comes first.
+//!
+//! ENTRY POINTS. TG401/TG402 report escalations in the methods of RPC endpoint classes (and API
+//! controllers) only, see [`names::is_entry_point_class`]. Their callers reach the plugin over the
+//! message bus with no policy layer between them and the elevated write. In plugin classes, registry callbacks and module functions
+//! the API layer has already authorized the operation on the parent resource, and the elevation
+//! manages the system-owned resources that go with it (gateway ports, HA networks, DHCP ports):
+//! on neutron 29.0.0 those were by design in every sampled case, so they stay quiet.
+
+pub mod dataflow;
+pub mod names;
+pub mod tg401_unguarded_elevation;
+pub mod tg402_admin_context_replaces_caller;
+pub mod tg403_context_made_admin;
+
+use crate::engine::Checker;
+use crate::finding::Related;
+use crate::python::{self, named_children};
+use dataflow::{Chain, EscalationSite, FnFacts, Origin, Summaries, Unit, analyse_function, summary_of};
+pub use names::Escalation;
+use tree_sitter::Node;
+
+/// An unguarded escalation that reaches a write or a returned value.
+pub struct Escalated<'t> {
+    pub site: EscalationSite<'t>,
+    pub chain: Chain<'t>,
+}
+
+/// Rounds of the summary fixpoint at most (each round can only grow the summaries).
+const MAX_ROUNDS: usize = 12;
+
+/// The functions a unit owns: methods directly in a class body, or a module's top-level functions
+/// (decorated or not). Nested classes are units of their own; nested functions are not analysed.
+pub fn unit_functions(node: Node<'_>) -> Vec<Node<'_>> {
+    let body = match node.kind() {
+        "class_definition" => node.child_by_field_name("body"),
+        "module" => Some(node),
+        _ => None,
+    };
+    let Some(body) = body else { return Vec::new() };
+    named_children(body)
+        .into_iter()
+        .filter_map(|c| match c.kind() {
+            "function_definition" => Some(c),
+            "decorated_definition" => c.child_by_field_name("definition").filter(|d| d.kind() == "function_definition"),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Does the unit's text mention an escalation of this kind at all? (A cheap filter before the analysis.)
+fn mentions(text: &str, kind: Escalation) -> bool {
+    match kind {
+        Escalation::Elevated => text.contains(".elevated("),
+        Escalation::Admin => text.contains("get_admin_context") || text.contains("is_admin"),
+    }
+}
+
+/// Every unguarded escalation of `kind` in the unit rooted at `node` (a class or a module) that
+/// reaches a write or a value returned to the caller.
+pub fn unguarded<'t>(node: Node<'t>, cx: &Checker<'_>, kind: Escalation) -> Vec<Escalated<'t>> {
+    if node.kind() != "class_definition" || !names::is_entry_point_class(node, cx.text()) {
+        return Vec::new(); // see ENTRY POINTS above
+    }
+    let unit = Unit::Class;
+    let functions = unit_functions(node);
+    if functions.is_empty() || !mentions(cx.node_text(node), kind) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for facts in fixpoint(&functions, cx, unit) {
+        if kind == Escalation::Admin && !facts.has_request_context {
+            continue; // periodic tasks, start-up: no caller to replace
+        }
+        for (idx, site) in facts.escalations.iter().enumerate().filter(|(_, s)| s.kind == kind) {
+            if let Some(chain) = first_sink(&facts, idx) {
+                out.push(Escalated { site: *site, chain });
+            }
+        }
+    }
+    out
+}
+
+/// Facts of every function, computed with summaries iterated until they stop changing.
+fn fixpoint<'t>(functions: &[Node<'t>], cx: &Checker<'_>, unit: Unit) -> Vec<FnFacts<'t>> {
+    let src = cx.text();
+    let mut summaries = Summaries::new();
+    let mut facts = Vec::new();
+    for _ in 0..MAX_ROUNDS {
+        facts = functions.iter().map(|f| analyse_function(*f, src, &cx.imports, unit, &summaries)).collect();
+        let mut changed = false;
+        for f in &facts {
+            let s = summary_of(f);
+            let same = summaries.get(&f.name).map_or(s.is_empty(), |old| old.same_shape(&s));
+            if !same {
+                summaries.insert(f.name.clone(), s);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    facts
+}
+
+/// The first write the escalation `idx` reaches (else, in a public function, the first return of
+/// data read with it), unless a guard comes before it.
+fn first_sink<'t>(facts: &FnFacts<'t>, idx: usize) -> Option<Chain<'t>> {
+    let mine = || facts.sinks.iter().filter(|s| s.origin == Origin::Local(idx));
+    let public = !facts.name.starts_with('_');
+    let sink = mine().find(|s| !s.chain.is_return).or_else(|| mine().find(|s| s.chain.is_return && public))?;
+    let at = sink.chain.steps.first().map_or(sink.chain.sink.start_byte(), |s| s.start_byte());
+    if facts.guards.iter().any(|&g| g < at) {
+        return None;
+    }
+    Some(sink.chain.clone())
+}
+
+/// "the write `x()` on line 12 (through `self._a()` → `self._b()`)".
+pub fn describe_sink(chain: &Chain<'_>, cx: &Checker<'_>) -> String {
+    let line = cx.src.position(chain.sink.start_byte()).line;
+    let mut out = format!("{} on line {line}", chain.what);
+    if !chain.steps.is_empty() {
+        let via: Vec<String> = chain
+            .steps
+            .iter()
+            .map(|s| {
+                let f = s.child_by_field_name("function").unwrap_or(*s);
+                format!("`{}()`", dataflow::short(cx.node_text(f)))
+            })
+            .collect();
+        out.push_str(&format!(" (through {})", via.join(" → ")));
+    }
+    out
+}
+
+/// The sink as a related location and, for indirect sinks, the flow from the escalation through
+/// each helper call to the sink: (related, flow).
+pub fn locations(e: &Escalated<'_>, cx: &Checker<'_>, escalated: &str) -> (Vec<Related>, Vec<Related>) {
+    let sink_msg = if e.chain.is_return {
+        format!("{} hands data read with {escalated} back to the caller", e.chain.what)
+    } else {
+        format!("{} uses {escalated}", e.chain.what)
+    };
+    let created = format!("{escalated} is created here");
+    let related = vec![cx.related(e.site.call, created.clone()), cx.related(e.chain.sink, sink_msg.clone())];
+    let mut flow = Vec::new();
+    if !e.chain.steps.is_empty() {
+        flow.push(cx.related(e.site.call, created));
+        for step in &e.chain.steps {
+            let f = step.child_by_field_name("function").unwrap_or(*step);
+            flow.push(cx.related(*step, format!("passed to `{}()`", dataflow::short(cx.node_text(f)))));
+        }
+        flow.push(cx.related(e.chain.sink, sink_msg));
+    }
+    (related, flow)
+}
+
+/// Reports `e` as a finding of `rule` on the escalation call.
+pub fn report(cx: &mut Checker<'_>, rule: &'static str, e: &Escalated<'_>, escalated: &str, message: String) {
+    let (related, flow) = locations(e, cx, escalated);
+    let sink_line = cx.src.position(e.chain.sink.start_byte()).line.to_string();
+    let finding = cx.report(rule, e.site.call, message);
+    finding.related = related;
+    finding.flow = flow;
+    finding.properties.insert("sinkLine".into(), sink_line);
+}
+
+/// The name of the function enclosing `node`, for messages.
+pub fn function_name(node: Node<'_>, cx: &Checker<'_>) -> String {
+    python::enclosing_function(node)
+        .and_then(|f| f.child_by_field_name("name"))
+        .map_or_else(|| "<module>".to_string(), |n| cx.node_text(n).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::{Engine, new_parser};
+    use crate::finding::Finding;
+    use crate::rules::REGISTRY;
+    use crate::source::SourceFile;
+
+    fn run(code: &str) -> Vec<Finding> {
+        let rules: Vec<_> = REGISTRY.iter().copied().filter(|r| r.id().starts_with("TG4")).collect();
+        let engine = Engine::new(&rules);
+        let src = SourceFile::from_text("t.py".into(), "t.py".into(), code.to_string());
+        engine.analyse(&mut new_parser(), &src).expect("parsed").findings
+    }
+
+    #[test]
+    fn nested_endpoint_classes_are_analysed_once() {
+        let code = "class ARpcCallback:\n    class BRpcCallback:\n        class CRpcCallback:\n            def f(self, context, p):\n                self.plugin.delete_port(context.elevated(), p)\n";
+        let found = run(code);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, "TG401");
+        assert_eq!(found[0].scope, "ARpcCallback.BRpcCallback.CRpcCallback.f");
+    }
+
+    #[test]
+    fn indirect_write_carries_a_flow() {
+        let code = "class ARpcCallback:\n    def f(self, context, p):\n        el = context.elevated()\n        self._g(el, p)\n    def _g(self, ctx, p):\n        self._h(p, ctx=ctx)\n    def _h(self, p, ctx=None):\n        self.plugin.update_port(ctx, p, {})\n";
+        let found = run(code);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let f = &found[0];
+        assert_eq!(f.span.start.line, 3);
+        assert!(f.message.contains("on line 8"), "{}", f.message);
+        assert_eq!(f.flow.len(), 4);
+        assert_eq!(f.related.len(), 2);
+    }
+
+    #[test]
+    fn recursive_helpers_reach_a_fixpoint() {
+        let code = "class ARpcCallback:\n    def f(self, context, p):\n        self._a(context.elevated(), p)\n    def _a(self, c, p):\n        self._b(c, p)\n    def _b(self, c, p):\n        if p:\n            self._a(c, p[1:])\n        self.plugin.remove_port(c, p)\n";
+        let found = run(code);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("on line 9"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let n = 50_000;
+        let deep = format!("{}context{}", "f(".repeat(n), ")".repeat(n));
+        let code = format!(
+            "class ARpcCallback:\n    def f(self, context):\n        context.is_admin = True\n        el = context.elevated()\n        x = {deep}\n        self.plugin.update_port(el, x)\n"
+        );
+        let found = run(&code);
+        let rules: Vec<_> = found.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, ["TG403", "TG401"]);
+    }
+}

@@ -1,0 +1,204 @@
+//! What the request-context rules recognise by name: request-context parameters, escalation calls,
+//! writes and guards. Pure functions over names and single nodes; no data flow here.
+
+use crate::python::{self, call_name, callee_last_name, keyword_argument, text};
+use tree_sitter::Node;
+
+/// How an escalated context was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escalation {
+    /// `X.elevated()` on a request context (TG401).
+    Elevated,
+    /// `get_admin_context()`, `get_admin_context_without_session()`, `Context(..., is_admin=True)` (TG402).
+    Admin,
+}
+
+/// Is a parameter with this name a request context? `context`, `ctx`, `req_ctx`, `request_context`
+/// or `*_context`; never `self`, and never a name that says it already is admin.
+pub fn is_context_param(name: &str) -> bool {
+    let name = name.trim_start_matches('_');
+    if name.contains("admin") || name.contains("elevated") {
+        return false;
+    }
+    matches!(name, "context" | "ctx" | "req_ctx" | "request_context") || name.ends_with("_context")
+}
+
+/// Receivers whose `.context` attribute is the request context: registry callback payloads, API
+/// requests.
+pub const CONTEXT_CARRIERS: &[&str] = &["payload", "request", "req"];
+
+/// Attributes of a request context that are themselves the request context (ML2 `PortContext`).
+pub const PLUGIN_CONTEXT_ATTRS: &[&str] = &["_plugin_context", "plugin_context"];
+
+/// Verbs that make a call a write when it receives an escalated context.
+const WRITE_VERBS: &[&str] =
+    &["create", "update", "delete", "remove", "add", "set", "bind", "unbind", "allocate", "release", "save", "purge"];
+
+/// Methods that write an object fetched with an escalated context.
+pub const OBJECT_WRITES: &[&str] = &["update", "create", "delete", "save"];
+
+/// Session methods that write.
+pub const SESSION_WRITES: &[&str] = &["add", "delete", "merge", "add_all"];
+
+/// Is `name` (a callee's last name) a write verb: `update_port`, `_delete_trunk`, `add`,
+/// `create_or_update_agent`? The verb must be a whole word (`setdefault`, `address_scope` are not).
+pub fn is_write_name(name: &str) -> bool {
+    let name = name.trim_start_matches('_');
+    if name.ends_with("_on_error") {
+        return false; // clean-up of what the function itself just created
+    }
+    WRITE_VERBS.iter().any(|v| {
+        name == *v || name.strip_prefix(v).is_some_and(|rest| rest.starts_with('_') && !rest.starts_with("_default"))
+    })
+}
+
+/// Does a call with this last name return an object (an OVO) whose `.update()` writes?
+pub fn returns_object(name: &str) -> bool {
+    let bare = name.trim_start_matches('_');
+    matches!(bare, "get_object" | "get_objects" | "get_object_or_none")
+        || (bare.starts_with("get_") && bare.ends_with("_obj"))
+        || name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+}
+
+/// Is `call` an escalation that does not depend on its receiver: `get_admin_context()`,
+/// `get_admin_context_without_session()` (any receiver) or `Context(..., is_admin=True)`?
+pub fn admin_context_call(call: Node<'_>, src: &str) -> bool {
+    let Some(name) = callee_last_name(call, src) else { return false };
+    match name {
+        "get_admin_context" | "get_admin_context_without_session" => true,
+        "Context" | "RequestContext" | "ContextBase" => {
+            keyword_argument(call, "is_admin", src).is_some_and(|v| text(v, src) == "True")
+        }
+        _ => false,
+    }
+}
+
+/// Is `call` `X.elevated()`? Returns `X`.
+pub fn elevated_receiver<'t>(call: Node<'t>, src: &str) -> Option<Node<'t>> {
+    let func = call.child_by_field_name("function")?;
+    if func.kind() != "attribute" || func.child_by_field_name("attribute").map(|a| text(a, src)) != Some("elevated") {
+        return None;
+    }
+    if call.child_by_field_name("arguments").is_some_and(|a| a.named_child_count() > 0) {
+        return None;
+    }
+    func.child_by_field_name("object")
+}
+
+/// Is `call` an authorization check: `policy.enforce(...)`, `policy.check(...)`, `*.enforce(...)`,
+/// `authorize(...)`, `check_is_admin(...)`?
+pub fn is_guard_call(call: Node<'_>, src: &str) -> bool {
+    let Some(last) = callee_last_name(call, src) else { return false };
+    let last = last.trim_start_matches('_');
+    if matches!(last, "enforce" | "authorize" | "check_is_admin" | "check_is_advsvc" | "check_is_admin_or_advsvc")
+        || last.starts_with("enforce_")
+        || last.starts_with("authorize_")
+    {
+        return true;
+    }
+    call_name(call, src).is_some_and(|n| n == "policy.check" || n.ends_with(".policy.check"))
+}
+
+/// Is the class an entry point with no policy layer in front of it: an RPC endpoint — a class whose
+/// body sets `target = oslo_messaging.Target(...)`, or whose name says it is one (`*RpcCallback`,
+/// `*RpcCallbacks`, `*RpcCallbackMixin`, `*Skeleton`) — or an API `*Controller`? Service managers
+/// (`*Manager` with a `target`) are RPC endpoints too, but their callers are their own API services,
+/// which have enforced policy already.
+pub fn is_entry_point_class(class: Node<'_>, src: &str) -> bool {
+    let name = class.child_by_field_name("name").map_or("", |n| text(n, src));
+    if ["RpcCallback", "RpcCallbacks", "RpcCallbackMixin", "Skeleton", "Controller"].iter().any(|s| name.ends_with(s)) {
+        return true;
+    }
+    if name.ends_with("Manager") {
+        // nova-compute, cinder-volume, conductor: called by their own API service after policy.
+        return false;
+    }
+    let Some(body) = class.child_by_field_name("body") else { return false };
+    python::statements(body).any(|stmt| {
+        stmt.kind() == "expression_statement"
+            && stmt.named_child(0).filter(|a| a.kind() == "assignment").is_some_and(|a| {
+                a.child_by_field_name("left").is_some_and(|l| text(l, src) == "target")
+                    && a.child_by_field_name("right")
+                        .and_then(|r| callee_last_name(r, src))
+                        .is_some_and(|c| c == "Target")
+            })
+    })
+}
+
+/// Words in an `if` test that make it an authorization or ownership test.
+const GUARD_TESTS: &[&str] = &["is_admin", "is_advsvc", "is_service_role", "project_id", "tenant_id"];
+
+/// Does the `if`/`elif` test `condition` test the caller's rights or ownership?
+pub fn is_guard_test(condition: Node<'_>, src: &str) -> bool {
+    let t = text(condition, src);
+    GUARD_TESTS.iter().any(|w| t.contains(w))
+}
+
+/// Is the returned value a yes/no or a count (validation, not data): `x is not None`, `not ports`,
+/// `len(ports)`, `bool(...)`, `any(...)`?
+pub fn is_verdict(value: Node<'_>, src: &str) -> bool {
+    let value = python::unparenthesize(value);
+    match value.kind() {
+        "comparison_operator" | "not_operator" | "true" | "false" | "none" | "integer" => true,
+        "boolean_operator" => python::named_children(value).into_iter().all(|c| is_verdict(c, src)),
+        "call" => callee_last_name(value, src).is_some_and(|n| {
+            let n = n.trim_start_matches('_');
+            matches!(n, "len" | "bool" | "any" | "all" | "sum" | "count")
+                || n.starts_with("is_")
+                || n.starts_with("has_")
+                || n.ends_with("_count")
+        }),
+        _ => false,
+    }
+}
+
+/// Is `node` inside an `if`/`elif` (in its function) whose test reads `is_admin` — keeping the roles
+/// in step with a context that already is admin?
+pub fn under_is_admin_test(node: Node<'_>, src: &str) -> bool {
+    let mut cur = node.parent();
+    let mut depth = 0;
+    while let Some(n) = cur {
+        if python::is_scope(n) || depth > python::MAX_DEPTH {
+            return false;
+        }
+        if matches!(n.kind(), "if_statement" | "elif_clause")
+            && n.child_by_field_name("condition").is_some_and(|c| text(c, src).contains("is_admin"))
+        {
+            return true;
+        }
+        cur = n.parent();
+        depth += 1;
+    }
+    false
+}
+
+/// Does `value` (the right side of `roles = …` / argument of `roles.append`) add the `admin` role?
+pub fn mentions_admin_role(value: Node<'_>, src: &str) -> bool {
+    let t = text(value, src);
+    t.contains("'admin'") || t.contains("\"admin\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_names_are_whole_verbs() {
+        for w in ["update_port", "_delete_trunk", "add", "create_or_update_agent", "save", "bind_port"] {
+            assert!(is_write_name(w), "{w}");
+        }
+        for r in ["setdefault", "address_scope", "get_port", "updated", "settings", "set_default", "removed"] {
+            assert!(!is_write_name(r), "{r}");
+        }
+    }
+
+    #[test]
+    fn context_params() {
+        for c in ["context", "ctx", "req_ctx", "request_context", "plugin_context", "_context"] {
+            assert!(is_context_param(c), "{c}");
+        }
+        for n in ["self", "admin_context", "elevated_context", "contexts", "port"] {
+            assert!(!is_context_param(n), "{n}");
+        }
+    }
+}

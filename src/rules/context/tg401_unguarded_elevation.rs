@@ -1,0 +1,32 @@
+//! TG401 unguarded-elevation: `context.elevated()` reaches a write, or data read with it is returned,
+//! with no authorization check or ownership test first.
+
+use super::{Escalation, describe_sink, function_name, report, unguarded};
+use crate::engine::Checker;
+use crate::rules::Rule;
+use tree_sitter::Node;
+
+/// See `rules/TG401.md`.
+pub struct UnguardedElevation;
+
+impl Rule for UnguardedElevation {
+    fn id(&self) -> &'static str {
+        "TG401"
+    }
+
+    fn node_kinds(&self) -> &'static [&'static str] {
+        &["class_definition"]
+    }
+
+    fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
+        for e in unguarded(node, cx, Escalation::Elevated) {
+            let message = format!(
+                "`{}` in `{}` gives an admin copy of the caller's context that reaches {} with no policy check or ownership test, so the caller acts beyond its own project. Check the caller's rights first (`policy.enforce`, a `project_id` test) or use the caller's own context.",
+                cx.node_text(e.site.call),
+                function_name(e.site.call, cx),
+                describe_sink(&e.chain, cx),
+            );
+            report(cx, self.id(), &e, "the elevated context", message);
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! TG402 admin-context-replaces-caller: a function that receives a request context builds an admin
+//! context and writes with it, or returns data read with it.
+
+use super::{Escalation, describe_sink, function_name, report, unguarded};
+use crate::engine::Checker;
+use crate::rules::Rule;
+use tree_sitter::Node;
+
+/// See `rules/TG402.md`.
+pub struct AdminContextReplacesCaller;
+
+impl Rule for AdminContextReplacesCaller {
+    fn id(&self) -> &'static str {
+        "TG402"
+    }
+
+    fn node_kinds(&self) -> &'static [&'static str] {
+        &["class_definition"]
+    }
+
+    fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
+        for e in unguarded(node, cx, Escalation::Admin) {
+            let message = format!(
+                "`{}` in `{}` replaces the caller's request context with an admin context that reaches {}, so the caller's identity and project scope are discarded. Use the caller's context (elevate only after checking its rights) or check ownership before acting.",
+                cx.node_text(e.site.call),
+                function_name(e.site.call, cx),
+                describe_sink(&e.chain, cx),
+            );
+            report(cx, self.id(), &e, "the admin context", message);
+        }
+    }
+}
