@@ -1,0 +1,35 @@
+//! Fuzz target: arbitrary bytes analysed as a Python file by every rule, then rendered in every
+//! report format. Any panic (in decoding, parsing, a rule or an emitter) is a bug.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+use trunkguard::{discover::Candidate, engine, report, rules, selection};
+
+fn engine() -> &'static (engine::Engine, Vec<&'static dyn rules::Rule>) {
+    static ENGINE: OnceLock<(engine::Engine, Vec<&'static dyn rules::Rule>)> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let all = selection::resolve(&["ALL".into()], &[]).expect("ALL selects every rule");
+        (engine::Engine::new(&all), all)
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let (engine, rules) = engine();
+    let mut parser = engine::new_parser();
+    let file = Candidate { path: "fuzz.py".into(), display: "fuzz.py".into(), uri: "fuzz.py".into() };
+    let (findings, notifications) = trunkguard::analyse_bytes(engine, &mut parser, &file, data);
+    let report = report::Report {
+        findings: findings.into_iter().map(|f| ("fuzz.py".to_string(), f)).collect(),
+        notifications,
+        rules: rules.iter().filter_map(|r| rules::docs::get(r.id())).collect(),
+        files_scanned: 1,
+        srcroot: "/src".into(),
+        uris: Default::default(),
+    };
+    let sarif = report::sarif::render(&report);
+    assert!(sarif.starts_with('{'));
+    let _ = report::json::render(&report);
+    let _ = report::text::render(&report, true, true);
+});
