@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Downloads real OpenStack trees (wheels from PyPI, verified by sha256) and unpacks them under
+# $TRUNKGUARD_CORPUS (default: ./corpus, gitignored). Already unpacked trees are reused.
+# Fails loudly — never skips — when a download or a checksum fails.
+#
+#   bench/fetch-corpus.sh            # neutron only (what the CI smoke test needs)
+#   bench/fetch-corpus.sh all        # neutron, neutron-lib, nova, keystone, cinder (benchmarks)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+corpus=${TRUNKGUARD_CORPUS:-corpus}
+mkdir -p "$corpus/wheels"
+
+# name version sha256
+pins=(
+  "neutron 29.0.0 6e998e2e55d233ff757f3ae1d53dd8dfd2cb455a01868e494c22fd6b8b0aba36"
+)
+if [ "${1:-}" = all ]; then
+  pins+=(
+    "neutron-lib 5.0.1 -"
+    "nova 34.0.0 -"
+    "keystone 30.0.0 -"
+    "cinder 29.0.0 -"
+  )
+fi
+
+for pin in "${pins[@]}"; do
+  read -r name version sha <<<"$pin"
+  dest="$corpus/$name-$version"
+  if [ -f "$dest/.complete" ]; then
+    continue
+  fi
+  wheel_name=$(echo "$name" | tr - _)-$version-py3-none-any.whl
+  if [ ! -f "$corpus/wheels/$wheel_name" ]; then
+    echo "fetch-corpus: downloading $name==$version" >&2
+    python3 -m pip download --quiet --no-deps --no-binary :none: --only-binary :all: \
+      -d "$corpus/wheels" "$name==$version" \
+      || { echo "fetch-corpus: ERROR: download of $name==$version failed" >&2; exit 1; }
+  fi
+  if [ "$sha" != - ]; then
+    got=$(sha256sum "$corpus/wheels/$wheel_name" | cut -d' ' -f1)
+    if [ "$got" != "$sha" ]; then
+      echo "fetch-corpus: ERROR: $wheel_name has sha256 $got, expected $sha" >&2
+      exit 1
+    fi
+  fi
+  rm -rf "$dest"
+  mkdir -p "$dest"
+  python3 -m zipfile -e "$corpus/wheels/$wheel_name" "$dest"
+  touch "$dest/.complete"
+  echo "fetch-corpus: $dest ready ($(find "$dest" -name '*.py' | wc -l) Python files)" >&2
+done
