@@ -12,7 +12,11 @@ Examples:
   trunkguard rules                                   list every rule
   trunkguard rule TG201                              show one rule's documentation
 
-Exit status: 0 no findings, 1 findings reported, 2 usage, configuration or I/O error.";
+  trunkguard check . --baseline old.sarif --fail-on-new
+  trunkguard check . --output-format sarif --output-format text --output sarif=tg.sarif
+
+Exit status: 0 no findings, 1 findings reported, 2 usage, configuration or I/O error,
+130 interrupted.";
 
 /// Static security review for OpenStack Neutron-style Python code.
 #[derive(Debug, Parser)]
@@ -27,7 +31,7 @@ pub struct Cli {
 pub enum Command {
     /// Scan Python files and report findings.
     #[command(after_help = EXAMPLES)]
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// List every rule: id, name, default level, on by default or opt-in.
     Rules(RulesArgs),
     /// Print one rule's documentation.
@@ -35,6 +39,8 @@ pub enum Command {
         /// Rule id, e.g. TG201.
         id: String,
     },
+    /// Print the effective configuration and where each value came from.
+    Config(ConfigArgs),
     /// Print the syntax tree of a file (for rule authors).
     #[command(hide = true)]
     ParseTree { path: PathBuf },
@@ -66,17 +72,21 @@ pub struct CheckArgs {
     /// Files or directories to scan (directories: every *.py below them).
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output_format: OutputFormat,
-    /// Write the report to FILE (atomically) instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// Report format; repeat for several reports from one run (each needs its own destination).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output_format: Vec<OutputFormat>,
+    /// Write the report to FILE (atomically) instead of standard output; with several formats,
+    /// FORMAT=FILE (repeatable).
+    #[arg(long, short = 'o', value_name = "[FORMAT=]FILE")]
+    pub output: Vec<String>,
     /// Rules to run: ids or prefixes (TG2, TG201, ALL), comma-separated or repeated. Replaces the
-    /// default set; also turns on opt-in rules.
+    /// default set (and the configuration's `select`); also turns on opt-in rules.
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub select: Vec<String>,
-    /// Rules not to run: ids or prefixes.
+    /// Rules to run in addition to the selected ones.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub extend_select: Vec<String>,
+    /// Rules not to run: ids or prefixes (added to the configuration's `ignore`).
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub ignore: Vec<String>,
     /// Skip paths matching GLOB (matched against the file or directory name and the relative path).
@@ -94,6 +104,55 @@ pub struct CheckArgs {
     /// Worker threads (default: one per core). Output is identical whatever the count.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Lowest level that makes the exit status 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Note, value_name = "LEVEL")]
+    pub fail_on: FailOn,
+    /// Print the number of findings per rule on standard error.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Show findings silenced by in-source comments in text output (they are always in SARIF).
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// Compare with an earlier SARIF report: results get baselineState new/unchanged/absent.
+    #[arg(long, value_name = "OLD.sarif")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: only new results make the exit status 1.
+    #[arg(long, requires = "baseline")]
+    pub fail_on_new: bool,
+    /// Report only findings on lines changed since this git revision (and in untracked files).
+    #[arg(long, value_name = "GIT_REF")]
+    pub diff_against: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigSource,
+}
+
+/// Where configuration comes from.
+#[derive(Debug, Args)]
+pub struct ConfigSource {
+    /// Read configuration from FILE (pyproject.toml, trunkguard.toml or .trunkguard.toml).
+    #[arg(long, value_name = "FILE", conflicts_with = "isolated")]
+    pub config: Option<PathBuf>,
+    /// Ignore every configuration file.
+    #[arg(long)]
+    pub isolated: bool,
+}
+
+/// Options of `trunkguard config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The path whose configuration to show (the nearest file at or above it).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub config: ConfigSource,
+}
+
+/// `--fail-on` levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Note,
 }
 
 /// Options of `trunkguard rules`.

@@ -2,10 +2,12 @@
 //! iterative pre-order walk with a `TreeCursor` hands every node to the rules registered for its kind
 //! (a dispatch table indexed by node kind id). Syntax errors are collected on the same walk.
 
+use crate::config::Settings;
 use crate::finding::{Finding, Related, Span, assign_fingerprints};
 use crate::python::{self, Imports};
 use crate::rules::{Rule, docs};
 use crate::source::SourceFile;
+use crate::suppress::{self, Comment};
 use std::collections::BTreeMap;
 use tree_sitter::{Language, Node, Parser};
 
@@ -38,14 +40,19 @@ pub struct FileAnalysis {
     pub syntax_errors: Option<SyntaxErrors>,
 }
 
-/// The selected rules, indexed by the node kinds they want.
+/// The selected rules, indexed by the node kinds they want, and the settings they read.
 pub struct Engine {
     dispatch: Vec<Vec<&'static dyn Rule>>,
+    enabled: Vec<&'static str>,
+    settings: Settings,
 }
+
+/// The rule id of unused-suppression findings, reported by the suppression stage.
+pub const UNUSED_SUPPRESSION: &str = "TG001";
 
 impl Engine {
     /// Builds the dispatch table for `rules`.
-    pub fn new(rules: &[&'static dyn Rule]) -> Engine {
+    pub fn new(rules: &[&'static dyn Rule], settings: Settings) -> Engine {
         let lang = language();
         let mut dispatch: Vec<Vec<&'static dyn Rule>> =
             vec![Vec::new(); usize::from(lang.node_kind_count() as u16) + 1];
@@ -58,7 +65,12 @@ impl Engine {
                 }
             }
         }
-        Engine { dispatch }
+        Engine { dispatch, enabled: rules.iter().map(|r| r.id()).collect(), settings }
+    }
+
+    /// Does rule `id` run?
+    pub fn is_enabled(&self, id: &str) -> bool {
+        self.enabled.contains(&id)
     }
 
     /// Parses and analyses one file. Returns `None` only if tree-sitter gives up (it does not on
@@ -67,8 +79,10 @@ impl Engine {
         let parser_text = src.parser_text();
         let tree = parser.parse(parser_text.as_bytes(), None)?;
         let root = tree.root_node();
-        let mut cx = Checker::new(src, root);
+        let mut cx = Checker::new(src, root, &self.settings);
         let mut syntax: Option<SyntaxErrors> = None;
+        let mut comments: Vec<Comment> = Vec::new();
+        let header_end = python::statements(root).next().map_or(usize::MAX, |n| n.start_byte());
         let mut cursor = root.walk();
         'walk: loop {
             let node = cursor.node();
@@ -77,6 +91,9 @@ impl Engine {
                 let pos = src.position(node.start_byte());
                 let e = syntax.get_or_insert(SyntaxErrors { first_line: pos.line, first_column: pos.column, count: 0 });
                 e.count += 1;
+            }
+            if node.kind() == "comment" {
+                comments.push(comment(node, src, header_end));
             }
             if let Some(rules) = self.dispatch.get(usize::from(node.kind_id())) {
                 for rule in rules {
@@ -92,6 +109,17 @@ impl Engine {
                 }
             }
         }
+        let unused = suppress::apply(&mut cx.findings, &comments, &|id| self.is_enabled(id));
+        if self.is_enabled(UNUSED_SUPPRESSION) {
+            for u in unused {
+                let what = if u.selectors == ["ALL"] { "any rule".to_string() } else { u.selectors.join(", ") };
+                let message = format!(
+                    "`{}` silences nothing: no {what} finding here. Remove the comment, or correct the rule id.",
+                    u.directive
+                );
+                cx.report_range(UNUSED_SUPPRESSION, u.start_byte, u.end_byte, message);
+            }
+        }
         let mut findings = cx.findings;
         for f in &mut findings {
             f.scope = cx.scopes.qualified_at(f.span.start_byte);
@@ -99,6 +127,19 @@ impl Engine {
         findings.sort_by(|a, b| (a.span.start_byte, a.rule).cmp(&(b.span.start_byte, b.rule)));
         assign_fingerprints(&src.display, &mut findings);
         Some(FileAnalysis { findings, syntax_errors: syntax })
+    }
+}
+
+fn comment(node: Node<'_>, src: &SourceFile, header_end: usize) -> Comment {
+    let pos = src.position(node.start_byte());
+    let before = src.text.get(src.line_start(pos.line)..node.start_byte()).unwrap_or("");
+    Comment {
+        start_byte: node.start_byte(),
+        end_byte: node.end_byte(),
+        line: pos.line,
+        own_line: before.trim().is_empty(),
+        in_header: node.start_byte() < header_end,
+        text: python::text(node, &src.text).to_string(),
     }
 }
 
@@ -172,16 +213,19 @@ pub struct Checker<'a> {
     pub loggers: Vec<String>,
     /// Function and class definitions met so far; [`Scopes::current`] encloses the visited node.
     pub scopes: Scopes,
+    /// The run's settings (family knobs, severity overrides).
+    pub settings: &'a Settings,
     findings: Vec<Finding>,
 }
 
 impl<'a> Checker<'a> {
-    fn new(src: &'a SourceFile, root: Node<'_>) -> Checker<'a> {
+    fn new(src: &'a SourceFile, root: Node<'_>, settings: &'a Settings) -> Checker<'a> {
         Checker {
             src,
             imports: Imports::collect(root, &src.text),
             loggers: python::module_loggers(root, &src.text),
             scopes: Scopes::default(),
+            settings,
             findings: Vec::new(),
         }
     }
@@ -214,7 +258,8 @@ impl<'a> Checker<'a> {
     /// Reports a finding of rule `rule` on the byte range `start..end`. Returns it so the rule can
     /// add related locations or properties. Its scope is the definition enclosing `start`.
     pub fn report_range(&mut self, rule: &'static str, start: usize, end: usize, message: String) -> &mut Finding {
-        let level = docs::get(rule).map_or(crate::finding::Level::Warning, |d| d.level);
+        let level = self.settings.severity.get(rule).copied().or_else(|| docs::get(rule).map(|d| d.level));
+        let level = level.unwrap_or(crate::finding::Level::Warning);
         let snippet = self.src.text.get(start..end).unwrap_or("").to_string();
         let span = self.span(start, end);
         let last = span.end.line.min(span.start.line + 2);
@@ -231,6 +276,8 @@ impl<'a> Checker<'a> {
             flow: Vec::new(),
             properties: BTreeMap::new(),
             fingerprint: String::new(),
+            suppressed: None,
+            baseline: None,
         });
         self.findings.last_mut().expect("just pushed")
     }

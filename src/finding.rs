@@ -75,6 +75,28 @@ pub struct Finding {
     pub properties: BTreeMap<String, String>,
     /// Stable identity that survives code moving up or down: see [`fingerprint`].
     pub fingerprint: String,
+    /// When an in-source comment silences it: the comment (SARIF `suppressions[].justification`).
+    pub suppressed: Option<String>,
+    /// Relative to `--baseline`: `new`, `unchanged` (None without a baseline).
+    pub baseline: Option<BaselineState>,
+}
+
+/// A result's state relative to a baseline (SARIF `baselineState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BaselineState {
+    New,
+    Unchanged,
+}
+
+impl BaselineState {
+    /// The SARIF spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineState::New => "new",
+            BaselineState::Unchanged => "unchanged",
+        }
+    }
 }
 
 /// Something the tool has to say about the run rather than the code: unreadable files, syntax errors.

@@ -2,9 +2,13 @@
 //!
 //! Stages, each owning one job: [`discover`] (which files) → [`source`] (bytes → text, line index) →
 //! [`engine`] (one parse, one walk, dispatch to [`rules`]) → [`finding`]s → [`report`] formats.
-//! [`run`] wires them for the command line.
+//! [`scan`] runs the stages over a set of files; [`commands::run`] wires them for the command line.
 
+pub mod baseline;
 pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod diff;
 pub mod discover;
 pub mod engine;
 pub mod finding;
@@ -14,13 +18,13 @@ pub mod report;
 pub mod rules;
 pub mod selection;
 pub mod source;
+pub mod suppress;
+
+pub use commands::run;
 
 use anyhow::{Context, Result};
-use cli::{CheckArgs, ColorChoice, Command, OutputFormat};
 use finding::{Finding, Level, Notification};
 use rayon::prelude::*;
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
 
 /// Process exit statuses, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,15 +47,31 @@ pub struct Scan {
     pub files_scanned: usize,
 }
 
-/// Scans `files` with `rules` on `threads` worker threads (None: one per core).
-pub fn scan(files: &[discover::Candidate], rules: &[&'static dyn rules::Rule], threads: Option<usize>) -> Result<Scan> {
-    let engine = engine::Engine::new(rules);
+/// Scans `files` with `rules` and `settings` on `threads` worker threads (None: one per core),
+/// ticking `progress` once per file.
+pub fn scan(
+    files: &[discover::Candidate],
+    rules: &[&'static dyn rules::Rule],
+    settings: &config::Settings,
+    threads: Option<usize>,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<Scan> {
+    let engine = engine::Engine::new(rules, settings.clone());
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
     let outcomes: Vec<(Vec<Finding>, Vec<Notification>)> = pool.install(|| {
-        files.par_iter().map_init(engine::new_parser, |parser, file| analyse_file(&engine, parser, file)).collect()
+        files
+            .par_iter()
+            .map_init(engine::new_parser, |parser, file| {
+                let outcome = analyse_file(&engine, parser, file);
+                if let Some(p) = progress {
+                    p.inc(1);
+                }
+                outcome
+            })
+            .collect()
     });
     let mut scan = Scan { files_scanned: files.len(), ..Scan::default() };
     for (file, (findings, notes)) in files.iter().zip(outcomes) {
@@ -146,112 +166,5 @@ pub fn analyse_bytes(
             notes.push(note("internal-error", Level::Error, None, format!("internal error while analysing: {what}")));
             (Vec::new(), notes)
         }
-    }
-}
-
-/// Runs a parsed command line; returns the exit status. Errors are usage/IO errors (exit 2).
-pub fn run(cli: cli::Cli) -> Result<Exit> {
-    match cli.command {
-        Command::Check(args) => check(&args),
-        Command::Rules(args) => {
-            let out = if args.markdown { rules::docs::markdown_table() } else { rules_listing() };
-            print_stdout(&out)?;
-            Ok(Exit::Clean)
-        }
-        Command::Rule { id } => {
-            let doc =
-                rules::docs::get(&id).with_context(|| format!("unknown rule `{id}`; `trunkguard rules` lists them"))?;
-            print_stdout(&doc.render_text())?;
-            Ok(Exit::Clean)
-        }
-        Command::ParseTree { path } => {
-            let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            let (src, _) = source::SourceFile::decode(path.clone(), path.display().to_string(), &bytes);
-            let tree = engine::new_parser().parse(src.parser_text().as_bytes(), None).context("parse failed")?;
-            print_stdout(&format!("{}\n", tree.root_node().to_sexp()))?;
-            Ok(Exit::Clean)
-        }
-    }
-}
-
-fn rules_listing() -> String {
-    let mut out = String::new();
-    for d in rules::docs::all() {
-        let on = if d.enabled { "on" } else { "opt-in" };
-        out.push_str(&format!("{:<6} {:<32} {:<8} {:<7} {}\n", d.id, d.name, d.level.as_str(), on, d.summary));
-    }
-    out
-}
-
-fn print_stdout(s: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
-        // A closed pipe (`trunkguard rules | head`) is not an error worth reporting.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to standard output"),
-    }
-}
-
-fn check(args: &CheckArgs) -> Result<Exit> {
-    let cwd = std::env::current_dir().context("cannot determine the working directory")?;
-    let rules = selection::resolve(&args.select, &args.ignore)?;
-    let excludes = discover::exclude_set(&args.exclude)?;
-    // Prepare the output file first: an unwritable destination fails before any work is done.
-    let output = args.output.as_deref().map(output::AtomicOutput::create).transpose()?;
-    if output.is_some() {
-        output::install_interrupt_cleanup();
-    }
-    let found = discover::discover(&args.paths, &excludes, &cwd)?;
-    let mut scan = scan(&found.files, &rules, args.threads)?;
-    scan.notifications.extend(found.notifications.iter().cloned());
-    scan.notifications.sort_by(|a, b| (&a.path, a.line, a.id).cmp(&(&b.path, b.line, b.id)));
-    let report = report::Report {
-        findings: scan.findings,
-        notifications: scan.notifications,
-        rules: rules.iter().filter_map(|r| rules::docs::get(r.id())).collect(),
-        files_scanned: scan.files_scanned,
-        srcroot: cwd.clone(),
-        uris: found.files.iter().map(|c| (c.display.clone(), c.uri.clone())).collect(),
-    };
-    if !args.quiet || report.notifications.iter().any(|n| n.level == Level::Error) {
-        print_notifications(&report.notifications, args.quiet);
-    }
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            args.output.is_none()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stdout().is_terminal()
-        }
-    };
-    let rendered = match args.output_format {
-        OutputFormat::Text => report::text::render(&report, color && args.output.is_none(), !args.quiet),
-        OutputFormat::Sarif => report::sarif::render(&report),
-        OutputFormat::Json => report::json::render(&report),
-    };
-    match output {
-        Some(out) => out.commit(rendered.as_bytes())?,
-        None => print_stdout(&rendered)?,
-    }
-    if let (Some(path), false) = (&args.output, args.quiet) {
-        eprintln!("trunkguard: {} written to {}", report.summary(), display(path));
-    }
-    Ok(if report.findings.is_empty() || args.exit_zero { Exit::Clean } else { Exit::Findings })
-}
-
-fn display(path: &Path) -> String {
-    PathBuf::from(path).display().to_string()
-}
-
-fn print_notifications(notes: &[Notification], quiet: bool) {
-    let mut err = std::io::stderr().lock();
-    for n in notes.iter().filter(|n| !quiet || n.level == Level::Error) {
-        let place = match (&n.path, n.line) {
-            (Some(p), Some(l)) => format!("{p}:{l}: "),
-            (Some(p), None) => format!("{p}: "),
-            _ => String::new(),
-        };
-        let _ = writeln!(err, "trunkguard: {}: {place}{}", n.level.as_str(), n.message);
     }
 }

@@ -15,6 +15,11 @@ fn matches(selector: &str, id: &str) -> bool {
     selector.eq_ignore_ascii_case("ALL") || id.to_ascii_uppercase().starts_with(&selector.to_ascii_uppercase())
 }
 
+/// Does `selector` (an id, a prefix or `ALL`) name at least one rule?
+pub fn is_known(selector: &str) -> bool {
+    REGISTRY.iter().any(|r| matches(selector, r.id()))
+}
+
 fn check_known(selectors: &[String]) -> Result<(), UnknownSelector> {
     for s in selectors {
         if !REGISTRY.iter().any(|r| matches(s, r.id())) {
@@ -26,18 +31,29 @@ fn check_known(selectors: &[String]) -> Result<(), UnknownSelector> {
     Ok(())
 }
 
-/// Resolves the rules to run, sorted by id.
-pub fn resolve(select: &[String], ignore: &[String]) -> Result<Vec<&'static dyn Rule>, UnknownSelector> {
-    check_known(select)?;
+/// Resolves the rules to run, sorted by id: `select` (None: the rules enabled by default) plus
+/// `extend`, minus `ignore`.
+pub fn resolve_with(
+    select: Option<&[String]>,
+    extend: &[String],
+    ignore: &[String],
+) -> Result<Vec<&'static dyn Rule>, UnknownSelector> {
+    check_known(select.unwrap_or_default())?;
+    check_known(extend)?;
     check_known(ignore)?;
     let enabled = |r: &&'static dyn Rule| {
-        if select.is_empty() {
-            docs::get(r.id()).is_some_and(|d| d.enabled)
-        } else {
-            select.iter().any(|s| matches(s, r.id()))
-        }
+        let base = match select {
+            None => docs::get(r.id()).is_some_and(|d| d.enabled),
+            Some(select) => select.iter().any(|s| matches(s, r.id())),
+        };
+        base || extend.iter().any(|s| matches(s, r.id()))
     };
     Ok(REGISTRY.iter().copied().filter(enabled).filter(|r| !ignore.iter().any(|s| matches(s, r.id()))).collect())
+}
+
+/// [`resolve_with`] where an empty `select` means the default set.
+pub fn resolve(select: &[String], ignore: &[String]) -> Result<Vec<&'static dyn Rule>, UnknownSelector> {
+    resolve_with((!select.is_empty()).then_some(select), &[], ignore)
 }
 
 #[cfg(test)]
@@ -55,5 +71,7 @@ mod tests {
         let tg2 = resolve(&["tg2".into()], &["TG202".into()]).unwrap();
         assert!(ids(&tg2).contains(&"TG201") && !ids(&tg2).contains(&"TG202"));
         assert!(resolve(&["TG9".into()], &[]).is_err());
+        let extended = resolve_with(Some(&["TG201".into()]), &["TG203".into()], &[]).unwrap();
+        assert_eq!(ids(&extended), ["TG201", "TG203"]);
     }
 }

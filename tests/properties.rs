@@ -22,7 +22,7 @@ fn schema() -> &'static jsonschema::Validator {
 
 /// Analyses `bytes` with every rule and checks every output format.
 fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
-    let engine = engine::Engine::new(all_rules());
+    let engine = engine::Engine::new(all_rules(), Default::default());
     let mut parser = engine::new_parser();
     let file = Candidate { path: "p.py".into(), display: "p.py".into(), uri: "p.py".into() };
     let (findings, notifications) = trunkguard::analyse_bytes(&engine, &mut parser, &file, bytes);
@@ -34,6 +34,8 @@ fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
         files_scanned: 1,
         srcroot: "/src".into(),
         uris: Default::default(),
+        show_suppressed: true,
+        absent: Vec::new(),
     };
     let sarif: serde_json::Value = serde_json::from_str(&report::sarif::render(&report)).unwrap();
     let errors: Vec<String> = schema().iter_errors(&sarif).map(|e| e.to_string()).collect();

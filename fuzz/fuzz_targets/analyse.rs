@@ -11,7 +11,7 @@ fn engine() -> &'static (engine::Engine, Vec<&'static dyn rules::Rule>) {
     static ENGINE: OnceLock<(engine::Engine, Vec<&'static dyn rules::Rule>)> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let all = selection::resolve(&["ALL".into()], &[]).expect("ALL selects every rule");
-        (engine::Engine::new(&all), all)
+        (engine::Engine::new(&all, Default::default()), all)
     })
 }
 
@@ -27,6 +27,8 @@ fuzz_target!(|data: &[u8]| {
         files_scanned: 1,
         srcroot: "/src".into(),
         uris: Default::default(),
+        show_suppressed: true,
+        absent: Vec::new(),
     };
     let sarif = report::sarif::render(&report);
     assert!(sarif.starts_with('{'));

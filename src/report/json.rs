@@ -3,9 +3,14 @@
 //! ```json
 //! {"version": 1, "findings": [{"rule": "TG201", "name": "broad-except-swallowed", "level": "warning",
 //!   "message": "…", "path": "a.py", "line": 3, "column": 5, "end_line": 3, "end_column": 27,
-//!   "scope": "Plugin.update", "fingerprint": "…", "related": [], "properties": {}}],
+//!   "scope": "Plugin.update", "fingerprint": "…", "related": [], "properties": {},
+//!   "suppressed": null, "baseline_state": null}],
 //!  "notifications": [{"id": "syntax-error", "level": "warning", "path": "b.py", "line": 1, "message": "…"}],
-//!  "summary": {"findings": 1, "errors": 0, "warnings": 1, "notes": 0, "files_scanned": 2}}
+//!  "summary": {"findings": 1, "suppressed": 0, "errors": 0, "warnings": 1, "notes": 0, "files_scanned": 2}}
+//! ```
+//! `suppressed` holds the silencing comment; `baseline_state` is `new`/`unchanged` with `--baseline`.
+//! Summary counts exclude silenced findings.
+//! ```text
 //! ```
 //! Lines are 1-based; columns are 1-based UTF-16 code units (as in SARIF).
 
@@ -36,6 +41,8 @@ pub fn render(report: &Report) -> String {
                     "line": r.span.start.line, "column": r.span.start.column, "message": r.message,
                 })).collect::<Vec<_>>(),
                 "properties": f.properties,
+                "suppressed": f.suppressed,
+                "baseline_state": f.baseline.map(|b| b.as_str()),
             })
         })
         .collect();
@@ -44,7 +51,8 @@ pub fn render(report: &Report) -> String {
         "findings": findings,
         "notifications": report.notifications,
         "summary": {
-            "findings": report.findings.len(),
+            "findings": report.active().count(),
+            "suppressed": report.findings.len() - report.active().count(),
             "errors": report.count(Level::Error),
             "warnings": report.count(Level::Warning),
             "notes": report.count(Level::Note),

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use serde_sarif::sarif::{
     ArtifactContent, ArtifactLocation, CodeFlow, Invocation, Location, Message, MultiformatMessageString,
     PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor, ReportingDescriptorReference,
-    Result as SarifResult, ResultLevel, Run, Sarif, ThreadFlow, ThreadFlowLocation, Tool, ToolComponent,
+    Result as SarifResult, ResultLevel, Run, Sarif, Suppression, ThreadFlow, ThreadFlowLocation, Tool, ToolComponent,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -44,7 +44,8 @@ fn build(report: &Report) -> Sarif {
         .information_uri(env!("CARGO_PKG_REPOSITORY"))
         .rules(rules)
         .build();
-    let results: Vec<SarifResult> = report.findings.iter().map(|(path, f)| result(report, path, f)).collect();
+    let mut results: Vec<SarifResult> = report.findings.iter().map(|(path, f)| result(report, path, f)).collect();
+    results.extend(report.absent.iter().filter_map(absent));
     let notifications: Vec<serde_sarif::sarif::Notification> =
         report.notifications.iter().map(|n| notification(report, n)).collect();
     let invocation =
@@ -156,10 +157,24 @@ fn result(report: &Report, path: &str, f: &Finding) -> SarifResult {
     if !related.is_empty() {
         out.related_locations = Some(related);
     }
+    if let Some(justification) = &f.suppressed {
+        out.suppressions =
+            Some(vec![Suppression::builder().kind(json!("inSource")).justification(justification.clone()).build()]);
+    }
+    out.baseline_state = f.baseline.map(|b| json!(b.as_str()));
     if !f.flow.is_empty() {
         out.code_flows = Some(vec![code_flow(report, path, &f.flow)]);
     }
     out
+}
+
+/// A baseline result no longer found, re-emitted with `baselineState: absent`.
+fn absent(old: &Value) -> Option<SarifResult> {
+    let mut r: SarifResult = serde_json::from_value(old.clone()).ok()?;
+    r.baseline_state = Some(json!("absent"));
+    r.rule_index = None;
+    r.suppressions = None;
+    Some(r)
 }
 
 fn code_flow(report: &Report, path: &str, steps: &[Related]) -> CodeFlow {

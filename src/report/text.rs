@@ -16,15 +16,16 @@ const RESET: &str = "\x1b[0m";
 pub fn render(report: &Report, color: bool, summary: bool) -> String {
     let paint = |style: &str, s: &str| if color { format!("{style}{s}{RESET}") } else { s.to_string() };
     let mut out = String::new();
-    for (path, f) in &report.findings {
+    for (path, f) in report.visible() {
         let level_style = match f.level {
             Level::Error => RED,
             Level::Warning => YELLOW,
             Level::Note => CYAN,
         };
+        let silenced = if f.suppressed.is_some() { " (silenced)" } else { "" };
         let _ = writeln!(
             out,
-            "{}:{}:{}: {} {}",
+            "{}:{}:{}: {}{silenced} {}",
             paint(BOLD, path),
             f.span.start.line,
             f.span.start.column,
@@ -35,7 +36,7 @@ pub fn render(report: &Report, color: bool, summary: bool) -> String {
         out.push('\n');
     }
     if summary {
-        if report.findings.is_empty() {
+        if report.active().next().is_none() && report.absent.is_empty() {
             let _ = writeln!(out, "No findings; {} scanned.", plural(report.files_scanned));
         } else {
             out.push_str(&report.summary());

@@ -6,6 +6,7 @@
 pub mod context;
 pub mod docs;
 pub mod exceptions;
+pub mod suppressions;
 
 use crate::engine::Checker;
 use tree_sitter::Node;
@@ -22,6 +23,7 @@ pub trait Rule: Send + Sync {
 
 /// Every rule, sorted by id.
 pub static REGISTRY: &[&dyn Rule] = &[
+    &suppressions::tg001_unused_suppression::UnusedSuppression,
     &exceptions::tg201_broad_except_swallowed::BroadExceptSwallowed,
     &exceptions::tg202_broad_except_silent::BroadExceptSilent,
     &exceptions::tg203_bare_except::BareExcept,

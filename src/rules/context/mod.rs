@@ -191,7 +191,7 @@ mod tests {
 
     fn run(code: &str) -> Vec<Finding> {
         let rules: Vec<_> = REGISTRY.iter().copied().filter(|r| r.id().starts_with("TG4")).collect();
-        let engine = Engine::new(&rules);
+        let engine = Engine::new(&rules, crate::config::Settings::default());
         let src = SourceFile::from_text("t.py".into(), "t.py".into(), code.to_string());
         engine.analyse(&mut new_parser(), &src).expect("parsed").findings
     }
