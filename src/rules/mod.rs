@@ -5,6 +5,7 @@
 
 pub mod docs;
 pub mod exceptions;
+pub mod retry;
 
 use crate::engine::Checker;
 use tree_sitter::Node;
@@ -21,6 +22,12 @@ pub trait Rule: Send + Sync {
 
 /// Every rule, sorted by id.
 pub static REGISTRY: &[&dyn Rule] = &[
+    &retry::tg101_unbounded_retry::UnboundedRetry,
+    &retry::tg102_retry_without_backoff::RetryWithoutBackoff,
+    &retry::tg103_retry_exhaustion_swallowed::RetryExhaustionSwallowed,
+    &retry::tg104_retry_bound_external::RetryBoundExternal,
+    &retry::tg105_retry_decorator_unbounded::RetryDecoratorUnbounded,
+    &retry::tg106_retry_decorator_without_wait::RetryDecoratorWithoutWait,
     &exceptions::tg201_broad_except_swallowed::BroadExceptSwallowed,
     &exceptions::tg202_broad_except_silent::BroadExceptSilent,
     &exceptions::tg203_bare_except::BareExcept,
