@@ -22,9 +22,9 @@ use std::collections::HashSet;
 use tree_sitter::Node;
 
 /// Callee-name fragments that wait before the next attempt (`time.sleep`, `eventlet.sleep`,
-/// `greenthread.sleep`, `asyncio.sleep`, `Event.wait`, `self._backoff()`…). The one list of backoff
-/// callees; matched case-insensitively against the last segment of the callee.
-pub const WAIT_CALLEES: &[&str] = &["sleep", "backoff", "wait"];
+/// `greenthread.sleep`, `asyncio.sleep`, `Event.wait`, `self._backoff()`, `self.delay(attempt)`…).
+/// The one list of backoff callees; matched case-insensitively against the last segment of the callee.
+pub const WAIT_CALLEES: &[&str] = &["sleep", "backoff", "wait", "delay"];
 
 /// Last segments of calls that read a clock or a timer, making a test a deadline test.
 const CLOCK_CALLS: &[&str] = &[
@@ -89,6 +89,8 @@ pub struct RetryLoop<'t> {
     /// Each attempt tries a fresh candidate (a random name, a free port): a search, where waiting
     /// would not help.
     pub candidate_search: bool,
+    /// A handler repairs the cause before trying again (logs in anew, reconnects).
+    pub repairs: bool,
     /// The bound is a one-shot flag (`if retried_once: raise` … `retried_once = True`): one retry,
     /// typically after repairing the cause.
     pub one_shot: bool,
@@ -294,6 +296,56 @@ fn counter_names(nodes: &[Node<'_>], src: &str, imports: &Imports) -> Vec<String
     out
 }
 
+/// Dotted names (with their prefixes) read by the identifier and attribute nodes among `nodes`.
+fn reads<'a, 't: 'a>(nodes: impl Iterator<Item = &'a Node<'t>>, src: &str) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for n in nodes {
+        if matches!(n.kind(), "identifier" | "attribute")
+            && let Some(name) = python::dotted_name(*n, src)
+        {
+            out.insert(name);
+        }
+    }
+    out
+}
+
+/// Methods that change their receiver in place.
+const MUTATORS: &[&str] = &["add", "append", "extend", "update", "discard", "remove", "insert", "pop"];
+
+/// Names the failure path changes step by step: `n += 1`, `region = parent(region)`,
+/// `excluded.add(x)`. Flags set to a literal are not included.
+fn varying_names(nodes: &[Node<'_>], src: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in nodes {
+        match n.kind() {
+            "augmented_assignment" => {
+                if let Some(left) = n.child_by_field_name("left") {
+                    target_names(left, src, &mut out);
+                }
+            }
+            "assignment" => {
+                let (Some(left), Some(right)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else {
+                    continue;
+                };
+                let mut names = Vec::new();
+                target_names(left, src, &mut names);
+                let read = names_in(right, src);
+                out.extend(names.into_iter().filter(|x| read.contains(x)));
+            }
+            "call" => {
+                let Some(name) = python::call_name(*n, src) else { continue };
+                if let Some((receiver, method)) = name.rsplit_once('.')
+                    && MUTATORS.contains(&method)
+                {
+                    out.push(receiver.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Names the nodes assign `True` or `False`.
 fn bool_flags(nodes: &[Node<'_>], src: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -385,6 +437,17 @@ fn for_iter<'t>(iter: Node<'t>, src: &str, imports: &Imports) -> ForIter<'t> {
             }
         }
         _ => ForIter::Collection,
+    }
+}
+
+/// The number of items of a literal `range(n)` / `range(a, b)`, if it can be read.
+fn range_len(call: Node<'_>, src: &str) -> Option<i64> {
+    let args = python::positional_arguments(call);
+    let int = |n: Node<'_>| text(n, src).parse::<i64>().ok();
+    match args.as_slice() {
+        [stop] => int(*stop),
+        [start, stop] => Some(int(*stop)? - int(*start)?),
+        _ => None,
     }
 }
 
@@ -563,6 +626,42 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
     });
     let primary = shapes.first()?;
 
+    // A search or a walk, not a retry: the attempt reads something every failure changes
+    // (`for port in range(a, b): bind(port)`, `region = parent(region)`, `excluded.add(lss)`).
+    let handler_ranges: Vec<(usize, usize)> =
+        shapes.iter().flat_map(|s| s.handlers.iter()).map(|h| (h.start_byte(), h.end_byte())).collect();
+    let log_ranges: Vec<(usize, usize)> = all
+        .iter()
+        .filter(|n| n.kind() == "call" && python::logger_call(**n, src, &cx.loggers).is_some())
+        .map(|n| (n.start_byte(), n.end_byte()))
+        .collect();
+    let mut varying: HashSet<String> = varying_names(&failure_nodes, src).into_iter().collect();
+    varying.extend(target_names_read.iter().cloned());
+    let not_logged = |n: &Node<'_>| !log_ranges.iter().any(|r| within(*n, *r));
+    let attempt_reads = reads(success_nodes.iter().filter(|n| not_logged(n)), src);
+    if attempt_reads.iter().any(|n| varying.contains(n)) {
+        return None;
+    }
+    // `while region_id is not None: … lookup(region_id) … region_id = parent`: the loop walks values.
+    let failure_assigned: HashSet<String> = assigned_names(&failure_nodes, src).into_iter().collect();
+    if let Some(c) = (!is_for).then(|| node.child_by_field_name("condition")).flatten()
+        && names_in(c, src).iter().any(|n| failure_assigned.contains(n) && attempt_reads.contains(n))
+    {
+        return None;
+    }
+    // `ports[index]` with `index` chosen anew on each pass: a search over candidates.
+    let mut pickers: Vec<String> = failure_assigned.iter().cloned().collect();
+    pickers.extend(target_names_read.iter().cloned());
+    if success_nodes.iter().any(|n| is_index_by(*n, src, &pickers)) {
+        return None;
+    }
+    if matches!(for_kind, Some(ForIter::Collection)) {
+        let outside = all.iter().filter(|n| not_logged(n) && !handler_ranges.iter().any(|r| within(**n, *r)));
+        if reads(outside, src).iter().any(|n| target_names_read.contains(n)) {
+            return None;
+        }
+    }
+
     // Bound: structural first, then guards on the failure path.
     let mut bound = None;
     let mut endless = false;
@@ -581,7 +680,7 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
         (None, None) => return None,
     }
     if bound.is_none() {
-        bound = guard(&failure_nodes, body, cx, &counters);
+        bound = guard(&failure_nodes, &shapes, body, cx, &counters);
     }
     if bound.is_none() && !endless {
         return None;
@@ -624,12 +723,16 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
     let waits_on_timeout =
         !exceptions.is_empty() && exceptions.iter().all(|e| e.to_ascii_lowercase().contains("timeout"));
     let in_handler = |n: Node<'_>| handlers.iter().any(|h| within(n, (h.start_byte(), h.end_byte())));
-    let candidate_search =
-        all.iter().any(|n| n.kind() == "call" && !in_handler(*n) && picks_candidate(*n, src, imports));
-    let one_shot = bound.filter(|b| matches!(b.kind, BoundKind::Guard | BoundKind::Condition)).is_some_and(|b| {
+    let candidate_search = all.iter().any(|n| {
+        n.kind() == "call" && if in_handler(*n) { moves_on(*n, src) } else { picks_candidate(*n, src, imports) }
+    });
+    let repairs = all.iter().any(|n| n.kind() == "call" && in_handler(*n) && repairs_cause(*n, src));
+    let flag_bound = bound.filter(|b| matches!(b.kind, BoundKind::Guard | BoundKind::Condition)).is_some_and(|b| {
         let read: Vec<String> = names_in(b.at, src).into_iter().filter(|n| counters.contains(n)).collect();
         !read.is_empty() && read.iter().all(|n| bool_flags(&failure_nodes, src).contains(n))
     });
+    let one_shot =
+        flag_bound || bound.is_some_and(|b| b.kind == BoundKind::Range && range_len(b.at, src).is_some_and(|n| n <= 2));
     let swallowed = bound.is_some() && swallows(node, primary, &handlers, &failure_nodes, cx);
     Some(RetryLoop {
         node,
@@ -640,6 +743,7 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
         backoff,
         waits_on_timeout,
         candidate_search,
+        repairs,
         one_shot,
         untested_counters,
         swallowed,
@@ -648,6 +752,28 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
 
 /// Name fragments of calls that pick a fresh candidate for the next attempt.
 const CANDIDATE_CALLS: &[&str] = &["rand", "uuid", "free", "choice", "unused"];
+
+/// Callee-name fragments of a handler moving on to another host or candidate.
+const MOVE_ON_CALLS: &[&str] = &["next", "failover", "switch"];
+
+/// Callee-name fragments of a handler repairing the cause before the next attempt (a new session).
+const REPAIR_CALLS: &[&str] = &["login", "session", "auth", "reconnect"];
+
+fn callee_matches(call: Node<'_>, src: &str, words: &[&str]) -> bool {
+    let Some(last) = python::callee_last_name(call, src) else { return false };
+    let lower = last.to_ascii_lowercase();
+    words.iter().any(|w| lower.contains(w))
+}
+
+/// Does the handler call move on to another host or candidate (`self._next_host()`)?
+fn moves_on(call: Node<'_>, src: &str) -> bool {
+    callee_matches(call, src, MOVE_ON_CALLS)
+}
+
+/// Does the handler call repair the cause (`self.login()`, `self.new_session()`)?
+fn repairs_cause(call: Node<'_>, src: &str) -> bool {
+    callee_matches(call, src, REPAIR_CALLS)
+}
 
 /// Is `call` one that picks a fresh candidate (`random.randint`, `get_rand_name`, `_get_free_port`)?
 fn picks_candidate(call: Node<'_>, src: &str, imports: &Imports) -> bool {
@@ -660,16 +786,20 @@ fn picks_candidate(call: Node<'_>, src: &str, imports: &Imports) -> bool {
 /// Does `try_body` subscript something with one of `targets` (`items[i]`)?
 fn indexes_with(try_body: Node<'_>, src: &str, targets: &[String]) -> bool {
     let Some(nodes) = scan(try_body) else { return true };
-    nodes.iter().any(|n| {
-        n.kind() == "subscript"
-            && n.child_by_field_name("subscript")
-                .is_some_and(|s| s.kind() == "identifier" && targets.iter().any(|t| t == text(s, src)))
-    })
+    nodes.iter().any(|n| is_index_by(*n, src, targets))
+}
+
+/// Is `n` a subscript by one of `names` (`items[i]`)?
+fn is_index_by(n: Node<'_>, src: &str, names: &[String]) -> bool {
+    n.kind() == "subscript"
+        && n.child_by_field_name("subscript")
+            .is_some_and(|s| s.kind() == "identifier" && names.iter().any(|t| t == text(s, src)))
 }
 
 /// A `raise`/`break`/`return` on the failure path guarded by a counter or deadline test.
 fn guard<'t>(
     failure_nodes: &[Node<'t>],
+    shapes: &[TryShape<'t>],
     body: Node<'t>,
     cx: &Checker<'_>,
     counters: &HashSet<String>,
@@ -683,15 +813,35 @@ fn guard<'t>(
         else {
             continue;
         };
-        // The guard leaves the loop itself, or lets control fall on to a statement that does (the
-        // `if attempt < n: continue` / `raise` shape).
+        // The guard leaves the loop itself or, inside a retrying handler, lets control fall on to a
+        // statement that does (the `if attempt < n: continue` / `raise` shape). Outside the handlers
+        // only its own exits count: what follows it is the next attempt and its success exit.
         let own = flow::exits(n, src, &cx.imports);
-        let rest = if own.contains(Exits::FALL) { flow::continuation(n, body, src, &cx.imports) } else { Exits::NONE };
+        let mut rest = Exits::NONE;
+        if own.contains(Exits::FALL)
+            && let Some((try_stmt, block)) = enclosing_handler(n, shapes)
+        {
+            rest = flow::continuation(n, block, src, &cx.imports);
+            if rest.contains(Exits::FALL) {
+                rest = rest.without(Exits::FALL).with(flow::continuation(try_stmt, body, src, &cx.imports));
+            }
+        }
         if leaves(own) || leaves(rest) {
             return Some(Bound { kind: BoundKind::Guard, at: test, limit: limit_of(test, src, counters) });
         }
     }
     None
+}
+
+/// The retrying `try` and handler block that contain `n`, if any.
+fn enclosing_handler<'t>(n: Node<'t>, shapes: &[TryShape<'t>]) -> Option<(Node<'t>, Node<'t>)> {
+    shapes.iter().find_map(|s| {
+        s.handlers
+            .iter()
+            .filter_map(|h| clause_block(*h))
+            .find(|b| within(n, (b.start_byte(), b.end_byte())))
+            .map(|b| (s.node, b))
+    })
 }
 
 /// Is `n` a call that waits (see [`WAIT_CALLEES`])? `sleep(0)` only yields, so it does not count.
@@ -745,17 +895,34 @@ fn swallows(
     if last_shot_after(node, primary, cx) {
         return false;
     }
-    // Right after the loop: a raise or a return of a value.
+    // Right after the loop: a raise, a test failure (`self.fail(...)`) or a return of a value.
     let func_body = python::enclosing_function(node).and_then(|f| f.child_by_field_name("body"));
     let until = func_body.unwrap_or(node);
     let after = flow::continuation(node, until, src, imports);
-    if after.contains(Exits::RAISE) || after.contains(Exits::UNKNOWN) {
+    if after.contains(Exits::RAISE) || after.contains(Exits::UNKNOWN) || fails_after(node, src) {
         return false;
     }
     if following_returns_value(node, until, src) || (after.contains(Exits::RETURN) && success_returns_value) {
         return false;
     }
     true
+}
+
+/// Does the statement right after the loop call `fail(...)` (`self.fail`, `pytest.fail`), which raises?
+fn fails_after(node: Node<'_>, src: &str) -> bool {
+    let mut next = node.next_named_sibling();
+    let mut seen = 0;
+    while let Some(n) = next {
+        if python::calls_within(n).into_iter().any(|c| python::callee_last_name(c, src) == Some("fail")) {
+            return true;
+        }
+        seen += 1;
+        if seen > 8 {
+            break;
+        }
+        next = n.next_named_sibling();
+    }
+    false
 }
 
 /// Does the statement right after the loop, or the loop's `else`, call what the attempt calls?
@@ -833,15 +1000,15 @@ pub fn external_limit(limit: Node<'_>, cx: &Checker<'_>) -> Option<(String, Stri
         if !matches!(n.kind(), "identifier" | "attribute") {
             continue;
         }
-        // Only maximal chains: skip the object part of an enclosing attribute.
-        if n.parent().is_some_and(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(n)) {
+        // Only maximal chains: skip the parts of an enclosing attribute.
+        if n.parent().is_some_and(|p| p.kind() == "attribute") {
             continue;
         }
         let Some(name) = python::dotted_name(n, src) else { continue };
         let segments: Vec<&str> = name.split('.').collect();
         let config = segments[..segments.len() - 1].iter().any(|s| {
             let l = s.to_ascii_lowercase();
-            l == "conf" || l == "cfg" || l.ends_with("_conf")
+            l == "conf" || l == "cfg" || l == "configuration" || l.ends_with("_conf")
         });
         if config {
             return Some((name, "configuration".to_string()));

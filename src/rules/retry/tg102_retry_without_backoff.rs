@@ -22,8 +22,8 @@ impl Rule for RetryWithoutBackoff {
         if r.bound.is_none() || r.backoff.is_some() {
             return; // unbounded is TG101
         }
-        if r.waits_on_timeout || r.candidate_search || r.one_shot {
-            return; // each attempt already waited, tries something new, or retries once after a repair
+        if r.waits_on_timeout || r.candidate_search || r.one_shot || r.repairs {
+            return; // each attempt already waited, tries something new, retries once, or repairs first
         }
         let message = format!(
             "Retry without backoff: `{}` retries {} immediately, so every attempt hits the same contended \
