@@ -991,39 +991,84 @@ fn following_returns_value(stmt: Node<'_>, until: Node<'_>, src: &str) -> bool {
     false
 }
 
-/// Where a bound's limit comes from, when it is outside this module: `(name, origin)`, e.g.
-/// (`db_api.MAX_RETRIES`, "`neutron_lib.db.api`") or (`cfg.CONF.trunk.sync_retries`, "configuration").
-pub fn external_limit(limit: Node<'_>, cx: &Checker<'_>) -> Option<(String, String)> {
+/// A retry bound defined outside the loop's module.
+pub struct External {
+    /// The limit as a reader sees it: "`db_api.MAX_RETRIES`", or "`retries` (= `CONF.x.retry_count`)".
+    pub shown: String,
+    /// The name to clamp (`db_api.MAX_RETRIES`, `retries`).
+    pub name: String,
+    /// "configuration" or "`neutron_lib.db.api`".
+    pub origin: String,
+}
+
+/// Where a bound's limit comes from, when it is outside this module. A local variable assigned once
+/// in the function before the loop (`retries = max(CONF.x.retry_count, 1)`) is followed one step.
+pub fn external_limit(limit: Node<'_>, cx: &Checker<'_>) -> Option<External> {
     let src = cx.text();
-    let nodes = scan(limit)?;
-    for n in nodes {
-        if !matches!(n.kind(), "identifier" | "attribute") {
-            continue;
-        }
-        // Only maximal chains: skip the parts of an enclosing attribute.
-        if n.parent().is_some_and(|p| p.kind() == "attribute") {
-            continue;
-        }
-        let Some(name) = python::dotted_name(n, src) else { continue };
-        let segments: Vec<&str> = name.split('.').collect();
-        let config = segments[..segments.len() - 1].iter().any(|s| {
-            let l = s.to_ascii_lowercase();
-            l == "conf" || l == "cfg" || l == "configuration" || l.ends_with("_conf")
-        });
-        if config {
-            return Some((name, "configuration".to_string()));
-        }
-        let first = segments[0];
-        if let Some(module) = cx.imports.binds(first) {
-            let origin = if segments.len() > 1 {
-                module.to_string()
-            } else {
-                module.rsplit_once('.').map_or(module, |(m, _)| m).to_string()
-            };
-            return Some((name, format!("`{origin}`")));
+    let names = limit_names(limit, src);
+    if let Some((name, origin)) = names.iter().find_map(|n| external_name(n, cx)) {
+        return Some(External { shown: format!("`{name}`"), name, origin });
+    }
+    let body = python::enclosing_function(limit)?.child_by_field_name("body")?;
+    let nodes = scan(body)?;
+    for local in names.iter().filter(|n| !n.contains('.')) {
+        let assigned: Vec<Node<'_>> = nodes
+            .iter()
+            .filter(|n| n.kind() == "assignment" && n.end_byte() <= limit.start_byte())
+            .filter(|n| {
+                n.child_by_field_name("left").is_some_and(|l| l.kind() == "identifier" && text(l, src) == local)
+            })
+            .filter_map(|n| n.child_by_field_name("right"))
+            .collect();
+        if let [value] = assigned.as_slice()
+            && let Some((name, origin)) = limit_names(*value, src).iter().find_map(|n| external_name(n, cx))
+        {
+            return Some(External { shown: format!("`{local}` (= `{name}`)"), name: local.clone(), origin });
         }
     }
     None
+}
+
+/// The maximal dotted names read in `expr` (`self.conf.x`, not `self`), bounded by [`SCAN_BUDGET`].
+fn limit_names(expr: Node<'_>, src: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![expr];
+    let mut seen = 0usize;
+    while let Some(n) = stack.pop() {
+        seen += 1;
+        if seen > SCAN_BUDGET {
+            break;
+        }
+        if matches!(n.kind(), "identifier" | "attribute") {
+            out.extend(python::dotted_name(n, src));
+            continue;
+        }
+        // A call's callee is not a value the bound is compared with (`len(x)` reads `x`).
+        if n.kind() == "call" {
+            stack.extend(n.child_by_field_name("arguments"));
+            continue;
+        }
+        if python::is_scope(n) {
+            continue;
+        }
+        stack.extend(named_children(n).into_iter().rev());
+    }
+    out
+}
+
+/// Is the dotted `name` configuration or another module's attribute? `(name, origin)` when it is.
+fn external_name(name: &str, cx: &Checker<'_>) -> Option<(String, String)> {
+    let segments: Vec<&str> = name.split('.').collect();
+    let config = segments[..segments.len() - 1].iter().any(|s| {
+        let l = s.to_ascii_lowercase();
+        l == "conf" || l == "cfg" || l == "configuration" || l.ends_with("_conf")
+    });
+    if config {
+        return Some((name.to_string(), "configuration".to_string()));
+    }
+    let module = cx.imports.binds(segments[0])?;
+    let origin = if segments.len() > 1 { module } else { module.rsplit_once('.').map_or(module, |(m, _)| m) };
+    Some((name.to_string(), format!("`{origin}`")))
 }
 
 /// A retry library's entry point.

@@ -22,12 +22,15 @@ impl Rule for RetryBoundExternal {
         let Some(limit) = r.bound.filter(|b| b.kind != BoundKind::Iterable).and_then(|b| b.limit) else {
             return;
         };
-        let Some((name, origin)) = external_limit(limit, cx) else { return };
+        let Some(ext) = external_limit(limit, cx) else { return };
         let message = format!(
-            "Retry bound defined elsewhere: `{}` stops after `{name}` attempts, a value from {origin}, so whether \
+            "Retry bound defined elsewhere: `{}` stops after {} attempts, a value from {}, so whether \
              (and how soon) the loop gives up cannot be seen here. Check that the value is finite and small, or \
-             clamp it locally (`min({name}, 10)`).",
+             clamp it locally (`min({}, 10)`).",
             r.header(cx.text()),
+            ext.shown,
+            ext.origin,
+            ext.name,
         );
         report_loop(self.id(), &r, cx, message);
     }
