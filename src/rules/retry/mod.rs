@@ -566,6 +566,61 @@ fn while_condition<'t>(
     Condition::Unknown
 }
 
+/// The nodes of a loop body, split by path.
+struct Regions<'a, 't> {
+    all: &'a [Node<'t>],
+    /// The attempt's success path: the `try` bodies (after any leading counter update) and `else`s.
+    success: &'a [Node<'t>],
+    /// Everything else: handlers, statements around the `try`, leading counter updates.
+    failure: &'a [Node<'t>],
+}
+
+/// Is the loop a search or a walk rather than a retry? The attempt reads something each failure
+/// changes (`for port in range(a, b): bind(port)`, `region = parent(region)`, `excluded.add(lss)`,
+/// `ports[index]` with `index` chosen anew), or a per-item `for` uses its item around the `try`.
+fn is_search(
+    regions: &Regions<'_, '_>,
+    shapes: &[TryShape<'_>],
+    condition: Option<Node<'_>>,
+    for_kind: &Option<ForIter<'_>>,
+    targets: &[String],
+    cx: &Checker<'_>,
+) -> bool {
+    let src = cx.text();
+    let log_ranges: Vec<(usize, usize)> = regions
+        .all
+        .iter()
+        .filter(|n| n.kind() == "call" && python::logger_call(**n, src, &cx.loggers).is_some())
+        .map(|n| (n.start_byte(), n.end_byte()))
+        .collect();
+    let not_logged = |n: &Node<'_>| !log_ranges.iter().any(|r| within(*n, *r));
+    let mut varying: HashSet<String> = varying_names(regions.failure, src).into_iter().collect();
+    varying.extend(targets.iter().cloned());
+    let attempt_reads = reads(regions.success.iter().filter(|n| not_logged(n)), src);
+    if attempt_reads.iter().any(|n| varying.contains(n)) {
+        return true;
+    }
+    // `while region_id is not None: … lookup(region_id) … region_id = parent`.
+    let failure_assigned: Vec<String> = assigned_names(regions.failure, src);
+    if condition
+        .is_some_and(|c| names_in(c, src).iter().any(|n| failure_assigned.contains(n) && attempt_reads.contains(n)))
+    {
+        return true;
+    }
+    let mut pickers = failure_assigned;
+    pickers.extend(targets.iter().cloned());
+    if regions.success.iter().any(|n| is_index_by(*n, src, &pickers)) {
+        return true;
+    }
+    if !matches!(for_kind, Some(ForIter::Collection)) {
+        return false;
+    }
+    let handler_ranges: Vec<(usize, usize)> =
+        shapes.iter().flat_map(|s| s.handlers.iter()).map(|h| (h.start_byte(), h.end_byte())).collect();
+    let outside = regions.all.iter().filter(|n| not_logged(n) && !handler_ranges.iter().any(|r| within(**n, *r)));
+    reads(outside, src).iter().any(|n| targets.contains(n))
+}
+
 /// Recognises and analyses a retry loop. `None` when `node` is not a retry loop (or is too large or
 /// deep to judge).
 pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
@@ -626,40 +681,9 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
     });
     let primary = shapes.first()?;
 
-    // A search or a walk, not a retry: the attempt reads something every failure changes
-    // (`for port in range(a, b): bind(port)`, `region = parent(region)`, `excluded.add(lss)`).
-    let handler_ranges: Vec<(usize, usize)> =
-        shapes.iter().flat_map(|s| s.handlers.iter()).map(|h| (h.start_byte(), h.end_byte())).collect();
-    let log_ranges: Vec<(usize, usize)> = all
-        .iter()
-        .filter(|n| n.kind() == "call" && python::logger_call(**n, src, &cx.loggers).is_some())
-        .map(|n| (n.start_byte(), n.end_byte()))
-        .collect();
-    let mut varying: HashSet<String> = varying_names(&failure_nodes, src).into_iter().collect();
-    varying.extend(target_names_read.iter().cloned());
-    let not_logged = |n: &Node<'_>| !log_ranges.iter().any(|r| within(*n, *r));
-    let attempt_reads = reads(success_nodes.iter().filter(|n| not_logged(n)), src);
-    if attempt_reads.iter().any(|n| varying.contains(n)) {
+    let regions = Regions { all: &all, success: &success_nodes, failure: &failure_nodes };
+    if is_search(&regions, &shapes, condition, &for_kind, &target_names_read, cx) {
         return None;
-    }
-    // `while region_id is not None: … lookup(region_id) … region_id = parent`: the loop walks values.
-    let failure_assigned: HashSet<String> = assigned_names(&failure_nodes, src).into_iter().collect();
-    if let Some(c) = (!is_for).then(|| node.child_by_field_name("condition")).flatten()
-        && names_in(c, src).iter().any(|n| failure_assigned.contains(n) && attempt_reads.contains(n))
-    {
-        return None;
-    }
-    // `ports[index]` with `index` chosen anew on each pass: a search over candidates.
-    let mut pickers: Vec<String> = failure_assigned.iter().cloned().collect();
-    pickers.extend(target_names_read.iter().cloned());
-    if success_nodes.iter().any(|n| is_index_by(*n, src, &pickers)) {
-        return None;
-    }
-    if matches!(for_kind, Some(ForIter::Collection)) {
-        let outside = all.iter().filter(|n| not_logged(n) && !handler_ranges.iter().any(|r| within(**n, *r)));
-        if reads(outside, src).iter().any(|n| target_names_read.contains(n)) {
-            return None;
-        }
     }
 
     // Bound: structural first, then guards on the failure path.
