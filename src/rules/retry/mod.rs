@@ -89,7 +89,7 @@ pub struct RetryLoop<'t> {
     /// Each attempt tries a fresh candidate (a random name, a free port): a search, where waiting
     /// would not help.
     pub candidate_search: bool,
-    /// A handler repairs the cause before trying again (logs in anew, reconnects).
+    /// The failure path repairs the cause before trying again (logs in anew, reconnects).
     pub repairs: bool,
     /// The bound is a one-shot flag (`if retried_once: raise` … `retried_once = True`): one retry,
     /// typically after repairing the cause.
@@ -750,7 +750,7 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
     let candidate_search = all.iter().any(|n| {
         n.kind() == "call" && if in_handler(*n) { moves_on(*n, src) } else { picks_candidate(*n, src, imports) }
     });
-    let repairs = all.iter().any(|n| n.kind() == "call" && in_handler(*n) && repairs_cause(*n, src));
+    let repairs = failure_nodes.iter().any(|n| n.kind() == "call" && repairs_cause(*n, src));
     let flag_bound = bound.filter(|b| matches!(b.kind, BoundKind::Guard | BoundKind::Condition)).is_some_and(|b| {
         let read: Vec<String> = names_in(b.at, src).into_iter().filter(|n| counters.contains(n)).collect();
         !read.is_empty() && read.iter().all(|n| bool_flags(&failure_nodes, src).contains(n))
@@ -794,7 +794,7 @@ fn moves_on(call: Node<'_>, src: &str) -> bool {
     callee_matches(call, src, MOVE_ON_CALLS)
 }
 
-/// Does the handler call repair the cause (`self.login()`, `self.new_session()`)?
+/// Does the call repair the cause of the failure (`self.login()`, `self.new_session()`)?
 fn repairs_cause(call: Node<'_>, src: &str) -> bool {
     callee_matches(call, src, REPAIR_CALLS)
 }
