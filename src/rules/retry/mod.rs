@@ -84,7 +84,8 @@ pub struct RetryLoop<'t> {
     pub bound: Option<Bound<'t>>,
     /// The waiting call on the loop's path (`time.sleep`), if any.
     pub backoff: Option<Node<'t>>,
-    /// Every retried exception is a timeout: each failed attempt has already waited.
+    /// Every retried exception is a timeout, or the attempt passes `timeout=`: each failed attempt has
+    /// already waited.
     pub waits_on_timeout: bool,
     /// Each attempt tries a fresh candidate (a random name, a free port): a search, where waiting
     /// would not help.
@@ -744,8 +745,14 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
         }
     }
 
-    let waits_on_timeout =
-        !exceptions.is_empty() && exceptions.iter().all(|e| e.to_ascii_lowercase().contains("timeout"));
+    // Each failed attempt has already waited: only timeouts are retried, or the attempt passes a
+    // `timeout=` (`queue.get(timeout=1)`, `rpc.ping(ctx, timeout=10)`).
+    let waits_on_timeout = (!exceptions.is_empty()
+        && exceptions.iter().all(|e| e.to_ascii_lowercase().contains("timeout")))
+        || success_nodes.iter().any(|n| {
+            n.kind() == "call"
+                && python::keyword_argument(*n, "timeout", src).is_some_and(|v| !matches!(text(v, src), "None" | "0"))
+        });
     let in_handler = |n: Node<'_>| handlers.iter().any(|h| within(n, (h.start_byte(), h.end_byte())));
     let candidate_search = all.iter().any(|n| {
         n.kind() == "call" && if in_handler(*n) { moves_on(*n, src) } else { picks_candidate(*n, src, imports) }
@@ -932,7 +939,7 @@ fn swallows(
     true
 }
 
-/// Does the statement right after the loop call `fail(...)` (`self.fail`, `pytest.fail`), which raises?
+/// Do the statements right after the loop call `fail(...)` (`self.fail`, `pytest.fail`), which raises?
 fn fails_after(node: Node<'_>, src: &str) -> bool {
     let mut next = node.next_named_sibling();
     let mut seen = 0;
