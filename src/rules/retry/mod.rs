@@ -625,6 +625,9 @@ fn is_search(
 /// Recognises and analyses a retry loop. `None` when `node` is not a retry loop (or is too large or
 /// deep to judge).
 pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
+    if node.has_error() {
+        return None; // a half-parsed loop is no basis for a judgement
+    }
     let src = cx.text();
     let imports = &cx.imports;
     let body = node.child_by_field_name("body")?;
@@ -1170,6 +1173,9 @@ pub fn library_use<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<LibraryUse<'t
         }
         _ => return None,
     };
+    if node.has_error() {
+        return None;
+    }
     let name = python::dotted_name(callee, src)?;
     let library = library(&cx.imports.resolve(&name))?;
     Some(LibraryUse { library, name, callee, call })

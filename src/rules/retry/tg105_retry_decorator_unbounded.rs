@@ -46,8 +46,10 @@ impl Rule for RetryDecoratorUnbounded {
             Library::Retrying => "Add `stop_max_attempt_number=n` or `stop_max_delay=ms`",
             Library::Backoff => "Add `max_tries=n` or `max_time=seconds`",
         };
+        let decorates = node.kind() == "decorator" || node.parent().is_some_and(|p| p.kind() == "decorator");
+        let kind = if decorates { "decorator" } else { "policy" };
         let message = format!(
-            "Unbounded retry decorator: `{}` {what} and retries forever, so a persistent failure hangs the caller \
+            "Unbounded retry {kind}: `{}` {what} and retries forever, so a persistent failure hangs the caller \
              (an API worker, an RPC handler) instead of surfacing. {fix}, and let the last error propagate.",
             u.name
         );
