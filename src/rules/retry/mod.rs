@@ -1236,9 +1236,10 @@ mod tests {
     }
 
     #[test]
-    fn deep_loops_stay_quiet_where_flow_is_unknown() {
+    fn deep_loop_nesting_is_followed_safely() {
         let mut src = String::new();
-        let levels = 400;
+        // tree-sitter-python parses about 250 indentation levels cleanly; half-parsed loops are skipped.
+        let levels = 200;
         for i in 0..levels {
             src.push_str(&format!("{}while True:\n{}try:\n", " ".repeat(2 * i), " ".repeat(2 * i + 1)));
         }
@@ -1246,8 +1247,7 @@ mod tests {
         for i in (0..levels).rev() {
             src.push_str(&format!("{}except E:\n{}continue\n", " ".repeat(2 * i + 1), " ".repeat(2 * i + 2)));
         }
-        let found = findings(src);
-        // Only loops close enough to the innermost one for the flow analysis to follow are judged.
-        assert!(!found.is_empty() && found.len() < levels, "{}", found.len());
+        // Only the innermost loop is a retry loop: each outer one's attempt is an inner endless loop.
+        assert_eq!(findings(src), vec!["TG101"]);
     }
 }
