@@ -259,3 +259,52 @@ pub fn continuation(stmt: Node<'_>, until: Node<'_>, src: &str, imports: &Import
     }
     acc.with(Exits::UNKNOWN)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(src: &str) -> tree_sitter::Tree {
+        crate::engine::new_parser().parse(src, None).expect("parses")
+    }
+
+    /// The first node of `kind` in pre-order.
+    fn first<'t>(root: Node<'t>, kind: &str) -> Node<'t> {
+        super::super::descendants_in_scope(root).into_iter().find(|n| n.kind() == kind).expect("node present")
+    }
+
+    #[test]
+    fn continuation_follows_the_rest_of_the_loop_body() {
+        let src =
+            "while True:\n    try:\n        f()\n    except E:\n        g()\n    else:\n        pass\n    break\n";
+        let tree = parse(src);
+        let root = tree.root_node();
+        let body = first(root, "while_statement").child_by_field_name("body").unwrap();
+        let try_stmt = first(root, "try_statement");
+        let imports = Imports::default();
+        assert_eq!(continuation(try_stmt, body, src, &imports), Exits::BREAK);
+        // From inside the try body: `else`, then the `break` after the try.
+        let call = first(try_stmt, "expression_statement");
+        assert_eq!(continuation(call, body, src, &imports), Exits::BREAK);
+    }
+
+    #[test]
+    fn continuation_reaches_the_end_of_the_block() {
+        let src = "for i in x:\n    if a:\n        f()\n    g()\n";
+        let tree = parse(src);
+        let root = tree.root_node();
+        let body = first(root, "for_statement").child_by_field_name("body").unwrap();
+        let call = first(first(root, "if_statement"), "expression_statement");
+        assert_eq!(continuation(call, body, src, &Imports::default()), Exits::FALL);
+    }
+
+    #[test]
+    fn save_and_reraise_with_reraise_false() {
+        let src = "try:\n    f()\nexcept E:\n    with excutils.save_and_reraise_exception(reraise=False) as ctx:\n        if last:\n            ctx.reraise = True\n";
+        let tree = parse(src);
+        let handler = first(tree.root_node(), "except_clause");
+        let block = named_children(handler).into_iter().find(|c| c.kind() == "block").unwrap();
+        let e = exits(block, src, &Imports::default());
+        assert!(e.contains(Exits::RAISE) && e.contains(Exits::FALL), "{e:?}");
+    }
+}
