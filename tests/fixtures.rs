@@ -86,3 +86,8 @@ fn example_fixtures() {
 fn context_fixtures() {
     check_family("fixtures/context");
 }
+
+#[test]
+fn retry_fixtures() {
+    check_family("fixtures/retry");
+}

@@ -45,11 +45,17 @@ impl Exits {
 const RAISING_CALLS: &[&str] =
     &["six.reraise", "reraise", "excutils.raise_with_cause", "raise_with_cause", "sys.exit", "os._exit", "os.abort"];
 
-/// Context managers that re-raise the active exception on exit (oslo.utils).
-fn is_save_and_reraise(item: Node<'_>, src: &str, imports: &Imports) -> bool {
+/// Context managers that re-raise the active exception on exit (oslo.utils): `Some(true)` when it
+/// re-raises unless told otherwise, `Some(false)` for `save_and_reraise_exception(reraise=False)`.
+fn save_and_reraise(item: Node<'_>, src: &str, imports: &Imports) -> Option<bool> {
     let value = item.child_by_field_name("value").unwrap_or(item);
-    let call = if value.kind() == "as_pattern" { value.named_child(0) } else { Some(value) };
-    call.and_then(|c| call_name(c, src)).is_some_and(|n| imports.resolve(&n).ends_with("save_and_reraise_exception"))
+    let call = if value.kind() == "as_pattern" { value.named_child(0) } else { Some(value) }?;
+    let name = call_name(call, src)?;
+    if !imports.resolve(&name).ends_with("save_and_reraise_exception") {
+        return None;
+    }
+    let off = super::keyword_argument(call, "reraise", src).is_some_and(|v| text(v, src) == "False");
+    Some(!off)
 }
 
 /// The ways control can leave `block` (a `block` node or any single statement).
@@ -113,13 +119,17 @@ fn statement(stmt: Node<'_>, src: &str, imports: &Imports, depth: usize) -> Exit
         "with_statement" => {
             let body = sub(block_of(stmt, "body"));
             let clause = named_children(stmt).into_iter().find(|c| c.kind() == "with_clause");
-            let reraises = clause
-                .is_some_and(|c| named_children(c).into_iter().any(|item| is_save_and_reraise(item, src, imports)));
-            if !reraises {
-                return body;
+            let mode = clause
+                .and_then(|c| named_children(c).into_iter().find_map(|item| save_and_reraise(item, src, imports)));
+            match mode {
+                None => body,
+                // save_and_reraise_exception re-raises on exit unless the body sets `ctx.reraise = False`.
+                Some(true) if sets_reraise(stmt, src, "False") => body.with(Exits::RAISE),
+                Some(true) => Exits::RAISE,
+                // `reraise=False` re-raises only where the body sets `ctx.reraise = True`.
+                Some(false) if sets_reraise(stmt, src, "True") => body.with(Exits::RAISE),
+                Some(false) => body,
             }
-            // save_and_reraise_exception re-raises on exit unless the body sets `ctx.reraise = False`.
-            if sets_reraise_false(stmt, src) { body.with(Exits::RAISE) } else { Exits::RAISE }
         }
         "while_statement" | "for_statement" => {
             let body = sub(block_of(stmt, "body"));
@@ -181,11 +191,115 @@ fn clause_block(clause: Node<'_>) -> Option<Node<'_>> {
     named_children(clause).into_iter().find(|c| c.kind() == "block")
 }
 
-/// Does a `with save_and_reraise_exception() as ctx:` body set `ctx.reraise = False` anywhere?
-fn sets_reraise_false(with_stmt: Node<'_>, src: &str) -> bool {
+/// Does a `with save_and_reraise_exception() as ctx:` body set `ctx.reraise = <value>` anywhere?
+fn sets_reraise(with_stmt: Node<'_>, src: &str, value: &str) -> bool {
     super::descendants_in_scope(with_stmt).into_iter().any(|n| {
         n.kind() == "assignment"
             && n.child_by_field_name("left").is_some_and(|l| text(l, src).ends_with(".reraise"))
-            && n.child_by_field_name("right").is_some_and(|r| text(r, src) == "False")
+            && n.child_by_field_name("right").is_some_and(|r| text(r, src) == value)
     })
+}
+
+/// The ways control leaves the statements `stmts`, run in order (a slice of a block).
+pub fn sequence_exits<'t>(stmts: impl Iterator<Item = Node<'t>>, src: &str, imports: &Imports) -> Exits {
+    sequence(stmts.filter(|n| n.kind() != "comment"), src, imports, 0)
+}
+
+/// The ways control can leave the block `until` once `stmt` (a statement somewhere inside it) has
+/// completed normally: the statements after it, then after each enclosing statement (a `try` body
+/// continues into its `else` and `finally`), up to the end of `until`. [`Exits::FALL`] means "reaches
+/// the end of `until`" (for a loop body: comes round again). If `until` is not an ancestor, the walk
+/// stops at the enclosing function and FALL means "falls off the function". Climbs at most
+/// [`super::MAX_DEPTH`] levels; past that the result carries [`Exits::UNKNOWN`].
+pub fn continuation(stmt: Node<'_>, until: Node<'_>, src: &str, imports: &Imports) -> Exits {
+    let mut acc = Exits::NONE;
+    let mut cur = stmt;
+    for _ in 0..super::MAX_DEPTH {
+        let Some(parent) = cur.parent() else { return acc.with(Exits::FALL) };
+        match parent.kind() {
+            "block" | "module" => {
+                // Siblings through the parent's cursor: `next_named_sibling` re-finds the parent each time.
+                let id = cur.id();
+                let following = named_children(parent).into_iter().skip_while(|n| n.id() != id).skip(1);
+                let e = sequence_exits(following, src, imports);
+                acc = acc.with(e.without(Exits::FALL));
+                if !e.contains(Exits::FALL) || parent.id() == until.id() || parent.kind() == "module" {
+                    return if e.contains(Exits::FALL) { acc.with(Exits::FALL) } else { acc };
+                }
+            }
+            "try_statement" => {
+                let is_body = parent.child_by_field_name("body").is_some_and(|b| b.id() == cur.id());
+                let mut later: Vec<Node<'_>> = Vec::new();
+                for clause in named_children(parent) {
+                    match clause.kind() {
+                        "else_clause" if is_body => later.extend(block_of(clause, "body")),
+                        "finally_clause" if cur.kind() != "finally_clause" => {
+                            later.extend(named_children(clause).into_iter().find(|c| c.kind() == "block"))
+                        }
+                        _ => {}
+                    }
+                }
+                for block in later {
+                    let e = exits(block, src, imports);
+                    acc = acc.with(e.without(Exits::FALL));
+                    if !e.contains(Exits::FALL) {
+                        return acc;
+                    }
+                }
+            }
+            "function_definition" | "class_definition" | "lambda" => return acc.with(Exits::FALL),
+            _ => {}
+        }
+        cur = parent;
+    }
+    acc.with(Exits::UNKNOWN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(src: &str) -> tree_sitter::Tree {
+        crate::engine::new_parser().parse(src, None).expect("parses")
+    }
+
+    /// The first node of `kind` in pre-order.
+    fn first<'t>(root: Node<'t>, kind: &str) -> Node<'t> {
+        super::super::descendants_in_scope(root).into_iter().find(|n| n.kind() == kind).expect("node present")
+    }
+
+    #[test]
+    fn continuation_follows_the_rest_of_the_loop_body() {
+        let src =
+            "while True:\n    try:\n        f()\n    except E:\n        g()\n    else:\n        pass\n    break\n";
+        let tree = parse(src);
+        let root = tree.root_node();
+        let body = first(root, "while_statement").child_by_field_name("body").unwrap();
+        let try_stmt = first(root, "try_statement");
+        let imports = Imports::default();
+        assert_eq!(continuation(try_stmt, body, src, &imports), Exits::BREAK);
+        // From inside the try body: `else`, then the `break` after the try.
+        let call = first(try_stmt, "expression_statement");
+        assert_eq!(continuation(call, body, src, &imports), Exits::BREAK);
+    }
+
+    #[test]
+    fn continuation_reaches_the_end_of_the_block() {
+        let src = "for i in x:\n    if a:\n        f()\n    g()\n";
+        let tree = parse(src);
+        let root = tree.root_node();
+        let body = first(root, "for_statement").child_by_field_name("body").unwrap();
+        let call = first(first(root, "if_statement"), "expression_statement");
+        assert_eq!(continuation(call, body, src, &Imports::default()), Exits::FALL);
+    }
+
+    #[test]
+    fn save_and_reraise_with_reraise_false() {
+        let src = "try:\n    f()\nexcept E:\n    with excutils.save_and_reraise_exception(reraise=False) as ctx:\n        if last:\n            ctx.reraise = True\n";
+        let tree = parse(src);
+        let handler = first(tree.root_node(), "except_clause");
+        let block = named_children(handler).into_iter().find(|c| c.kind() == "block").unwrap();
+        let e = exits(block, src, &Imports::default());
+        assert!(e.contains(Exits::RAISE) && e.contains(Exits::FALL), "{e:?}");
+    }
 }

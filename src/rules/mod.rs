@@ -6,6 +6,7 @@
 pub mod context;
 pub mod docs;
 pub mod exceptions;
+pub mod retry;
 pub mod suppressions;
 
 use crate::engine::Checker;
@@ -24,6 +25,12 @@ pub trait Rule: Send + Sync {
 /// Every rule, sorted by id.
 pub static REGISTRY: &[&dyn Rule] = &[
     &suppressions::tg001_unused_suppression::UnusedSuppression,
+    &retry::tg101_unbounded_retry::UnboundedRetry,
+    &retry::tg102_retry_without_backoff::RetryWithoutBackoff,
+    &retry::tg103_retry_exhaustion_swallowed::RetryExhaustionSwallowed,
+    &retry::tg104_retry_bound_external::RetryBoundExternal,
+    &retry::tg105_retry_decorator_unbounded::RetryDecoratorUnbounded,
+    &retry::tg106_retry_decorator_without_wait::RetryDecoratorWithoutWait,
     &exceptions::tg201_broad_except_swallowed::BroadExceptSwallowed,
     &exceptions::tg202_broad_except_silent::BroadExceptSilent,
     &exceptions::tg203_bare_except::BareExcept,

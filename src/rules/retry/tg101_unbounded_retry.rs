@@ -1,0 +1,45 @@
+//! TG101 unbounded-retry: a retry loop that nothing bounds.
+
+use super::{analyse, backoff_name, report_loop};
+use crate::engine::Checker;
+use crate::rules::Rule;
+use tree_sitter::Node;
+
+/// See `rules/TG101.md`.
+pub struct UnboundedRetry;
+
+impl Rule for UnboundedRetry {
+    fn id(&self) -> &'static str {
+        "TG101"
+    }
+
+    fn node_kinds(&self) -> &'static [&'static str] {
+        &["for_statement", "while_statement"]
+    }
+
+    fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
+        let Some(r) = analyse(node, cx) else { return };
+        if r.bound.is_some() {
+            return;
+        }
+        let src = cx.text();
+        let backoff = match backoff_name(&r, src) {
+            Some(wait) => format!("it backs off with `{wait}` but never gives up"),
+            None if r.waits_on_timeout => {
+                "each failed attempt waits out its timeout, but it never gives up".to_string()
+            }
+            None => "it does not back off either, so it spins as fast as the failures come".to_string(),
+        };
+        let counted = match r.untested_counters.as_slice() {
+            [] => String::new(),
+            [c, ..] => format!(" (`{c}` is counted but never compared, so it bounds nothing)"),
+        };
+        let message = format!(
+            "Unbounded retry: `{}` retries {} forever — no attempt limit or deadline ends the loop{counted}, and {backoff}. \
+             Bound the attempts (`for attempt in range(n)` or a deadline) and re-raise when they run out.",
+            r.header(src),
+            r.exception_list(),
+        );
+        report_loop(self.id(), &r, cx, message);
+    }
+}

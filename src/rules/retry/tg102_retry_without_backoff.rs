@@ -1,0 +1,37 @@
+//! TG102 retry-without-backoff: a bounded retry loop that tries again at once.
+
+use super::{analyse, report_loop};
+use crate::engine::Checker;
+use crate::rules::Rule;
+use tree_sitter::Node;
+
+/// See `rules/TG102.md`.
+pub struct RetryWithoutBackoff;
+
+impl Rule for RetryWithoutBackoff {
+    fn id(&self) -> &'static str {
+        "TG102"
+    }
+
+    fn node_kinds(&self) -> &'static [&'static str] {
+        &["for_statement", "while_statement"]
+    }
+
+    fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
+        let Some(r) = analyse(node, cx) else { return };
+        if r.bound.is_none() || r.backoff.is_some() {
+            return; // unbounded is TG101
+        }
+        if r.waits_on_timeout || r.candidate_search || r.one_shot || r.repairs {
+            return; // each attempt already waited, tries something new, retries once, or repairs first
+        }
+        let message = format!(
+            "Retry without backoff: `{}` retries {} immediately, so every attempt hits the same contended \
+             resource again at once and concurrent workers retry in lockstep. Sleep between attempts with \
+             exponential backoff and jitter (e.g. `time.sleep(random.uniform(0, min(cap, base * 2 ** attempt)))`).",
+            r.header(cx.text()),
+            r.exception_list(),
+        );
+        report_loop(self.id(), &r, cx, message);
+    }
+}
