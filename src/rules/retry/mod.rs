@@ -1218,7 +1218,7 @@ mod tests {
     fn findings(src: String) -> Vec<&'static str> {
         let rules: Vec<&'static dyn crate::rules::Rule> =
             crate::rules::REGISTRY.iter().copied().filter(|r| r.id().starts_with("TG1")).collect();
-        let engine = Engine::new(&rules);
+        let engine = Engine::new(&rules, crate::config::Settings::default());
         let file = SourceFile::from_text("deep.py".into(), "deep.py".into(), src);
         let analysis = engine.analyse(&mut new_parser(), &file).expect("parses");
         analysis.findings.iter().map(|f| f.rule).collect()
