@@ -10,6 +10,7 @@
 //! memoised per node, so deep nesting costs neither stack nor quadratic time.
 
 use super::names::{self, Escalation};
+use crate::config::ContextSettings;
 use crate::python::flow::{self, Exits};
 use crate::python::{self, Imports, callee_last_name, named_children, text, unparenthesize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -169,6 +170,7 @@ pub fn analyse_function<'t>(
     func: Node<'t>,
     src: &str,
     imports: &Imports,
+    vocab: &ContextSettings,
     unit: Unit,
     summaries: &Summaries<'t>,
 ) -> FnFacts<'t> {
@@ -177,6 +179,7 @@ pub fn analyse_function<'t>(
     let mut a = Analyser {
         src,
         imports,
+        vocab,
         unit,
         summaries,
         env: HashMap::new(),
@@ -188,13 +191,14 @@ pub fn analyse_function<'t>(
             escalations: Vec::new(),
             sinks: Vec::new(),
             guards: Vec::new(),
-            has_request_context: params.iter().any(|p| names::is_context_param(p)),
+            has_request_context: params.iter().any(|p| names::is_context_param(p, vocab)),
             made_admin: Vec::new(),
         },
     };
     for (i, p) in params.iter().enumerate().filter(|(_, p)| !p.is_empty()) {
         let origin = BTreeSet::from([Origin::Param(i)]);
-        let taint = Taint { req: names::is_context_param(p), ctx: origin.clone(), data: BTreeSet::new(), obj: origin };
+        let taint =
+            Taint { req: names::is_context_param(p, vocab), ctx: origin.clone(), data: BTreeSet::new(), obj: origin };
         a.env.insert(p.clone(), taint);
     }
     if let Some(body) = func.child_by_field_name("body") {
@@ -206,6 +210,8 @@ pub fn analyse_function<'t>(
 struct Analyser<'t, 's> {
     src: &'s str,
     imports: &'s Imports,
+    /// Configured additions to the context/guard/write vocabulary.
+    vocab: &'s ContextSettings,
     unit: Unit,
     summaries: &'s Summaries<'t>,
     env: HashMap<String, Taint>,
@@ -372,7 +378,7 @@ impl<'t> Analyser<'t, '_> {
 
     fn call(&mut self, call: Node<'t>) {
         let src = self.src;
-        if names::is_guard_call(call, src) {
+        if names::is_guard_call(call, src, self.vocab) {
             self.facts.guards.push(call.start_byte());
         }
         let Some(func) = call.child_by_field_name("function") else { return };
@@ -396,7 +402,7 @@ impl<'t> Analyser<'t, '_> {
             self.facts.made_admin.push((call, what));
         }
         // A write-named call that receives the escalated context.
-        if names::is_write_name(last) && !ctx_args.is_empty() {
+        if names::is_write_name(last, self.vocab) && !ctx_args.is_empty() {
             self.push_sinks(&ctx_args, false, call, &callee);
         }
         if func.kind() == "attribute"

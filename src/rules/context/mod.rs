@@ -95,7 +95,10 @@ fn fixpoint<'t>(functions: &[Node<'t>], cx: &Checker<'_>, unit: Unit) -> Vec<FnF
     let mut summaries = Summaries::new();
     let mut facts = Vec::new();
     for _ in 0..MAX_ROUNDS {
-        facts = functions.iter().map(|f| analyse_function(*f, src, &cx.imports, unit, &summaries)).collect();
+        facts = functions
+            .iter()
+            .map(|f| analyse_function(*f, src, &cx.imports, &cx.settings.context, unit, &summaries))
+            .collect();
         let mut changed = false;
         for f in &facts {
             let s = summary_of(f);

@@ -1,6 +1,7 @@
 //! What the request-context rules recognise by name: request-context parameters, escalation calls,
 //! writes and guards. Pure functions over names and single nodes; no data flow here.
 
+use crate::config::ContextSettings;
 use crate::python::{self, call_name, callee_last_name, keyword_argument, text};
 use tree_sitter::Node;
 
@@ -15,7 +16,10 @@ pub enum Escalation {
 
 /// Is a parameter with this name a request context? `context`, `ctx`, `req_ctx`, `request_context`
 /// or `*_context`; never `self`, and never a name that says it already is admin.
-pub fn is_context_param(name: &str) -> bool {
+pub fn is_context_param(name: &str, extra: &ContextSettings) -> bool {
+    if extra.context_params.iter().any(|p| p == name) {
+        return true;
+    }
     let name = name.trim_start_matches('_');
     if name.contains("admin") || name.contains("elevated") {
         return false;
@@ -42,8 +46,12 @@ pub const SESSION_WRITES: &[&str] = &["add", "delete", "merge", "add_all"];
 
 /// Is `name` (a callee's last name) a write verb: `update_port`, `_delete_trunk`, `add`,
 /// `create_or_update_agent`? The verb must be a whole word (`setdefault`, `address_scope` are not).
-pub fn is_write_name(name: &str) -> bool {
+pub fn is_write_name(name: &str, extra: &ContextSettings) -> bool {
     let name = name.trim_start_matches('_');
+    let verb = |v: &str| name == v || name.strip_prefix(v).is_some_and(|rest| rest.starts_with('_'));
+    if extra.write_prefixes.iter().any(|p| verb(p)) {
+        return true;
+    }
     if name.ends_with("_on_error") {
         return false; // clean-up of what the function itself just created
     }
@@ -87,8 +95,12 @@ pub fn elevated_receiver<'t>(call: Node<'t>, src: &str) -> Option<Node<'t>> {
 
 /// Is `call` an authorization check: `policy.enforce(...)`, `policy.check(...)`, `*.enforce(...)`,
 /// `authorize(...)`, `check_is_admin(...)`?
-pub fn is_guard_call(call: Node<'_>, src: &str) -> bool {
+pub fn is_guard_call(call: Node<'_>, src: &str, extra: &ContextSettings) -> bool {
     let Some(last) = callee_last_name(call, src) else { return false };
+    let full = call_name(call, src);
+    if extra.guards.iter().any(|g| g == last || full.as_deref() == Some(g.as_str())) {
+        return true;
+    }
     let last = last.trim_start_matches('_');
     if matches!(last, "enforce" | "authorize" | "check_is_admin" | "check_is_advsvc" | "check_is_admin_or_advsvc")
         || last.starts_with("enforce_")
@@ -96,7 +108,7 @@ pub fn is_guard_call(call: Node<'_>, src: &str) -> bool {
     {
         return true;
     }
-    call_name(call, src).is_some_and(|n| n == "policy.check" || n.ends_with(".policy.check"))
+    full.is_some_and(|n| n == "policy.check" || n.ends_with(".policy.check"))
 }
 
 /// Is the class an entry point with no policy layer in front of it: an RPC endpoint — a class whose
@@ -185,20 +197,20 @@ mod tests {
     #[test]
     fn write_names_are_whole_verbs() {
         for w in ["update_port", "_delete_trunk", "add", "create_or_update_agent", "save", "bind_port"] {
-            assert!(is_write_name(w), "{w}");
+            assert!(is_write_name(w, &ContextSettings::default()), "{w}");
         }
         for r in ["setdefault", "address_scope", "get_port", "updated", "settings", "set_default", "removed"] {
-            assert!(!is_write_name(r), "{r}");
+            assert!(!is_write_name(r, &ContextSettings::default()), "{r}");
         }
     }
 
     #[test]
     fn context_params() {
         for c in ["context", "ctx", "req_ctx", "request_context", "plugin_context", "_context"] {
-            assert!(is_context_param(c), "{c}");
+            assert!(is_context_param(c, &ContextSettings::default()), "{c}");
         }
         for n in ["self", "admin_context", "elevated_context", "contexts", "port"] {
-            assert!(!is_context_param(n), "{n}");
+            assert!(!is_context_param(n, &ContextSettings::default()), "{n}");
         }
     }
 }

@@ -726,7 +726,7 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
 
     let mut loop_nodes = all.clone();
     loop_nodes.extend(condition.and_then(scan).unwrap_or_default());
-    let backoff = loop_nodes.iter().copied().find(|n| is_wait_call(*n, src));
+    let backoff = loop_nodes.iter().copied().find(|n| is_wait_call(*n, src, &cx.settings.retry.wait_functions));
 
     let tested: Vec<String> = {
         let mut tests: Vec<Node<'_>> = condition.into_iter().collect();
@@ -878,14 +878,17 @@ fn enclosing_handler<'t>(n: Node<'t>, shapes: &[TryShape<'t>]) -> Option<(Node<'
     })
 }
 
-/// Is `n` a call that waits (see [`WAIT_CALLEES`])? `sleep(0)` only yields, so it does not count.
-pub fn is_wait_call(n: Node<'_>, src: &str) -> bool {
+/// Is `n` a call that waits (see [`WAIT_CALLEES`], plus the configured `retry.wait-functions`,
+/// matched against the callee's last name or its dotted name)? `sleep(0)` only yields, so it does
+/// not count.
+pub fn is_wait_call(n: Node<'_>, src: &str, extra: &[String]) -> bool {
     if n.kind() != "call" {
         return false;
     }
     let Some(last) = python::callee_last_name(n, src) else { return false };
     let lower = last.to_ascii_lowercase();
-    if !WAIT_CALLEES.iter().any(|w| lower.contains(w)) {
+    let configured = extra.iter().any(|w| w == last || python::call_name(n, src).is_some_and(|full| &full == w));
+    if !configured && !WAIT_CALLEES.iter().any(|w| lower.contains(w)) {
         return false;
     }
     let args = python::positional_arguments(n);

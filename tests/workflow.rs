@@ -1,0 +1,253 @@
+//! Fitting the places trunkguard is used: configuration files and their errors, family knobs,
+//! in-source suppressions, baselines, `--diff-against`, `--fail-on`, `--statistics`, several
+//! reports from one run.
+
+mod common;
+
+use common::{assert_schema_valid, results, trunkguard_in};
+use predicates::prelude::*;
+use serde_json::Value;
+use std::fs;
+use std::path::Path;
+
+const SILENT: &str = "try:\n    f()\nexcept Exception:\n    pass\n";
+const SWALLOW: &str = "def g(LOG):\n    try:\n        f()\n    except Exception as e:\n        LOG.error('x %s', e)\n";
+
+fn sarif(dir: &Path, args: &[&str]) -> (i32, Value) {
+    let out = trunkguard_in(dir).arg("check").args(args).args(["--output-format", "sarif"]).output().unwrap();
+    let code = out.status.code().unwrap();
+    assert!(code <= 1, "exit {code}: {}", String::from_utf8_lossy(&out.stderr));
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_schema_valid(&log);
+    (code, log)
+}
+
+fn rule_ids(log: &Value) -> Vec<String> {
+    results(log).iter().map(|r| r["ruleId"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn nearest_configuration_wins_and_isolated_ignores_it() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("pyproject.toml"), "[project]\nname = 'x'\n\n[tool.trunkguard]\nignore = ['TG202']\n")
+        .unwrap();
+    fs::create_dir(dir.path().join("sub")).unwrap();
+    fs::write(dir.path().join("a.py"), format!("{SILENT}{SWALLOW}")).unwrap();
+    fs::write(dir.path().join("sub/b.py"), format!("{SILENT}{SWALLOW}")).unwrap();
+    assert_eq!(rule_ids(&sarif(dir.path(), &["a.py"]).1), ["TG201"]);
+    assert_eq!(rule_ids(&sarif(dir.path(), &["a.py", "--isolated"]).1), ["TG202", "TG201"]);
+    // A trunkguard.toml nearer to the scanned path wins over the pyproject.toml above it.
+    fs::write(dir.path().join("sub/trunkguard.toml"), "ignore = ['TG201']\n").unwrap();
+    assert_eq!(rule_ids(&sarif(dir.path(), &["sub"]).1), ["TG202"]);
+    // --config names one explicitly.
+    fs::write(dir.path().join("other.toml"), "select = ['TG201']\n").unwrap();
+    assert_eq!(rule_ids(&sarif(dir.path(), &["sub", "--config", "other.toml"]).1), ["TG201"]);
+    // `trunkguard config` shows the effective values and where they came from.
+    trunkguard_in(&dir.path().join("sub"))
+        .arg("config")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("trunkguard.toml"))
+        .stdout(predicate::str::contains("ignore = [\"TG201\"]  # "))
+        .stdout(predicate::str::contains("trunkguard.toml:1"))
+        .stdout(predicate::str::contains("exclude = []  # default"));
+}
+
+#[test]
+fn configuration_errors_are_usage_errors_with_file_line_and_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.py"), SILENT).unwrap();
+    let cases = [
+        (
+            "select = ['TG2']\nextend-selct = ['TG1']\n",
+            "trunkguard.toml:2: unknown key `extend-selct` (did you mean `extend-select`?)",
+        ),
+        ("ignore = ['TG2O2']\n", "trunkguard.toml:1: `ignore`: unknown rule `TG2O2` (did you mean `TG202`?)"),
+        ("exclude = 'tests'\n", "trunkguard.toml:1: `exclude` must be a list of strings"),
+        ("[retry]\nwait-function = ['nap']\n", "unknown key `retry.wait-function` (did you mean `wait-functions`?)"),
+        ("select = [\n", "trunkguard.toml:"),
+    ];
+    for (text, message) in cases {
+        fs::write(dir.path().join("trunkguard.toml"), text).unwrap();
+        trunkguard_in(dir.path()).args(["check", "a.py"]).assert().code(2).stderr(predicate::str::contains(message));
+    }
+}
+
+#[test]
+fn per_file_ignores_severity_and_excludes() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("pkg/tests")).unwrap();
+    fs::create_dir_all(dir.path().join("pkg/generated")).unwrap();
+    fs::write(dir.path().join("pkg/tests/test_a.py"), format!("{SILENT}{SWALLOW}")).unwrap();
+    fs::write(dir.path().join("pkg/generated/g.py"), SILENT).unwrap();
+    fs::write(dir.path().join("pkg/core.py"), SWALLOW).unwrap();
+    fs::write(
+        dir.path().join("trunkguard.toml"),
+        "exclude = ['generated']\nseverity = { TG201 = 'error' }\n\n[per-file-ignores]\n\"pkg/tests/*\" = ['TG202']\n",
+    )
+    .unwrap();
+    let (_, log) = sarif(dir.path(), &["pkg"]);
+    let got: Vec<(String, String, String)> = results(&log)
+        .iter()
+        .map(|r| {
+            (
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap().to_string(),
+                r["ruleId"].as_str().unwrap().to_string(),
+                r["level"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("pkg/core.py".into(), "TG201".into(), "error".into()),
+            ("pkg/tests/test_a.py".into(), "TG201".into(), "error".into())
+        ]
+    );
+}
+
+#[test]
+fn family_knobs_extend_the_vocabularies() {
+    let dir = tempfile::tempdir().unwrap();
+    let retry = "def push(client):\n    for attempt in range(5):\n        try:\n            return client.push()\n        except IOError:\n            if attempt == 4:\n                raise\n            utils.nap(2 ** attempt)\n";
+    fs::write(dir.path().join("r.py"), retry).unwrap();
+    assert_eq!(rule_ids(&sarif(dir.path(), &["r.py", "--isolated"]).1), ["TG102"]);
+    fs::write(dir.path().join("trunkguard.toml"), "[retry]\nwait-functions = ['utils.nap']\n").unwrap();
+    assert_eq!(rule_ids(&sarif(dir.path(), &["r.py"]).1), Vec::<String>::new());
+
+    let rpc = "class AgentRpcCallback(object):\n    def bind(self, context, port_id, host):\n        el = context.elevated()\n        self.plugin.update_port(el, port_id, {'host': host})\n";
+    fs::write(dir.path().join("c.py"), rpc).unwrap();
+    assert_eq!(rule_ids(&sarif(dir.path(), &["c.py", "--isolated"]).1), ["TG401"]);
+    let guarded = rpc.replace(
+        "        el = context.elevated()",
+        "        acl.check_owner(context, port_id)\n        el = context.elevated()",
+    );
+    fs::write(dir.path().join("c.py"), guarded).unwrap();
+    assert_eq!(rule_ids(&sarif(dir.path(), &["c.py", "--isolated"]).1), ["TG401"]);
+    fs::write(dir.path().join("trunkguard.toml"), "[context]\nguards = ['check_owner']\n").unwrap();
+    assert_eq!(rule_ids(&sarif(dir.path(), &["c.py"]).1), Vec::<String>::new());
+
+    let custom = "class AgentRpcCallback(object):\n    def bind(self, rctx, port_id):\n        el = rctx.elevated()\n        self.plugin.attach_port(el, port_id)\n";
+    fs::write(dir.path().join("c.py"), custom).unwrap();
+    assert_eq!(rule_ids(&sarif(dir.path(), &["c.py", "--isolated"]).1), Vec::<String>::new());
+    fs::write(
+        dir.path().join("trunkguard.toml"),
+        "[context]\ncontext-params = ['rctx']\nwrite-prefixes = ['attach']\n",
+    )
+    .unwrap();
+    assert_eq!(rule_ids(&sarif(dir.path(), &["c.py"]).1), ["TG401"]);
+}
+
+#[test]
+fn suppressed_results_stay_in_sarif_and_out_of_text_and_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("a.py"),
+        "try:\n    f()\nexcept Exception:  # trunkguard: ignore[TG202] -- best effort\n    pass\n",
+    )
+    .unwrap();
+    let (code, log) = sarif(dir.path(), &["a.py"]);
+    assert_eq!(code, 0, "silenced findings do not fail the run");
+    let r = &results(&log)[0];
+    assert_eq!(r["suppressions"][0]["kind"], "inSource");
+    assert_eq!(r["suppressions"][0]["justification"], "# trunkguard: ignore[TG202] -- best effort");
+    let text = trunkguard_in(dir.path()).args(["check", "a.py"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&text.stdout).contains("TG202"));
+    let shown = trunkguard_in(dir.path()).args(["check", "a.py", "--show-suppressed"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("TG202 (silenced)"));
+}
+
+#[test]
+fn baseline_states_survive_code_moving_and_fail_on_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = format!("{SWALLOW}\n\ndef h():\n{}", SILENT.lines().map(|l| format!("    {l}\n")).collect::<String>());
+    fs::write(dir.path().join("m.py"), &module).unwrap();
+    trunkguard_in(dir.path())
+        .args(["check", "m.py", "--output-format", "sarif", "--output", "old.sarif"])
+        .assert()
+        .code(1);
+    // Lines inserted above every finding: all unchanged, nothing new.
+    fs::write(dir.path().join("m.py"), format!("import os\n\n\n{module}")).unwrap();
+    let (_, log) = sarif(dir.path(), &["m.py", "--baseline", "old.sarif"]);
+    let states: Vec<&str> = results(&log).iter().map(|r| r["baselineState"].as_str().unwrap()).collect();
+    assert_eq!(states, ["unchanged", "unchanged"]);
+    trunkguard_in(dir.path()).args(["check", "m.py", "--baseline", "old.sarif", "--fail-on-new"]).assert().code(0);
+    // One finding fixed, one added: absent and new.
+    let changed = format!("import os\n{SWALLOW}\n\ndef k():\n    try:\n        f()\n    except:\n        return 1\n");
+    fs::write(dir.path().join("m.py"), changed).unwrap();
+    let (_, log) = sarif(dir.path(), &["m.py", "--baseline", "old.sarif"]);
+    let mut states: Vec<(String, String)> = results(&log)
+        .iter()
+        .map(|r| (r["ruleId"].as_str().unwrap().into(), r["baselineState"].as_str().unwrap().into()))
+        .collect();
+    states.sort();
+    assert_eq!(
+        states,
+        [("TG201".into(), "unchanged".into()), ("TG202".into(), "absent".into()), ("TG203".into(), "new".into())]
+    );
+    trunkguard_in(dir.path())
+        .args(["check", "m.py", "--baseline", "old.sarif", "--fail-on-new"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("TG203"))
+        .stdout(predicate::str::contains("TG201").not())
+        .stdout(predicate::str::contains("1 new, 1 unchanged, 1 absent"));
+    trunkguard_in(dir.path()).args(["check", "m.py", "--baseline", "missing.sarif"]).assert().code(2);
+}
+
+#[test]
+fn diff_against_reports_only_changed_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .current_dir(dir.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(ok.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&ok.stderr));
+    };
+    git(&["init", "-q"]);
+    fs::write(dir.path().join("old.py"), SILENT).unwrap();
+    git(&["add", "old.py"]);
+    git(&["commit", "-q", "-m", "init"]);
+    fs::write(dir.path().join("old.py"), format!("{SILENT}\n{SWALLOW}")).unwrap();
+    fs::write(dir.path().join("new.py"), SILENT).unwrap();
+    let (_, log) = sarif(dir.path(), &[".", "--diff-against", "HEAD"]);
+    let got: Vec<(String, u64)> = results(&log)
+        .iter()
+        .map(|r| {
+            let loc = &r["locations"][0]["physicalLocation"];
+            (loc["artifactLocation"]["uri"].as_str().unwrap().into(), loc["region"]["startLine"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(got, [("new.py".into(), 3), ("old.py".into(), 9)]);
+    trunkguard_in(dir.path()).args(["check", ".", "--diff-against", "no-such-ref"]).assert().code(2);
+}
+
+#[test]
+fn fail_on_statistics_and_several_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("w.py"), SWALLOW).unwrap();
+    trunkguard_in(dir.path()).args(["check", "w.py"]).assert().code(1);
+    trunkguard_in(dir.path()).args(["check", "w.py", "--fail-on", "error"]).assert().code(0);
+    trunkguard_in(dir.path())
+        .args(["check", "w.py", "--statistics", "--quiet"])
+        .assert()
+        .stderr(predicate::str::contains("1  TG201  broad-except-swallowed"));
+    let out = trunkguard_in(dir.path())
+        .args(["check", "w.py", "--output-format", "text", "--output-format", "sarif", "--output", "sarif=r.sarif"])
+        .args(["--output", "json=r.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("w.py:4:5: TG201"));
+    let log: Value = serde_json::from_str(&fs::read_to_string(dir.path().join("r.sarif")).unwrap()).unwrap();
+    assert_schema_valid(&log);
+    let json: Value = serde_json::from_str(&fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(json["summary"]["findings"], 1);
+    trunkguard_in(dir.path())
+        .args(["check", "w.py", "--output-format", "text", "--output-format", "sarif"])
+        .assert()
+        .code(2);
+}
