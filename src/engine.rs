@@ -3,6 +3,7 @@
 //! (a dispatch table indexed by node kind id). Syntax errors are collected on the same walk.
 
 use crate::finding::{Finding, Related, Span, assign_fingerprints};
+use crate::index::{Deferred, FileFacts};
 use crate::python::{self, Imports};
 use crate::rules::{Rule, docs};
 use crate::source::SourceFile;
@@ -36,6 +37,10 @@ pub struct FileAnalysis {
     /// Findings in source order, fingerprinted.
     pub findings: Vec<Finding>,
     pub syntax_errors: Option<SyntaxErrors>,
+    /// Facts for the project index (see [`crate::index`]).
+    pub facts: FileFacts,
+    /// Findings that stand only if the project index confirms their condition; not yet fingerprinted.
+    pub deferred: Vec<Deferred>,
 }
 
 /// The selected rules, indexed by the node kinds they want.
@@ -92,10 +97,16 @@ impl Engine {
             }
         }
         let mut findings = cx.findings;
-        findings.sort_by(|a, b| (a.span.start_byte, a.rule).cmp(&(b.span.start_byte, b.rule)));
-        assign_fingerprints(&src.display, &mut findings);
-        Some(FileAnalysis { findings, syntax_errors: syntax })
+        finish(&src.display, &mut findings);
+        Some(FileAnalysis { findings, syntax_errors: syntax, facts: cx.facts, deferred: cx.deferred })
     }
+}
+
+/// Puts one file's findings in source order and fingerprints them. Run again after kept deferred
+/// findings join a file's list, so fingerprints never depend on what the project index dropped.
+pub fn finish(display: &str, findings: &mut [Finding]) {
+    findings.sort_by(|a, b| (a.span.start_byte, a.rule).cmp(&(b.span.start_byte, b.rule)));
+    assign_fingerprints(display, findings);
 }
 
 /// What a rule sees of the file under analysis, and where it reports.
@@ -107,6 +118,8 @@ pub struct Checker<'a> {
     /// Module-level names bound from `getLogger(...)`.
     pub loggers: Vec<String>,
     findings: Vec<Finding>,
+    facts: FileFacts,
+    deferred: Vec<Deferred>,
 }
 
 impl<'a> Checker<'a> {
@@ -116,7 +129,31 @@ impl<'a> Checker<'a> {
             imports: Imports::collect(root, &src.text),
             loggers: python::module_loggers(root, &src.text),
             findings: Vec::new(),
+            facts: FileFacts::default(),
+            deferred: Vec::new(),
         }
+    }
+
+    /// Records that this file declares the oslo.config option `name` with `secret=True`.
+    pub fn declare_secret_option(&mut self, name: &str) {
+        self.facts.secret_options.insert(crate::index::option_key(name));
+    }
+
+    /// Like [`Checker::report_range`], but the finding stands only if the oslo.config option `option`
+    /// is declared `secret=True` somewhere in the scanned tree (decided by `lib::scan`).
+    pub fn report_deferred(
+        &mut self,
+        option: &str,
+        rule: &'static str,
+        node: Node<'_>,
+        start: usize,
+        end: usize,
+        message: String,
+    ) -> &mut Finding {
+        self.report_range(rule, node, start, end, message);
+        let finding = self.findings.pop().expect("just pushed");
+        self.deferred.push(Deferred { option: crate::index::option_key(option), finding });
+        &mut self.deferred.last_mut().expect("just pushed").finding
     }
 
     /// The file's text (tree byte offsets index into it).

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod discover;
 pub mod engine;
 pub mod finding;
+pub mod index;
 pub mod output;
 pub mod python;
 pub mod report;
@@ -50,12 +51,24 @@ pub fn scan(files: &[discover::Candidate], rules: &[&'static dyn rules::Rule], t
         .num_threads(threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
-    let outcomes: Vec<(Vec<Finding>, Vec<Notification>)> = pool.install(|| {
+    let outcomes: Vec<(engine::FileAnalysis, Vec<Notification>)> = pool.install(|| {
         files.par_iter().map_init(engine::new_parser, |parser, file| analyse_file(&engine, parser, file)).collect()
     });
+    // Project index: merge every file's facts, then keep the deferred findings whose condition holds
+    // (e.g. a logged `CONF.database.connection` where some file declares `connection` secret). A set
+    // union in file order: the same result whatever the thread count.
+    let mut index = index::ProjectIndex::default();
+    for (analysis, _) in &outcomes {
+        index.merge(&analysis.facts);
+    }
     let mut scan = Scan { files_scanned: files.len(), ..Scan::default() };
-    for (file, (findings, notes)) in files.iter().zip(outcomes) {
-        scan.findings.extend(findings.into_iter().map(|f| (file.display.clone(), f)));
+    for (file, (mut analysis, notes)) in files.iter().zip(outcomes) {
+        let before = analysis.findings.len();
+        analysis.findings.extend(analysis.deferred.drain(..).filter(|d| index.keeps(d)).map(|d| d.finding));
+        if analysis.findings.len() != before {
+            engine::finish(&file.display, &mut analysis.findings);
+        }
+        scan.findings.extend(analysis.findings.into_iter().map(|f| (file.display.clone(), f)));
         scan.notifications.extend(notes);
     }
     scan.findings.sort_by(|(pa, a), (pb, b)| {
@@ -71,12 +84,14 @@ fn analyse_file(
     engine: &engine::Engine,
     parser: &mut tree_sitter::Parser,
     file: &discover::Candidate,
-) -> (Vec<Finding>, Vec<Notification>) {
+) -> (engine::FileAnalysis, Vec<Notification>) {
     let note =
         |id, level, line, message: String| Notification { id, level, path: Some(file.display.clone()), line, message };
     let bytes = match std::fs::read(&file.path) {
         Ok(b) => b,
-        Err(e) => return (Vec::new(), vec![note("read-error", Level::Error, None, format!("cannot read file: {e}"))]),
+        Err(e) => {
+            return (Default::default(), vec![note("read-error", Level::Error, None, format!("cannot read file: {e}"))]);
+        }
     };
     let (src, decode) = source::SourceFile::decode(file.path.clone(), file.display.clone(), &bytes);
     drop(bytes);
@@ -113,11 +128,11 @@ fn analyse_file(
                     ),
                 ));
             }
-            (a.findings, notes)
+            (a, notes)
         }
         Ok(None) => {
             notes.push(note("parse-error", Level::Error, None, "the parser gave up on this file".into()));
-            (Vec::new(), notes)
+            (Default::default(), notes)
         }
         Err(panic) => {
             *parser = engine::new_parser();
@@ -127,7 +142,7 @@ fn analyse_file(
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             notes.push(note("internal-error", Level::Error, None, format!("internal error while analysing: {what}")));
-            (Vec::new(), notes)
+            (Default::default(), notes)
         }
     }
 }
