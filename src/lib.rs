@@ -90,7 +90,10 @@ fn analyse_file(
     let bytes = match std::fs::read(&file.path) {
         Ok(b) => b,
         Err(e) => {
-            return (Default::default(), vec![note("read-error", Level::Error, None, format!("cannot read file: {e}"))]);
+            return (
+                Default::default(),
+                vec![note("read-error", Level::Error, None, format!("cannot read file: {e}"))],
+            );
         }
     };
     let (src, decode) = source::SourceFile::decode(file.path.clone(), file.display.clone(), &bytes);

@@ -71,3 +71,8 @@ fn exceptions_fixtures() {
 fn example_fixtures() {
     check_family("fixtures/example");
 }
+
+#[test]
+fn logs_fixtures() {
+    check_family("fixtures/logs");
+}
