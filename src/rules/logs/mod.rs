@@ -433,7 +433,28 @@ pub fn is_request_name(node: Node<'_>, cx: &Checker<'_>) -> bool {
 }
 
 /// Attributes of a web request that carry credentials or the whole body.
-const REQUEST_PARTS: &[&str] = &["headers", "environ", "body", "json", "json_body", "text", "POST", "params"];
+const REQUEST_PARTS: &[&str] = &["headers", "environ", "body", "json_body", "POST", "params"];
+
+/// Web frameworks whose import makes a bare `req`/`request` a web request (elsewhere `req` is as often
+/// a requirement, a URL or a request id).
+const WEB_FRAMEWORKS: &[&str] = &["webob", "flask", "pecan", "falcon", "werkzeug", "routes", "paste"];
+
+/// Does this module handle incoming web requests?
+fn serves_web_requests(cx: &Checker<'_>) -> bool {
+    cx.imports.imports_any(WEB_FRAMEWORKS)
+}
+
+/// Is `name` the policy-enforcement sense of "credentials" — the `to_policy_values()` dict (user,
+/// project, roles) passed to `enforce`/`authorize` in the same function — rather than a secret?
+fn is_policy_credentials(name: &str, node: Node<'_>, cx: &Checker<'_>) -> bool {
+    if !matches!(name, "credentials" | "credential" | "creds") {
+        return false;
+    }
+    let Some(func) = python::enclosing_function(node) else { return false };
+    python::calls_within(func).into_iter().any(|c| {
+        python::callee_last_name(c, cx.text()).is_some_and(|n| n.contains("enforce") || n.contains("authorize"))
+    })
+}
 
 /// The source for secrets, request contexts and whole requests: sensitive names, secret options,
 /// `context.to_dict()`, `req`, `body`, `locals()`, `obj.__dict__`.
@@ -444,10 +465,10 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             if is_constant(name) || cx.imports.binds(name).is_some() {
                 return None;
             }
-            if let Some(m) = words::classify(name) {
+            if let Some(m) = words::classify(name).filter(|_| !is_policy_credentials(name, node, cx)) {
                 return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
-            if matches!(name, "req" | "request") {
+            if matches!(name, "req" | "request") && serves_web_requests(cx) {
                 return Some(Hit::new(Kind::Request, name, "request-data", node, cx));
             }
             if name == "body" || name.ends_with("_body") {

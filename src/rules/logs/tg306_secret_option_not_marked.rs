@@ -44,7 +44,7 @@ impl Rule for SecretOptionNotMarked {
     }
 }
 
-/// Does the option's `help=` text say the value is a file or path (`ovn_nb_private_key`: "The PEM
+/// Does the option's `help=` text say the value is a file, path or plugin name (`ovn_nb_private_key`: "The PEM
 /// file with private key…")? Then it holds where the secret is, not the secret.
 fn help_says_path(call: Node<'_>, cx: &Checker<'_>) -> bool {
     let Some(help) = python::keyword_argument(call, "help", cx.text()) else { return false };
@@ -54,5 +54,19 @@ fn help_says_path(call: Node<'_>, cx: &Checker<'_>) -> bool {
         .map(|n| cx.node_text(n))
         .collect::<Vec<_>>()
         .join(" ");
-    words::split_words(&text).iter().any(|w| matches!(w.as_str(), "file" | "files" | "filename" | "path" | "directory"))
+    words::split_words(&text).iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "file"
+                | "files"
+                | "filename"
+                | "path"
+                | "directory"
+                | "plugin"
+                | "module"
+                | "driver"
+                | "entrypoint"
+                | "class"
+        )
+    })
 }

@@ -57,7 +57,6 @@ const WORDS: &[(&str, Class)] = &[
     ("secret", Class::Credential),
     ("secrets", Class::Credential),
     ("token", Class::Credential),
-    ("tokens", Class::Credential),
     ("authtoken", Class::Credential),
     ("keystoneauthtoken", Class::Credential),
     ("credential", Class::Credential),
@@ -80,6 +79,10 @@ const PHRASES: &[(&[&str], Class)] = &[
     (&["user", "pass"], Class::Credential),
     (&["root", "pass"], Class::Credential),
     (&["db", "pass"], Class::Credential),
+    (&["auth", "tokens"], Class::Credential),
+    (&["access", "tokens"], Class::Credential),
+    (&["refresh", "tokens"], Class::Credential),
+    (&["service", "tokens"], Class::Credential),
     (&["api", "key"], Class::KeyMaterial),
     (&["private", "key"], Class::KeyMaterial),
     (&["fernet", "key"], Class::KeyMaterial),
@@ -279,6 +282,73 @@ const METADATA: &[&str] = &[
     "args",
 ];
 
+/// Words that may follow the sensitive word and still name the secret itself: `token_value`,
+/// `password_str`, `creds_dict`. Any other word after it makes the name metadata about the secret
+/// (`secret_usage`, `private_key_repository`, `token_expiry`).
+const VALUE_SUFFIXES: &[&str] = &[
+    "value",
+    "values",
+    "val",
+    "str",
+    "string",
+    "text",
+    "bytes",
+    "b64",
+    "base64",
+    "encoded",
+    "plain",
+    "plaintext",
+    "cleartext",
+    "raw",
+    "hex",
+    "data",
+    "dict",
+    "list",
+    "param",
+    "params",
+    "input",
+    "entry",
+    "s",
+];
+
+/// Words before `token` that make it a lexer, path or pagination token, not a credential.
+const NOT_BEFORE_TOKEN: &[&str] = &[
+    "path",
+    "url",
+    "uri",
+    "query",
+    "split",
+    "line",
+    "string",
+    "str",
+    "word",
+    "name",
+    "parse",
+    "parsed",
+    "search",
+    "lexer",
+    "page",
+    "next",
+    "prev",
+    "marker",
+    "continuation",
+    "sync",
+    "cmd",
+    "command",
+    "version",
+    "format",
+    "fmt",
+    "template",
+    "regex",
+    "sql",
+    "css",
+    "csv",
+    "input",
+    "arg",
+    "cli",
+    "shell",
+];
+
 /// First words of predicates and counters: `is_token_valid`, `has_password`, `num_tokens`.
 const NOT_FIRST: &[&str] = &[
     "is", "has", "have", "use", "uses", "should", "need", "needs", "allow", "allows", "enable", "disable", "require",
@@ -338,7 +408,14 @@ pub fn classify(name: &str) -> Option<Match> {
         }
     }
     let (at, m) = best?;
-    if at + 1 != words.len() && METADATA.contains(&last.as_str()) {
+    if METADATA.contains(&last.as_str()) && at + 1 != words.len() {
+        return None;
+    }
+    if words[at + 1..].iter().any(|w| !VALUE_SUFFIXES.contains(&w.as_str())) {
+        return None;
+    }
+    let start = at + 1 - m.word.split('_').count();
+    if m.word == "token" && start > 0 && NOT_BEFORE_TOKEN.contains(&words[start - 1].as_str()) {
         return None;
     }
     Some(m)
