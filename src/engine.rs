@@ -7,7 +7,8 @@ use crate::index::{Deferred, FileFacts};
 use crate::python::{self, Imports};
 use crate::rules::{Rule, docs};
 use crate::source::SourceFile;
-use std::collections::BTreeMap;
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, HashMap};
 use tree_sitter::{Language, Node, Parser};
 
 /// The tree-sitter-python language.
@@ -120,6 +121,9 @@ pub struct Checker<'a> {
     findings: Vec<Finding>,
     facts: FileFacts,
     deferred: Vec<Deferred>,
+    /// Per-file scratch space, one value per type: lets a rule family reuse work across `check`
+    /// calls on the same file (the TG3xx in-function flow is computed once per function).
+    scratch: HashMap<TypeId, Box<dyn Any>>,
 }
 
 impl<'a> Checker<'a> {
@@ -131,7 +135,19 @@ impl<'a> Checker<'a> {
             findings: Vec::new(),
             facts: FileFacts::default(),
             deferred: Vec::new(),
+            scratch: HashMap::new(),
         }
+    }
+
+    /// Takes this file's scratch value of type `T` (a default one the first time). Put it back with
+    /// [`Checker::put_scratch`]; taking it out lets the caller borrow the checker meanwhile.
+    pub fn take_scratch<T: Default + 'static>(&mut self) -> T {
+        self.scratch.remove(&TypeId::of::<T>()).and_then(|b| b.downcast::<T>().ok()).map_or_else(T::default, |b| *b)
+    }
+
+    /// Stores this file's scratch value of type `T`.
+    pub fn put_scratch<T: 'static>(&mut self, value: T) {
+        self.scratch.insert(TypeId::of::<T>(), Box::new(value));
     }
 
     /// Records that this file declares the oslo.config option `name` with `secret=True`.

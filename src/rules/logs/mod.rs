@@ -444,6 +444,38 @@ fn serves_web_requests(cx: &Checker<'_>) -> bool {
     cx.imports.imports_any(WEB_FRAMEWORKS)
 }
 
+/// Words naming objects that hold credentials when dumped whole: a driver or client (`self`), its
+/// configuration, a session, parsed command-line options.
+const HOLDER_WORDS: &[&str] = &[
+    "self",
+    "cls",
+    "conf",
+    "config",
+    "configuration",
+    "client",
+    "session",
+    "driver",
+    "args",
+    "options",
+    "opts",
+    "settings",
+    "auth",
+    "credential",
+    "credentials",
+    "creds",
+    "connection",
+    "conn",
+    "request",
+    "req",
+];
+
+/// Is `node` an object whose whole state (`vars(x)`, `x.__dict__`) likely holds credentials? Domain
+/// objects (`volume.__dict__`, `port.__dict__`) do not.
+fn holds_credentials(node: Node<'_>, cx: &Checker<'_>) -> bool {
+    let Some(dotted) = python::dotted_name(node, cx.text()) else { return false };
+    words::split_words(python::last_segment(&dotted)).iter().any(|w| HOLDER_WORDS.contains(&w.as_str()))
+}
+
 /// Is `name` the policy-enforcement sense of "credentials" — the `to_policy_values()` dict (user,
 /// project, roles) passed to `enforce`/`authorize` in the same function — rather than a secret?
 fn is_policy_credentials(name: &str, node: Node<'_>, cx: &Checker<'_>) -> bool {
@@ -480,9 +512,11 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             let object = node.child_by_field_name("object")?;
             let attr = cx.node_text(node.child_by_field_name("attribute")?);
             if attr == "__dict__" {
-                let kind = if is_context_name(object, cx) { Kind::Context } else { Kind::Request };
-                let class = if kind == Kind::Context { "request-context" } else { "object-state" };
-                return Some(Hit::new(kind, "__dict__", class, node, cx));
+                if is_context_name(object, cx) {
+                    return Some(Hit::new(Kind::Context, "__dict__", "request-context", node, cx));
+                }
+                return holds_credentials(object, cx)
+                    .then(|| Hit::new(Kind::Request, "__dict__", "object-state", node, cx));
             }
             if is_request_name(object, cx) && REQUEST_PARTS.contains(&attr) {
                 return Some(Hit::new(Kind::Request, attr, "request-data", node, cx));
@@ -518,7 +552,9 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
                     ("vars", Some(obj)) if is_context_name(*obj, cx) => {
                         Some(Hit::new(Kind::Context, "vars()", "request-context", node, cx))
                     }
-                    ("vars", Some(_)) => Some(Hit::new(Kind::Request, "vars()", "object-state", node, cx)),
+                    ("vars", Some(obj)) if holds_credentials(*obj, cx) => {
+                        Some(Hit::new(Kind::Request, "vars()", "object-state", node, cx))
+                    }
                     _ => None,
                 };
             }
@@ -543,8 +579,8 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
 
 /// Evaluates every argument of a sink under [`value_source`] and returns the hits of `kind`, definite
 /// ones (not waiting on the option index) first.
-pub fn sink_hits(call: Node<'_>, args: &[Node<'_>], cx: &Checker<'_>, kind: Kind) -> Vec<Hit> {
-    let env = taint::env_before(call, cx, &value_source);
+pub fn sink_hits(call: Node<'_>, args: &[Node<'_>], cx: &mut Checker<'_>, kind: Kind) -> Vec<Hit> {
+    let env = taint::value_env_before(call, cx);
     let mut hits: Vec<Hit> =
         args.iter().flat_map(|a| evaluate(*a, cx, &env, &value_source).hits).filter(|h| h.kind == kind).collect();
     hits.sort_by_key(|h| h.option.is_some());

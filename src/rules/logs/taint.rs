@@ -10,7 +10,12 @@ use super::{Carrier, Eval, Hit, SourceFn, evaluate};
 use crate::engine::Checker;
 use crate::python::{self, named_children, unparenthesize};
 use std::collections::HashMap;
+use std::rc::Rc;
 use tree_sitter::Node;
+
+/// Bounds that keep long assignment chains (`s += token` three thousand times) linear.
+const MAX_STEPS: usize = 8;
+const MAX_HITS: usize = 8;
 
 /// What a local holds at a point.
 #[derive(Debug, Clone)]
@@ -21,21 +26,90 @@ pub enum Binding {
     Tainted(Vec<Hit>),
 }
 
-/// Local name → binding. Locals not in the map are judged by their name.
-pub type Env = HashMap<String, Binding>;
+/// What the locals hold at one point. Locals without a binding are judged by their name.
+pub enum Env {
+    /// Built while walking a function's assignments in order.
+    Live(HashMap<String, Binding>),
+    /// A function's finished timeline, read at a byte offset.
+    At(Rc<Timeline>, usize),
+}
+
+impl Env {
+    fn new() -> Env {
+        Env::Live(HashMap::new())
+    }
+
+    /// The binding of local `name` here, if an earlier assignment decided it.
+    pub fn get(&self, name: &str) -> Option<&Binding> {
+        match self {
+            Env::Live(map) => map.get(name),
+            Env::At(timeline, at) => timeline
+                .get(name)?
+                .iter()
+                .rev()
+                .find(|e| e.start < *at && e.end <= *at)
+                .and_then(|e| e.binding.as_ref()),
+        }
+    }
+
+    fn live(&mut self) -> &mut HashMap<String, Binding> {
+        if let Env::At(..) = self {
+            *self = Env::new();
+        }
+        match self {
+            Env::Live(map) => map,
+            Env::At(..) => unreachable!("just replaced"),
+        }
+    }
+}
+
+/// Each local's assignments in source order.
+pub type Timeline = HashMap<String, Vec<Event>>;
+
+/// One assignment's effect on a local: bound to a value (`Some`) or back to "judge by name" (`None`).
+#[derive(Debug, Clone)]
+pub struct Event {
+    start: usize,
+    end: usize,
+    binding: Option<Binding>,
+}
+
+/// Per-file cache of each function's assignment timeline under [`super::value_source`], keyed by
+/// the function's start byte.
+#[derive(Default)]
+struct Timelines(HashMap<usize, Rc<Timeline>>);
+
+/// The bindings under [`super::value_source`] at `at`, computing each function's timeline once.
+pub fn value_env_before(at: Node<'_>, cx: &mut Checker<'_>) -> Env {
+    let Some(func) = python::enclosing_function(at) else { return Env::new() };
+    let mut cache: Timelines = cx.take_scratch();
+    let events = match cache.0.get(&func.start_byte()) {
+        Some(events) => events.clone(),
+        None => {
+            let events = Rc::new(timeline(func, cx, &super::value_source));
+            cache.0.insert(func.start_byte(), events.clone());
+            events
+        }
+    };
+    cx.put_scratch(cache);
+    Env::At(events, at.start_byte())
+}
 
 /// The bindings of the function enclosing `at`, from its start up to (not including) `at`.
 pub fn env_before(at: Node<'_>, cx: &Checker<'_>, source: SourceFn<'_>) -> Env {
+    match python::enclosing_function(at) {
+        Some(func) => Env::At(Rc::new(timeline(func, cx, source)), at.start_byte()),
+        None => Env::new(),
+    }
+}
+
+/// Every assignment to a local in `func`, in source order, with what it binds.
+fn timeline(func: Node<'_>, cx: &Checker<'_>, source: SourceFn<'_>) -> Timeline {
     let mut env = Env::new();
-    let Some(body) = python::enclosing_function(at).and_then(|f| f.child_by_field_name("body")) else {
-        return env;
-    };
+    let mut events = Timeline::new();
+    let Some(body) = func.child_by_field_name("body") else { return events };
     for n in python::descendants_in_scope(body) {
-        // Pre-order visits nodes in order of their start.
-        if n.start_byte() >= at.start_byte() {
-            break;
-        }
-        if n.end_byte() > at.start_byte() || !matches!(n.kind(), "assignment" | "augmented_assignment") {
+        if !matches!(n.kind(), "assignment" | "augmented_assignment") {
             continue;
         }
         let (Some(left), Some(mut right)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else {
@@ -67,12 +141,19 @@ pub fn env_before(at: Node<'_>, cx: &Checker<'_>, source: SourceFn<'_>) -> Env {
             if target.kind() != "identifier" {
                 continue;
             }
+            let name = cx.node_text(*target);
             let value = values.as_ref().and_then(|vs| vs.get(i).copied()).unwrap_or(right);
             let eval = evaluate(value, cx, &env, source);
-            bind(&mut env, cx.node_text(*target), eval, value, n, line, augmented);
+            bind(&mut env, name, eval, value, n, line, augmented);
+            let binding = env.get(name).cloned();
+            events.entry(name.to_string()).or_default().push(Event {
+                start: n.start_byte(),
+                end: n.end_byte(),
+                binding,
+            });
         }
     }
-    env
+    events
 }
 
 fn bind(env: &mut Env, name: &str, eval: Eval, value: Node<'_>, stmt: Node<'_>, line: usize, augmented: bool) {
@@ -81,9 +162,9 @@ fn bind(env: &mut Env, name: &str, eval: Eval, value: Node<'_>, stmt: Node<'_>, 
             return;
         }
         if eval.clean {
-            env.insert(name.to_string(), Binding::Clean);
+            env.live().insert(name.to_string(), Binding::Clean);
         } else {
-            env.remove(name);
+            env.live().remove(name);
         }
         return;
     }
@@ -94,6 +175,9 @@ fn bind(env: &mut Env, name: &str, eval: Eval, value: Node<'_>, stmt: Node<'_>, 
         .hits
         .into_iter()
         .map(|mut h| {
+            if h.steps.len() >= MAX_STEPS {
+                h.steps.remove(0);
+            }
             h.steps.push((stmt.start_byte(), stmt.end_byte(), format!("`{name}` is {how} `{}` here", h.value)));
             h.carrier = Some(Carrier { name: name.to_string(), line, how });
             h
@@ -102,5 +186,6 @@ fn bind(env: &mut Env, name: &str, eval: Eval, value: Node<'_>, stmt: Node<'_>, 
     if augmented && let Some(Binding::Tainted(old)) = env.get(name) {
         hits.splice(0..0, old.iter().cloned());
     }
-    env.insert(name.to_string(), Binding::Tainted(hits));
+    hits.truncate(MAX_HITS);
+    env.live().insert(name.to_string(), Binding::Tainted(hits));
 }
