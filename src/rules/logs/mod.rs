@@ -444,6 +444,17 @@ fn serves_web_requests(cx: &Checker<'_>) -> bool {
     cx.imports.imports_any(WEB_FRAMEWORKS)
 }
 
+/// Does the function enclosing `node` take a `req`/`request` parameter (an API controller method)?
+fn takes_request(node: Node<'_>, cx: &Checker<'_>) -> bool {
+    let Some(params) = python::enclosing_function(node).and_then(|f| f.child_by_field_name("parameters")) else {
+        return false;
+    };
+    named_children(params).into_iter().any(|p| {
+        let name = if p.kind() == "identifier" { Some(p) } else { p.child_by_field_name("name") };
+        name.is_some_and(|n| matches!(cx.node_text(n), "req" | "request"))
+    })
+}
+
 /// Words naming objects that hold credentials when dumped whole: a driver or client (`self`), its
 /// configuration, a session, parsed command-line options.
 const HOLDER_WORDS: &[&str] = &[
@@ -503,7 +514,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             if matches!(name, "req" | "request") && serves_web_requests(cx) {
                 return Some(Hit::new(Kind::Request, name, "request-data", node, cx));
             }
-            if name == "body" || name.ends_with("_body") {
+            if (name == "body" || name.ends_with("_body")) && (serves_web_requests(cx) || takes_request(node, cx)) {
                 return Some(Hit::new(Kind::Request, name, "request-data", node, cx));
             }
             None
@@ -563,7 +574,8 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             }
             let receiver = func.child_by_field_name("object")?;
             let method = cx.node_text(func.child_by_field_name("attribute")?);
-            if matches!(method, "to_dict" | "to_policy_values") && is_context_name(receiver, cx) {
+            // `to_policy_values()` is left out on purpose: it holds ids and roles, never the token.
+            if method == "to_dict" && is_context_name(receiver, cx) {
                 return Some(Hit::new(Kind::Context, method, "request-context", node, cx));
             }
             if matches!(method, "get" | "pop") {

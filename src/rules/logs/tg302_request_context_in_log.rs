@@ -1,5 +1,5 @@
 //! TG302 request-context-in-log: a request context logged whole — `context.to_dict()`,
-//! `to_policy_values()`, `vars(context)`, `context.__dict__` — directly or through a local.
+//! `vars(context)`, `context.__dict__` — directly or through a local.
 
 use super::{Kind, report_hit, sink, sink_hits};
 use crate::engine::Checker;
@@ -22,13 +22,8 @@ impl Rule for RequestContextInLog {
         let Some(sink) = sink(node, cx) else { return };
         let hits = sink_hits(node, &sink.args, cx, Kind::Context);
         let Some(hit) = hits.first() else { return };
-        let what = if hit.word == "to_policy_values" {
-            "the caller's whole policy identity (user, project, domain, roles, system scope, service roles)"
-        } else {
-            "the whole request context: it carries the caller's `auth_token` (and service credentials)"
-        };
         let message = format!(
-            "`{}` logs {}, {what}, and all of it ends up in the log. Log `context.get_logging_values()` or the ids you need (`context.project_id`, `context.request_id`).",
+            "`{}` logs {}, the whole request context: it carries the caller's `auth_token` (and service credentials), which end up in the log. Log `context.get_logging_values()` or the ids you need (`context.project_id`, `context.request_id`).",
             sink.name,
             hit.describe()
         );

@@ -42,6 +42,6 @@ fn what(hit: &Hit) -> &'static str {
         "locals()" => "every local variable: passwords and tokens in scope end up in the log",
         "globals()" => "every module global, credentials loaded at import time included",
         "vars()" | "__dict__" => "every attribute of the object: credentials it holds end up in the log",
-        _ => "the whole request body: it may carry passwords, tokens or keys sent by the caller",
+        _ => "the whole request body: it may carry passwords, tokens or keys",
     }
 }
