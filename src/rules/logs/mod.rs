@@ -444,6 +444,54 @@ fn serves_web_requests(cx: &Checker<'_>) -> bool {
     cx.imports.imports_any(WEB_FRAMEWORKS)
 }
 
+/// Methods of strings, bytes, dicts and lists: calling them says nothing about the value's type.
+const CONTAINER_METHODS: &[&str] = &[
+    "strip",
+    "lstrip",
+    "rstrip",
+    "encode",
+    "decode",
+    "lower",
+    "upper",
+    "split",
+    "rsplit",
+    "startswith",
+    "endswith",
+    "replace",
+    "format",
+    "join",
+    "find",
+    "index",
+    "count",
+    "partition",
+    "isdigit",
+    "isalnum",
+    "items",
+    "keys",
+    "values",
+    "get",
+    "pop",
+    "update",
+    "setdefault",
+    "copy",
+    "append",
+    "extend",
+    "__len__",
+    "__str__",
+];
+
+/// Is local `name` used as a structured object in its function (`token.expires_at`,
+/// `token.user_id`)? Then it is a model object whose string form is its class's business (keystone's
+/// `TokenModel` prints audit ids only), not the secret string itself.
+fn used_as_object(name: &str, node: Node<'_>, cx: &Checker<'_>) -> bool {
+    let Some(func) = python::enclosing_function(node) else { return false };
+    python::descendants_in_scope(func).into_iter().any(|n| {
+        n.kind() == "attribute"
+            && n.child_by_field_name("object").is_some_and(|o| o.kind() == "identifier" && cx.node_text(o) == name)
+            && n.child_by_field_name("attribute").is_some_and(|a| !CONTAINER_METHODS.contains(&cx.node_text(a)))
+    })
+}
+
 /// Does the function enclosing `node` take a `req`/`request` parameter (an API controller method)?
 fn takes_request(node: Node<'_>, cx: &Checker<'_>) -> bool {
     let Some(params) = python::enclosing_function(node).and_then(|f| f.child_by_field_name("parameters")) else {
@@ -508,7 +556,9 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             if is_constant(name) || cx.imports.binds(name).is_some() {
                 return None;
             }
-            if let Some(m) = words::classify(name).filter(|_| !is_policy_credentials(name, node, cx)) {
+            if let Some(m) = words::classify(name)
+                .filter(|_| !is_policy_credentials(name, node, cx) && !used_as_object(name, node, cx))
+            {
                 return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
             if matches!(name, "req" | "request") && serves_web_requests(cx) {
