@@ -301,7 +301,6 @@ const VALUE_SUFFIXES: &[&str] = &[
     "cleartext",
     "raw",
     "hex",
-    "data",
     "dict",
     "list",
     "param",
