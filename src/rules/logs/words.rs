@@ -307,7 +307,6 @@ const VALUE_SUFFIXES: &[&str] = &[
     "params",
     "input",
     "entry",
-    "s",
 ];
 
 /// Words before `token` that make it a lexer, path or pagination token, not a credential.
@@ -460,6 +459,11 @@ mod tests {
             "CHAPPASSWORD",
             "new_pass",
             "secret_key",
+            "auth_tokens",
+            "password_str",
+            "chap_secret",
+            "password_dict",
+            "preshared_key",
         ] {
             assert!(classify(yes).is_some(), "{yes} should be sensitive");
         }
@@ -487,6 +491,14 @@ mod tests {
             "password_key",
             "token_type",
             "auth_url",
+            "secret_usage",
+            "jws_private_key_repository",
+            "path_tokens",
+            "tokens",
+            "next_token",
+            "page_token",
+            "supported_tpm_secret_security",
+            "token_data",
         ] {
             assert!(classify(no).is_none(), "{no} should not be sensitive");
         }
