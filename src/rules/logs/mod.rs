@@ -639,12 +639,27 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
     }
 }
 
+/// Every sink's evaluated arguments, per file, keyed by the call's start byte: TG301, TG302 and TG303
+/// look at the same sink and share one evaluation.
+#[derive(Default)]
+struct SinkCache(std::collections::HashMap<usize, std::rc::Rc<Vec<Hit>>>);
+
 /// Evaluates every argument of a sink under [`value_source`] and returns the hits of `kind`, definite
 /// ones (not waiting on the option index) first.
 pub fn sink_hits(call: Node<'_>, args: &[Node<'_>], cx: &mut Checker<'_>, kind: Kind) -> Vec<Hit> {
-    let env = taint::value_env_before(call, cx);
-    let mut hits: Vec<Hit> =
-        args.iter().flat_map(|a| evaluate(*a, cx, &env, &value_source).hits).filter(|h| h.kind == kind).collect();
+    let mut cache: SinkCache = cx.take_scratch();
+    let all = match cache.0.get(&call.start_byte()) {
+        Some(all) => all.clone(),
+        None => {
+            let env = taint::value_env_before(call, cx);
+            let all: Vec<Hit> = args.iter().flat_map(|a| evaluate(*a, cx, &env, &value_source).hits).collect();
+            let all = std::rc::Rc::new(all);
+            cache.0.insert(call.start_byte(), all.clone());
+            all
+        }
+    };
+    cx.put_scratch(cache);
+    let mut hits: Vec<Hit> = all.iter().filter(|h| h.kind == kind).cloned().collect();
     hits.sort_by_key(|h| h.option.is_some());
     hits
 }
