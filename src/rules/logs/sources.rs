@@ -42,14 +42,11 @@ pub fn string_literal<'a>(node: Node<'_>, cx: &Checker<'a>) -> Option<&'a str> {
     Some(content.map(|c| cx.node_text(c)).unwrap_or(""))
 }
 
-/// Is `node` a name for a request context (`context`, `ctx`, `admin_context`, `req.context`)? Module
-/// aliases (`from neutron_lib import context as n_context`) are not.
+/// Is `node` a name for a request context (`context`, `ctx`, `admin_context`, `req.context`)? The
+/// module imported as `context` (`from neutron_lib import context`) is shadowed by the `context`
+/// parameter in the functions that matter, and has no `to_dict()`, so imports are not excluded.
 pub fn is_context_name(node: Node<'_>, cx: &Checker<'_>) -> bool {
     let Some(dotted) = python::dotted_name(node, cx.text()) else { return false };
-    let first = dotted.split('.').next().unwrap_or("");
-    if cx.imports.binds(first).is_some() {
-        return false;
-    }
     let last = python::last_segment(&dotted);
     matches!(last, "context" | "ctx" | "_context" | "_ctx") || last.ends_with("_context") || last.ends_with("_ctx")
 }
