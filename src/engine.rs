@@ -4,11 +4,13 @@
 
 use crate::config::Settings;
 use crate::finding::{Finding, Related, Span, assign_fingerprints};
+use crate::index::{Deferred, FileFacts};
 use crate::python::{self, Imports};
 use crate::rules::{Rule, docs};
 use crate::source::SourceFile;
 use crate::suppress::{self, Comment};
-use std::collections::BTreeMap;
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, HashMap};
 use tree_sitter::{Language, Node, Parser};
 
 /// The tree-sitter-python language.
@@ -38,6 +40,10 @@ pub struct FileAnalysis {
     /// Findings in source order, fingerprinted.
     pub findings: Vec<Finding>,
     pub syntax_errors: Option<SyntaxErrors>,
+    /// Facts for the project index (see [`crate::index`]).
+    pub facts: FileFacts,
+    /// Findings that stand only if the project index confirms their condition; not yet fingerprinted.
+    pub deferred: Vec<Deferred>,
 }
 
 /// The selected rules, indexed by the node kinds they want, and the settings they read.
@@ -109,7 +115,9 @@ impl Engine {
                 }
             }
         }
-        let unused = suppress::apply(&mut cx.findings, &comments, &|id| self.is_enabled(id));
+        // Deferred findings (kept or dropped by the project index later) are silenced the same way.
+        let all = cx.findings.iter_mut().chain(cx.deferred.iter_mut().map(|d| &mut d.finding));
+        let unused = suppress::apply(all, &comments, &|id| self.is_enabled(id));
         if self.is_enabled(UNUSED_SUPPRESSION) {
             for u in unused {
                 let what = if u.selectors == ["ALL"] { "any rule".to_string() } else { u.selectors.join(", ") };
@@ -120,14 +128,20 @@ impl Engine {
                 cx.report_range(UNUSED_SUPPRESSION, u.start_byte, u.end_byte, message);
             }
         }
-        let mut findings = cx.findings;
-        for f in &mut findings {
+        for f in cx.findings.iter_mut().chain(cx.deferred.iter_mut().map(|d| &mut d.finding)) {
             f.scope = cx.scopes.qualified_at(f.span.start_byte);
         }
-        findings.sort_by(|a, b| (a.span.start_byte, a.rule).cmp(&(b.span.start_byte, b.rule)));
-        assign_fingerprints(&src.display, &mut findings);
-        Some(FileAnalysis { findings, syntax_errors: syntax })
+        let mut findings = cx.findings;
+        finish(&src.display, &mut findings);
+        Some(FileAnalysis { findings, syntax_errors: syntax, facts: cx.facts, deferred: cx.deferred })
     }
+}
+
+/// Puts one file's findings in source order and fingerprints them. Run again after kept deferred
+/// findings join a file's list, so fingerprints never depend on what the project index dropped.
+pub fn finish(display: &str, findings: &mut [Finding]) {
+    findings.sort_by(|a, b| (a.span.start_byte, a.rule).cmp(&(b.span.start_byte, b.rule)));
+    assign_fingerprints(display, findings);
 }
 
 fn comment(node: Node<'_>, src: &SourceFile, header_end: usize) -> Comment {
@@ -216,6 +230,11 @@ pub struct Checker<'a> {
     /// The run's settings (family knobs, severity overrides).
     pub settings: &'a Settings,
     findings: Vec<Finding>,
+    facts: FileFacts,
+    deferred: Vec<Deferred>,
+    /// Per-file scratch space, one value per type: lets a rule family reuse work across `check`
+    /// calls on the same file (the TG3xx in-function flow is computed once per function).
+    scratch: HashMap<TypeId, Box<dyn Any>>,
 }
 
 impl<'a> Checker<'a> {
@@ -227,7 +246,42 @@ impl<'a> Checker<'a> {
             scopes: Scopes::default(),
             settings,
             findings: Vec::new(),
+            facts: FileFacts::default(),
+            deferred: Vec::new(),
+            scratch: HashMap::new(),
         }
+    }
+
+    /// Takes this file's scratch value of type `T` (a default one the first time). Put it back with
+    /// [`Checker::put_scratch`]; taking it out lets the caller borrow the checker meanwhile.
+    pub fn take_scratch<T: Default + 'static>(&mut self) -> T {
+        self.scratch.remove(&TypeId::of::<T>()).and_then(|b| b.downcast::<T>().ok()).map_or_else(T::default, |b| *b)
+    }
+
+    /// Stores this file's scratch value of type `T`.
+    pub fn put_scratch<T: 'static>(&mut self, value: T) {
+        self.scratch.insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// Records that this file declares the oslo.config option `name` with `secret=True`.
+    pub fn declare_secret_option(&mut self, name: &str) {
+        self.facts.secret_options.insert(crate::index::option_key(name));
+    }
+
+    /// Like [`Checker::report_range`], but the finding stands only if the oslo.config option `option`
+    /// is declared `secret=True` somewhere in the scanned tree (decided by `lib::scan`).
+    pub fn report_deferred(
+        &mut self,
+        option: &str,
+        rule: &'static str,
+        start: usize,
+        end: usize,
+        message: String,
+    ) -> &mut Finding {
+        self.report_range(rule, start, end, message);
+        let finding = self.findings.pop().expect("just pushed");
+        self.deferred.push(Deferred { option: crate::index::option_key(option), finding });
+        &mut self.deferred.last_mut().expect("just pushed").finding
     }
 
     /// The file's text (tree byte offsets index into it).

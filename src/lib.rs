@@ -12,6 +12,7 @@ pub mod diff;
 pub mod discover;
 pub mod engine;
 pub mod finding;
+pub mod index;
 pub mod output;
 pub mod python;
 pub mod report;
@@ -61,7 +62,7 @@ pub fn scan(
         .num_threads(threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
-    let outcomes: Vec<(Vec<Finding>, Vec<Notification>)> = pool.install(|| {
+    let outcomes: Vec<(engine::FileAnalysis, Vec<Notification>)> = pool.install(|| {
         files
             .par_iter()
             .map_init(engine::new_parser, |parser, file| {
@@ -73,9 +74,21 @@ pub fn scan(
             })
             .collect()
     });
+    // Project index: merge every file's facts, then keep the deferred findings whose condition holds
+    // (e.g. a logged `CONF.database.connection` where some file declares `connection` secret). A set
+    // union in file order: the same result whatever the thread count.
+    let mut index = index::ProjectIndex::default();
+    for (analysis, _) in &outcomes {
+        index.merge(&analysis.facts);
+    }
     let mut scan = Scan { files_scanned: files.len(), ..Scan::default() };
-    for (file, (findings, notes)) in files.iter().zip(outcomes) {
-        scan.findings.extend(findings.into_iter().map(|f| (file.display.clone(), f)));
+    for (file, (mut analysis, notes)) in files.iter().zip(outcomes) {
+        let before = analysis.findings.len();
+        analysis.findings.extend(analysis.deferred.drain(..).filter(|d| index.keeps(d)).map(|d| d.finding));
+        if analysis.findings.len() != before {
+            engine::finish(&file.display, &mut analysis.findings);
+        }
+        scan.findings.extend(analysis.findings.into_iter().map(|f| (file.display.clone(), f)));
         scan.notifications.extend(notes);
     }
     scan.findings.sort_by(|(pa, a), (pb, b)| {
@@ -90,11 +103,11 @@ fn analyse_file(
     engine: &engine::Engine,
     parser: &mut tree_sitter::Parser,
     file: &discover::Candidate,
-) -> (Vec<Finding>, Vec<Notification>) {
+) -> (engine::FileAnalysis, Vec<Notification>) {
     match std::fs::read(&file.path) {
         Ok(bytes) => analyse_bytes(engine, parser, file, &bytes),
         Err(e) => (
-            Vec::new(),
+            Default::default(),
             vec![Notification {
                 id: "read-error",
                 level: Level::Error,
@@ -107,13 +120,14 @@ fn analyse_file(
 }
 
 /// Decodes, parses and analyses the contents of one file. Never panics outward: a panic inside a rule
-/// becomes an `internal-error` notification (and a fresh parser), so the scan goes on.
+/// becomes an `internal-error` notification (and a fresh parser), so the scan goes on. Deferred
+/// findings (those waiting on the project index) are left in the analysis for [`scan`] to resolve.
 pub fn analyse_bytes(
     engine: &engine::Engine,
     parser: &mut tree_sitter::Parser,
     file: &discover::Candidate,
     bytes: &[u8],
-) -> (Vec<Finding>, Vec<Notification>) {
+) -> (engine::FileAnalysis, Vec<Notification>) {
     let note =
         |id, level, line, message: String| Notification { id, level, path: Some(file.display.clone()), line, message };
     let (src, decode) = source::SourceFile::decode(file.path.clone(), file.display.clone(), bytes);
@@ -150,11 +164,11 @@ pub fn analyse_bytes(
                     ),
                 ));
             }
-            (a.findings, notes)
+            (a, notes)
         }
         Ok(None) => {
             notes.push(note("parse-error", Level::Error, None, "the parser gave up on this file".into()));
-            (Vec::new(), notes)
+            (Default::default(), notes)
         }
         Err(panic) => {
             *parser = engine::new_parser();
@@ -164,7 +178,7 @@ pub fn analyse_bytes(
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             notes.push(note("internal-error", Level::Error, None, format!("internal error while analysing: {what}")));
-            (Vec::new(), notes)
+            (Default::default(), notes)
         }
     }
 }

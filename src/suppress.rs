@@ -128,7 +128,11 @@ pub struct Unused {
 
 /// Marks the findings the comments silence; returns trunkguard directives that silenced nothing.
 /// `enabled` tells whether a rule ran (a directive for a rule that did not run is not "unused").
-pub fn apply(findings: &mut [Finding], comments: &[Comment], enabled: &dyn Fn(&str) -> bool) -> Vec<Unused> {
+pub fn apply<'f>(
+    findings: impl Iterator<Item = &'f mut Finding>,
+    comments: &[Comment],
+    enabled: &dyn Fn(&str) -> bool,
+) -> Vec<Unused> {
     let mut directives: Vec<Directive> = Vec::new();
     for (i, c) in comments.iter().enumerate() {
         for (rules, own, file) in parse(&c.text) {
@@ -143,7 +147,7 @@ pub fn apply(findings: &mut [Finding], comments: &[Comment], enabled: &dyn Fn(&s
             directives.push(Directive { comment: i, line, rules, own, used });
         }
     }
-    for f in findings.iter_mut() {
+    for f in findings {
         for d in directives.iter_mut() {
             if d.line.is_some_and(|l| l != f.span.start.line) {
                 continue;

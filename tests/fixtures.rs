@@ -91,3 +91,27 @@ fn context_fixtures() {
 fn retry_fixtures() {
     check_family("fixtures/retry");
 }
+
+#[test]
+fn logs_fixtures() {
+    check_family("fixtures/logs");
+}
+
+/// The secret-option index is project-wide: reads of `connection` are findings only when the file
+/// declaring it `secret=True` is scanned too, and the result does not depend on the thread count.
+#[test]
+fn logs_secret_option_index() {
+    let all = selection::resolve(&["TG301".into()], &[]).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let summary = |files: &[discover::Candidate], threads| {
+        let result = scan(files, &all, &Default::default(), Some(threads), None).unwrap();
+        result.findings.iter().map(|(p, f)| format!("{p}:{}:{}", f.span.start.line, f.fingerprint)).collect::<Vec<_>>()
+    };
+    let reads = fixture_files(&root.join("fixtures/logs/option_reads.py").to_string_lossy());
+    assert!(summary(&reads, 1).is_empty(), "without the declaring file, `connection` is not known to be secret");
+    let both = fixture_files(&root.join("fixtures/logs").to_string_lossy());
+    let one = summary(&both, 1);
+    assert!(one.iter().any(|s| s.contains("option_reads.py:11:")));
+    assert_eq!(one, summary(&both, 2));
+    assert_eq!(one, summary(&both, 4));
+}

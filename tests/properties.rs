@@ -25,10 +25,15 @@ fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
     let engine = engine::Engine::new(all_rules(), Default::default());
     let mut parser = engine::new_parser();
     let file = Candidate { path: "p.py".into(), display: "p.py".into(), uri: "p.py".into() };
-    let (findings, notifications) = trunkguard::analyse_bytes(&engine, &mut parser, &file, bytes);
+    let (analysis, notifications) = trunkguard::analyse_bytes(&engine, &mut parser, &file, bytes);
     prop_assert!(notifications.iter().all(|n| n.id != "internal-error"), "a rule panicked: {notifications:?}");
     let report = report::Report {
-        findings: findings.into_iter().map(|f| ("p.py".to_string(), f)).collect(),
+        findings: analysis
+            .findings
+            .into_iter()
+            .chain(analysis.deferred.into_iter().map(|d| d.finding))
+            .map(|f| ("p.py".to_string(), f))
+            .collect(),
         notifications,
         rules: all_rules().iter().filter_map(|r| rules::docs::get(r.id())).collect(),
         files_scanned: 1,

@@ -19,9 +19,9 @@ fuzz_target!(|data: &[u8]| {
     let (engine, rules) = engine();
     let mut parser = engine::new_parser();
     let file = Candidate { path: "fuzz.py".into(), display: "fuzz.py".into(), uri: "fuzz.py".into() };
-    let (findings, notifications) = trunkguard::analyse_bytes(engine, &mut parser, &file, data);
+    let (analysis, notifications) = trunkguard::analyse_bytes(engine, &mut parser, &file, data);
     let report = report::Report {
-        findings: findings.into_iter().map(|f| ("fuzz.py".to_string(), f)).collect(),
+        findings: analysis.findings.into_iter().chain(analysis.deferred.into_iter().map(|d| d.finding)).map(|f| ("fuzz.py".to_string(), f)).collect(),
         notifications,
         rules: rules.iter().filter_map(|r| rules::docs::get(r.id())).collect(),
         files_scanned: 1,

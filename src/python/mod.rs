@@ -222,6 +222,13 @@ impl Imports {
     pub fn binds(&self, local: &str) -> Option<&str> {
         self.aliases.get(local).map(String::as_str)
     }
+
+    /// Does the module import one of `packages` or anything under it (`webob`, `flask.request`)?
+    pub fn imports_any(&self, packages: &[&str]) -> bool {
+        self.aliases.values().any(|full| {
+            packages.iter().any(|p| full.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')))
+        })
+    }
 }
 
 /// Logger methods that emit a record.

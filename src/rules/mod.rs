@@ -6,6 +6,7 @@
 pub mod context;
 pub mod docs;
 pub mod exceptions;
+pub mod logs;
 pub mod retry;
 pub mod suppressions;
 
@@ -34,6 +35,12 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &exceptions::tg201_broad_except_swallowed::BroadExceptSwallowed,
     &exceptions::tg202_broad_except_silent::BroadExceptSilent,
     &exceptions::tg203_bare_except::BareExcept,
+    &logs::tg301_secret_in_log::SecretInLog,
+    &logs::tg302_request_context_in_log::RequestContextInLog,
+    &logs::tg303_request_dump_in_log::RequestDumpInLog,
+    &logs::tg304_exception_detail_in_log::ExceptionDetailInLog,
+    &logs::tg305_secret_in_exception::SecretInException,
+    &logs::tg306_secret_option_not_marked::SecretOptionNotMarked,
     &context::tg401_unguarded_elevation::UnguardedElevation,
     &context::tg402_admin_context_replaces_caller::AdminContextReplacesCaller,
     &context::tg403_context_made_admin::ContextMadeAdmin,

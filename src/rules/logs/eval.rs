@@ -1,0 +1,167 @@
+//! The expression evaluator: follows a value through formatting (`%` with a tuple or a dict,
+//! `str.format`, f-strings, `+`, `str()`/`repr()`, `jsonutils.dumps`, string methods, containers) to
+//! the sink, stopping at sanitizers (`mask_password`, hashes, `len`, `type`…), literals and booleans.
+//! Depth-bounded by `python::MAX_DEPTH`.
+
+use super::taint::{Binding, Env};
+use super::{Eval, SourceFn};
+use crate::engine::Checker;
+use crate::python::{self, MAX_DEPTH, named_children};
+use tree_sitter::Node;
+
+/// Callees whose result no longer carries the secret: oslo.utils' maskers, hashes, sizes, types.
+pub fn is_sanitizer(callee: &str) -> bool {
+    let last = python::last_segment(callee).to_ascii_lowercase();
+    let last = last.trim_start_matches('_');
+    ["mask", "redact", "sanitize", "scrub", "sha", "md5", "hmac", "encrypt"].iter().any(|p| last.starts_with(p))
+        || last.contains("hash")
+        || last.contains("digest")
+        || matches!(
+            last,
+            "len"
+                | "bool"
+                | "type"
+                | "id"
+                | "int"
+                | "float"
+                | "isinstance"
+                | "callable"
+                | "get_logging_values"
+                | "bool_from_string"
+                | "is_valid_uuid"
+                | "count"
+                | "keys"
+                | "uuid4"
+                | "urlparse"
+                | "urlsplit"
+        )
+}
+
+/// Function callees through which a value's text flows into the result.
+const PASS_FUNCTIONS: &[&str] = &[
+    "str",
+    "repr",
+    "text_type",
+    "unicode",
+    "bytes",
+    "format",
+    "safe_decode",
+    "safe_encode",
+    "dumps",
+    "dict",
+    "list",
+    "tuple",
+    "sorted",
+    "_",
+    "b64encode",
+    "quote",
+    "quote_plus",
+];
+
+/// String methods through which the receiver's (and the arguments') text flows into the result.
+const PASS_METHODS: &[&str] =
+    &["format", "join", "encode", "decode", "strip", "lstrip", "rstrip", "lower", "upper", "replace", "title"];
+
+/// Node kinds whose value is a literal or a boolean: clean.
+const CLEAN_KINDS: &[&str] =
+    &["integer", "float", "true", "false", "none", "comparison_operator", "not_operator", "ellipsis", "lambda"];
+
+/// Evaluates `node` for sensitive values under `source`, following locals through `env`.
+pub fn evaluate(node: Node<'_>, cx: &Checker<'_>, env: &Env, source: SourceFn<'_>) -> Eval {
+    eval_at(node, cx, env, source, 0)
+}
+
+fn eval_at(node: Node<'_>, cx: &Checker<'_>, env: &Env, source: SourceFn<'_>, depth: usize) -> Eval {
+    if depth > MAX_DEPTH {
+        return Eval::unknown();
+    }
+    let kind = node.kind();
+    if CLEAN_KINDS.contains(&kind) {
+        return Eval::clean();
+    }
+    if kind == "call"
+        && let Some(callee) =
+            python::call_name(node, cx.text()).or_else(|| python::callee_last_name(node, cx.text()).map(str::to_string))
+        && is_sanitizer(&callee)
+    {
+        return Eval::clean();
+    }
+    if kind == "identifier"
+        && let Some(binding) = env.get(cx.node_text(node))
+    {
+        return match binding {
+            Binding::Clean => Eval::clean(),
+            Binding::Tainted(hits) => Eval { hits: hits.clone(), clean: false },
+        };
+    }
+    if let Some(hit) = source(node, cx) {
+        return Eval { hits: vec![hit], clean: false };
+    }
+    let sub = |n: Node<'_>| eval_at(n, cx, env, source, depth + 1);
+    match kind {
+        "string" => {
+            let parts = named_children(node).into_iter().filter(|c| c.kind() == "interpolation");
+            Eval::union(parts.filter_map(|i| i.child_by_field_name("expression")).map(sub))
+        }
+        "concatenated_string"
+        | "parenthesized_expression"
+        | "tuple"
+        | "list"
+        | "set"
+        | "expression_list"
+        | "boolean_operator"
+        | "argument_list"
+        | "keyword_argument"
+        | "pair"
+        | "dictionary"
+        | "await"
+        | "list_splat"
+        | "dictionary_splat" => {
+            let children = named_children(node).into_iter().filter(|c| {
+                c.kind() != "comment"
+                    && !(kind == "keyword_argument" && c.kind() == "identifier" && c.next_sibling().is_some())
+            });
+            Eval::union(children.map(sub))
+        }
+        "conditional_expression" => {
+            let children = named_children(node);
+            Eval::union([children.first(), children.get(2)].into_iter().flatten().map(|c| sub(*c)))
+        }
+        "binary_operator" => {
+            let op = node.child_by_field_name("operator").map(|o| cx.node_text(o)).unwrap_or("");
+            if !matches!(op, "%" | "+") {
+                return Eval::unknown();
+            }
+            Eval::union(
+                [node.child_by_field_name("left"), node.child_by_field_name("right")].into_iter().flatten().map(sub),
+            )
+        }
+        "list_comprehension" | "generator_expression" | "set_comprehension" => {
+            node.child_by_field_name("body").map(sub).unwrap_or_default()
+        }
+        "call" => {
+            let Some(func) = node.child_by_field_name("function") else { return Eval::unknown() };
+            let args = node.child_by_field_name("arguments");
+            match func.kind() {
+                "identifier" if PASS_FUNCTIONS.contains(&cx.node_text(func)) => args.map(sub).unwrap_or_default(),
+                "attribute" => {
+                    let method = func.child_by_field_name("attribute").map(|a| cx.node_text(a)).unwrap_or("");
+                    let receiver = func.child_by_field_name("object");
+                    if PASS_METHODS.contains(&method) {
+                        Eval::union([receiver, args].into_iter().flatten().map(sub))
+                    } else if PASS_FUNCTIONS.contains(&method)
+                        && receiver.and_then(|r| python::dotted_name(r, cx.text())).is_some_and(|r| {
+                            matches!(r.as_str(), "six" | "jsonutils" | "json" | "encodeutils" | "base64" | "parse")
+                        })
+                    {
+                        args.map(sub).unwrap_or_default()
+                    } else {
+                        Eval::unknown()
+                    }
+                }
+                _ => Eval::unknown(),
+            }
+        }
+        _ => Eval::unknown(),
+    }
+}

@@ -1,0 +1,191 @@
+//! In-function flow: which locals carry a sensitive value at a given point. A local assigned from a
+//! sensitive expression (`=`, `+=`, tuple unpacking, f-string or `%`-built strings) is sensitive from
+//! there on; reassignment from a known-clean value (a literal, a sanitizer call) clears it, even for
+//! a local whose own name is sensitive (`password = strutils.mask_password(password)`).
+//!
+//! The walk is linear in source order over the enclosing function (branches are not told apart), and
+//! stops at nested functions and classes.
+
+use super::{Carrier, Eval, Hit, SourceFn, evaluate};
+use crate::engine::Checker;
+use crate::python::{self, named_children, unparenthesize};
+use std::collections::HashMap;
+use std::rc::Rc;
+use tree_sitter::Node;
+
+/// Bounds that keep long assignment chains (`s += token` three thousand times) linear.
+const MAX_STEPS: usize = 8;
+const MAX_HITS: usize = 8;
+
+/// What a local holds at a point.
+#[derive(Debug, Clone)]
+pub enum Binding {
+    /// Assigned from a known-clean value.
+    Clean,
+    /// Assigned from (or extended with) sensitive values.
+    Tainted(Vec<Hit>),
+}
+
+/// What the locals hold at one point. Locals without a binding are judged by their name.
+pub enum Env {
+    /// Built while walking a function's assignments in order.
+    Live(HashMap<String, Binding>),
+    /// A function's finished timeline, read at a byte offset.
+    At(Rc<Timeline>, usize),
+}
+
+impl Env {
+    fn new() -> Env {
+        Env::Live(HashMap::new())
+    }
+
+    /// The binding of local `name` here, if an earlier assignment decided it.
+    pub fn get(&self, name: &str) -> Option<&Binding> {
+        match self {
+            Env::Live(map) => map.get(name),
+            Env::At(timeline, at) => timeline
+                .get(name)?
+                .iter()
+                .rev()
+                .find(|e| e.start < *at && e.end <= *at)
+                .and_then(|e| e.binding.as_ref()),
+        }
+    }
+
+    fn live(&mut self) -> &mut HashMap<String, Binding> {
+        if let Env::At(..) = self {
+            *self = Env::new();
+        }
+        match self {
+            Env::Live(map) => map,
+            Env::At(..) => unreachable!("just replaced"),
+        }
+    }
+}
+
+/// Each local's assignments in source order.
+pub type Timeline = HashMap<String, Vec<Event>>;
+
+/// One assignment's effect on a local: bound to a value (`Some`) or back to "judge by name" (`None`).
+#[derive(Debug, Clone)]
+pub struct Event {
+    start: usize,
+    end: usize,
+    binding: Option<Binding>,
+}
+
+/// Per-file cache of each function's assignment timeline under [`super::value_source`], keyed by
+/// the function's start byte.
+#[derive(Default)]
+struct Timelines(HashMap<usize, Rc<Timeline>>);
+
+/// The bindings under [`super::value_source`] at `at`, computing each function's timeline once.
+pub fn value_env_before(at: Node<'_>, cx: &mut Checker<'_>) -> Env {
+    let Some(func) = python::enclosing_function(at) else { return Env::new() };
+    let mut cache: Timelines = cx.take_scratch();
+    let events = match cache.0.get(&func.start_byte()) {
+        Some(events) => events.clone(),
+        None => {
+            let events = Rc::new(timeline(func, cx, &super::value_source));
+            cache.0.insert(func.start_byte(), events.clone());
+            events
+        }
+    };
+    cx.put_scratch(cache);
+    Env::At(events, at.start_byte())
+}
+
+/// The bindings of the function enclosing `at`, from its start up to (not including) `at`.
+pub fn env_before(at: Node<'_>, cx: &Checker<'_>, source: SourceFn<'_>) -> Env {
+    match python::enclosing_function(at) {
+        Some(func) => Env::At(Rc::new(timeline(func, cx, source)), at.start_byte()),
+        None => Env::new(),
+    }
+}
+
+/// Every assignment to a local in `func`, in source order, with what it binds.
+fn timeline(func: Node<'_>, cx: &Checker<'_>, source: SourceFn<'_>) -> Timeline {
+    let mut env = Env::new();
+    let mut events = Timeline::new();
+    let Some(body) = func.child_by_field_name("body") else { return events };
+    for n in python::descendants_in_scope(body) {
+        if !matches!(n.kind(), "assignment" | "augmented_assignment") {
+            continue;
+        }
+        let (Some(left), Some(mut right)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else {
+            continue;
+        };
+        // `a = b = value`: the value is the innermost right-hand side.
+        let mut hops = 0;
+        while right.kind() == "assignment" && hops < 64 {
+            let Some(r) = right.child_by_field_name("right") else { break };
+            right = r;
+            hops += 1;
+        }
+        let augmented = n.kind() == "augmented_assignment";
+        let line = cx.src.position(n.start_byte()).line;
+        let left = unparenthesize(left);
+        let targets = if matches!(left.kind(), "pattern_list" | "tuple_pattern" | "list_pattern") {
+            named_children(left)
+        } else {
+            vec![left]
+        };
+        let right_u = unparenthesize(right);
+        let values = if targets.len() > 1 && matches!(right_u.kind(), "expression_list" | "tuple" | "list") {
+            let vs = named_children(right_u);
+            (vs.len() == targets.len()).then_some(vs)
+        } else {
+            None
+        };
+        for (i, target) in targets.iter().enumerate() {
+            if target.kind() != "identifier" {
+                continue;
+            }
+            let name = cx.node_text(*target);
+            let value = values.as_ref().and_then(|vs| vs.get(i).copied()).unwrap_or(right);
+            let eval = evaluate(value, cx, &env, source);
+            bind(&mut env, name, eval, value, n, line, augmented);
+            let binding = env.get(name).cloned();
+            events.entry(name.to_string()).or_default().push(Event {
+                start: n.start_byte(),
+                end: n.end_byte(),
+                binding,
+            });
+        }
+    }
+    events
+}
+
+fn bind(env: &mut Env, name: &str, eval: Eval, value: Node<'_>, stmt: Node<'_>, line: usize, augmented: bool) {
+    if eval.hits.is_empty() {
+        if augmented {
+            return;
+        }
+        if eval.clean {
+            env.live().insert(name.to_string(), Binding::Clean);
+        } else {
+            env.live().remove(name);
+        }
+        return;
+    }
+    let direct = matches!(unparenthesize(value).kind(), "identifier" | "attribute" | "subscript" | "call");
+    let chained = eval.hits.iter().any(|h| h.carrier.is_some());
+    let how = if direct && eval.hits.len() == 1 && !augmented && !chained { "assigned from" } else { "built from" };
+    let mut hits: Vec<Hit> = eval
+        .hits
+        .into_iter()
+        .map(|mut h| {
+            if h.steps.len() >= MAX_STEPS {
+                h.steps.remove(0);
+            }
+            h.steps.push((stmt.start_byte(), stmt.end_byte(), format!("`{name}` is {how} `{}` here", h.value)));
+            h.carrier = Some(Carrier { name: name.to_string(), line, how });
+            h
+        })
+        .collect();
+    if augmented && let Some(Binding::Tainted(old)) = env.get(name) {
+        hits.splice(0..0, old.iter().cloned());
+    }
+    hits.truncate(MAX_HITS);
+    env.live().insert(name.to_string(), Binding::Tainted(hits));
+}
