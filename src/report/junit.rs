@@ -26,7 +26,7 @@
 //! as test cases with `<error>`, the others (syntax error, undecodable or skipped file) as `<skipped>`,
 //! so a file that was not fully analysed is visible without failing the tests.
 //!
-//! The XML is UTF-8, with the five markup characters escaped, and characters XML 1.0 forbids (NUL and
+//! The XML is UTF-8, with `&`, `<`, `>` and `"` escaped, and characters XML 1.0 forbids (NUL and
 //! other control characters, U+FFFE, U+FFFF) replaced by U+FFFD. Times are 0: the report is
 //! deterministic. In Jenkins: `trunkguard check . --output-format junit > trunkguard.xml` then
 //! `junit 'trunkguard.xml'`; in GitLab: `artifacts: {reports: {junit: trunkguard.xml}}`; in Zuul, fetch
