@@ -424,7 +424,10 @@ fn review_names_lines_functions_and_unreviewed_files() {
     report.findings[0].1.span = span(3, 5, 6, 1);
     let out = review::render(&report);
     assert!(out.contains("(Lines 3–5):**"), "{out}");
-    assert!(out.contains("- In `Plugin.<lambda>`: 100% of"), "{out}");
+    assert!(
+        out.contains("- In `Plugin.<lambda>`: 100% of `except Exception:` &lt;paths> & \"quotes\" swallow,"),
+        "{out}"
+    );
     assert!(out.contains("  - Line 4: a \u{FFFD} here"), "{out}");
     assert!(
         out.contains("## Not fully reviewed\n\n- `weird:dir,x/b.py` (line 7), syntax-error: invalid syntax: `)` here")

@@ -197,10 +197,26 @@ fn code(s: &str) -> String {
     format!("{fence}{pad}{s}{pad}{fence}")
 }
 
-/// Line breaks would end the list item: keep a message on one line; control characters become U+FFFD.
+/// A message as one line of Markdown: line breaks (which would end the list item) become spaces,
+/// control characters U+FFFD, and `<` outside code spans `&lt;`, so `<lambda>` is not taken for HTML.
 fn one_line(s: &str) -> String {
     let joined = s.split(['\r', '\n']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
-    joined.chars().map(|c| if c.is_control() && c != '\t' { '\u{FFFD}' } else { c }).collect()
+    // With unbalanced backticks there are no reliable code spans: escape everywhere.
+    let balanced = joined.matches('`').count() % 2 == 0;
+    let mut in_code = false;
+    let mut out = String::with_capacity(joined.len());
+    for c in joined.chars() {
+        match c {
+            '`' if balanced => {
+                in_code = !in_code;
+                out.push(c);
+            }
+            '<' if !in_code => out.push_str("&lt;"),
+            c if c.is_control() && c != '\t' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Indents the continuation lines of a Markdown block so it stays inside its list item.
@@ -227,6 +243,12 @@ mod tests {
         assert_eq!(code("a.py"), "`a.py`");
         assert_eq!(code("a`b"), "``a`b``");
         assert_eq!(code("`x"), "`` `x ``");
+    }
+
+    #[test]
+    fn messages_stay_on_one_line_and_out_of_html() {
+        assert_eq!(one_line("a <b>\n  `<c>`\0"), "a &lt;b> `<c>`\u{FFFD}");
+        assert_eq!(one_line("odd ` <x>"), "odd ` &lt;x>");
     }
 
     #[test]
