@@ -335,6 +335,26 @@ fn junit_escapes_markup_and_replaces_characters_xml_forbids() {
 }
 
 #[test]
+fn junit_reports_unreadable_files_as_errors() {
+    let mut report = hostile();
+    report.notifications.push(Notification {
+        id: "read-error",
+        level: Level::Error,
+        path: Some("gone.py".into()),
+        line: None,
+        message: "cannot read file: permission denied".into(),
+    });
+    let root = parse_xml(&junit::render(&report));
+    assert_eq!(
+        (root.count("tests"), root.count("failures"), root.count("errors"), root.count("skipped")),
+        (3, 1, 1, 1)
+    );
+    let error = &root.all("error")[0];
+    assert_eq!(error.attrs["type"], "read-error");
+    assert_eq!(error.attrs["message"], "cannot read file: permission denied");
+}
+
+#[test]
 fn junit_is_never_empty() {
     let mut report = hostile();
     report.findings.clear();
