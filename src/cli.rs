@@ -55,6 +55,14 @@ pub enum OutputFormat {
     Sarif,
     /// trunkguard's own stable JSON.
     Json,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
+    /// JUnit XML (Zuul, Jenkins test reports).
+    Junit,
+    /// GitLab Code Quality report.
+    Gitlab,
+    /// A Markdown security review in the style of a reviewer's report.
+    Review,
 }
 
 /// When to colour text output.

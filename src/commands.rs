@@ -89,6 +89,10 @@ fn format_name(f: OutputFormat) -> &'static str {
         OutputFormat::Text => "text",
         OutputFormat::Sarif => "sarif",
         OutputFormat::Json => "json",
+        OutputFormat::Github => "github",
+        OutputFormat::Junit => "junit",
+        OutputFormat::Gitlab => "gitlab",
+        OutputFormat::Review => "review",
     }
 }
 
@@ -258,6 +262,10 @@ fn render(report: &report::Report, format: OutputFormat, color: bool, summary: b
         OutputFormat::Text => report::text::render(report, color, summary),
         OutputFormat::Sarif => report::sarif::render(report),
         OutputFormat::Json => report::json::render(report),
+        OutputFormat::Github => report::github::render(report),
+        OutputFormat::Junit => report::junit::render(report),
+        OutputFormat::Gitlab => report::gitlab::render(report),
+        OutputFormat::Review => report::review::render(report),
     }
 }
 

@@ -15,7 +15,7 @@ fn report_of(target: &str) -> Report {
     let excludes = discover::exclude_set(&[]).unwrap();
     let found = discover::discover(&[root.join(target)], &excludes, root).unwrap();
     let all = selection::resolve(&["ALL".into()], &[]).unwrap();
-    let result = scan(&found.files, &all, Some(2)).unwrap();
+    let result = scan(&found.files, &all, &Default::default(), Some(2), None).unwrap();
     Report {
         findings: result.findings,
         notifications: result.notifications,
@@ -23,6 +23,8 @@ fn report_of(target: &str) -> Report {
         files_scanned: result.files_scanned,
         srcroot: root.to_path_buf(),
         uris: BTreeMap::new(),
+        show_suppressed: false,
+        absent: Vec::new(),
     }
 }
 
@@ -55,6 +57,8 @@ fn hostile() -> Report {
         flow: Vec::new(),
         properties: BTreeMap::new(),
         fingerprint: "0123456789abcdef:1".into(),
+        suppressed: None,
+        baseline: None,
     };
     let note = Notification {
         id: "syntax-error",
@@ -70,6 +74,8 @@ fn hostile() -> Report {
         files_scanned: 2,
         srcroot: PathBuf::from("/"),
         uris: BTreeMap::new(),
+        show_suppressed: false,
+        absent: Vec::new(),
     }
 }
 
