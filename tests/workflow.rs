@@ -127,6 +127,22 @@ fn family_knobs_extend_the_vocabularies() {
     fs::write(dir.path().join("trunkguard.toml"), "[context]\nguards = ['check_owner']\n").unwrap();
     assert_eq!(rule_ids(&sarif(dir.path(), &["c.py"]).1), Vec::<String>::new());
 
+    let logs = "import logging\nLOG = logging.getLogger(__name__)\n\n\ndef report(vault, auth_token):\n    LOG.info('vault %s', vault)\n    LOG.info('token %s', auth_token)\n";
+    fs::write(dir.path().join("l.py"), logs).unwrap();
+    let lines = |log: &Value| -> Vec<(String, u64)> {
+        results(log)
+            .iter()
+            .map(|r| {
+                let line = r["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64().unwrap();
+                (r["ruleId"].as_str().unwrap().to_string(), line)
+            })
+            .collect()
+    };
+    assert_eq!(lines(&sarif(dir.path(), &["l.py", "--isolated"]).1), [("TG301".to_string(), 7)]);
+    fs::write(dir.path().join("trunkguard.toml"), "[sensitive]\nextra-words = ['vault']\nallow-words = ['token']\n")
+        .unwrap();
+    assert_eq!(lines(&sarif(dir.path(), &["l.py"]).1), [("TG301".to_string(), 6)]);
+
     let custom = "class AgentRpcCallback(object):\n    def bind(self, rctx, port_id):\n        el = rctx.elevated()\n        self.plugin.attach_port(el, port_id)\n";
     fs::write(dir.path().join("c.py"), custom).unwrap();
     assert_eq!(rule_ids(&sarif(dir.path(), &["c.py", "--isolated"]).1), Vec::<String>::new());

@@ -184,7 +184,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             if is_constant(name) || cx.imports.binds(name).is_some() {
                 return None;
             }
-            if let Some(m) = words::classify(name)
+            if let Some(m) = words::classify_with(name, &cx.settings.sensitive)
                 .filter(|_| !is_policy_credentials(name, node, cx) && !used_as_object(name, node, cx))
             {
                 return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
@@ -213,7 +213,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             if is_constant(attr) {
                 return None;
             }
-            if let Some(m) = words::classify(attr) {
+            if let Some(m) = words::classify_with(attr, &cx.settings.sensitive) {
                 return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
             if let Some(option) = conf_option(node, cx) {
@@ -225,7 +225,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
         }
         "subscript" => {
             let key = node.child_by_field_name("subscript").and_then(|k| string_literal(k, cx))?;
-            let m = words::classify(key)?;
+            let m = words::classify_with(key, &cx.settings.sensitive)?;
             Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx))
         }
         "call" => {
@@ -258,7 +258,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             }
             if matches!(method, "get" | "pop") {
                 let key = positional.first().and_then(|k| string_literal(*k, cx))?;
-                let m = words::classify(key)?;
+                let m = words::classify_with(key, &cx.settings.sensitive)?;
                 return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
             None

@@ -59,7 +59,7 @@ fn check_log_method_call(id: &'static str, node: Node<'_>, cx: &mut Checker<'_>)
         };
         let Some(name_node) = name_node else { continue };
         let name = cx.node_text(name_node);
-        let Some(m) = words::classify(name) else { continue };
+        let Some(m) = words::classify_with(name, &cx.settings.sensitive) else { continue };
         let func = def.child_by_field_name("name").map(|n| cx.node_text(n)).unwrap_or("?");
         let hit = Hit::new(Kind::Secret, &m.word, m.class.as_str(), name_node, cx);
         let message = format!(

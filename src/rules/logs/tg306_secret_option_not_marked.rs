@@ -28,7 +28,7 @@ impl Rule for SecretOptionNotMarked {
             return;
         }
         let Some(name) = string_literal(name_node, cx) else { return };
-        let Some(m) = words::classify(name) else { return };
+        let Some(m) = words::classify_with(name, &cx.settings.sensitive) else { return };
         if help_says_path(node, cx) {
             return;
         }

@@ -4,6 +4,8 @@
 //! secret (`secret_ref_id`, `token_expiry`, `max_password_length`, `password_policy_enabled`), or a
 //! predicate (`is_*`, `has_*`), is not sensitive.
 
+use crate::config::SensitiveSettings;
+
 /// Why a value is sensitive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
@@ -419,9 +421,42 @@ pub fn classify(name: &str) -> Option<Match> {
     Some(m)
 }
 
+/// [`classify`] with the configured vocabulary (`[sensitive] extra-words / allow-words`): an allowed
+/// word never makes a name sensitive; an extra word does, as a credential, when it ends the name
+/// (or only value suffixes follow it).
+pub fn classify_with(name: &str, vocab: &SensitiveSettings) -> Option<Match> {
+    let allowed = |w: &str| vocab.allow_words.iter().any(|a| a.eq_ignore_ascii_case(w));
+    if let Some(m) = classify(name) {
+        return (!allowed(&m.word)).then_some(m);
+    }
+    if vocab.extra_words.is_empty() {
+        return None;
+    }
+    let words = split_words(name);
+    if words.len() > 1 && words.first().is_some_and(|w| NOT_FIRST.contains(&w.as_str())) {
+        return None;
+    }
+    let at = words.iter().rposition(|w| vocab.extra_words.iter().any(|e| e.eq_ignore_ascii_case(w)))?;
+    if words[at + 1..].iter().any(|w| !VALUE_SUFFIXES.contains(&w.as_str())) || allowed(&words[at]) {
+        return None;
+    }
+    Some(Match { word: words[at].clone(), class: Class::Credential })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configured_vocabulary() {
+        let vocab = SensitiveSettings { extra_words: vec!["vault".into()], allow_words: vec!["token".into()] };
+        assert_eq!(classify_with("vault", &vocab).map(|m| m.word).as_deref(), Some("vault"));
+        assert_eq!(classify_with("my_vault_value", &vocab).map(|m| m.word).as_deref(), Some("vault"));
+        assert!(classify_with("vault_id", &vocab).is_none());
+        assert!(classify_with("auth_token", &vocab).is_none(), "an allowed word is not sensitive");
+        assert_eq!(classify_with("db_password", &vocab).map(|m| m.word).as_deref(), Some("password"));
+        assert!(classify_with("vault", &SensitiveSettings::default()).is_none());
+    }
 
     fn word(name: &str) -> Option<String> {
         classify(name).map(|m| m.word)
