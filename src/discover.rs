@@ -63,18 +63,26 @@ fn excluded(excludes: &GlobSet, path: &Path, display: &str) -> bool {
     !excludes.is_empty() && (excludes.is_match(display) || path.file_name().is_some_and(|n| excludes.is_match(n)))
 }
 
-/// The display form of `path`: relative to `cwd` when under it, `.` components removed, `/`-separated.
-pub fn display_path(path: &Path, cwd: &Path) -> String {
+/// `path` relative to `cwd` when under it, `.` components removed, each component rendered by
+/// `part` and joined with `/` (an absolute path keeps its leading `/`).
+fn joined(path: &Path, cwd: &Path, part: impl Fn(&std::ffi::OsStr) -> String) -> String {
     let rel = path.strip_prefix(cwd).unwrap_or(path);
     let parts: Vec<String> = rel
         .components()
         .filter(|c| !matches!(c, Component::CurDir))
         .map(|c| match c {
             Component::RootDir => String::new(),
-            other => other.as_os_str().to_string_lossy().into_owned(),
+            other => part(other.as_os_str()),
         })
         .collect();
-    if parts.is_empty() { ".".to_string() } else { parts.join("/") }
+    parts.join("/")
+}
+
+/// The display form of `path`: relative to `cwd` when under it, `.` components removed, `/`-separated
+/// (lossy for names that are not UTF-8).
+pub fn display_path(path: &Path, cwd: &Path) -> String {
+    let shown = joined(path, cwd, |c| c.to_string_lossy().into_owned());
+    if shown.is_empty() { ".".to_string() } else { shown }
 }
 
 /// Percent-encodes bytes for a URI path: unreserved characters and `/` stay, everything else (spaces,
@@ -105,16 +113,7 @@ fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
 /// The URI form of `path` (relative like [`display_path`], absolute ones starting with `/`),
 /// percent-encoded from the raw bytes of each component.
 pub fn uri_path(path: &Path, cwd: &Path) -> String {
-    let rel = path.strip_prefix(cwd).unwrap_or(path);
-    let parts: Vec<String> = rel
-        .components()
-        .filter(|c| !matches!(c, Component::CurDir))
-        .map(|c| match c {
-            Component::RootDir => String::new(),
-            other => percent_encode(&os_bytes(other.as_os_str())),
-        })
-        .collect();
-    parts.join("/")
+    joined(path, cwd, |c| percent_encode(&os_bytes(c)))
 }
 
 /// Finds the files to scan below `roots`. A root that does not exist is an error; everything else

@@ -1,6 +1,6 @@
 //! Retry rules (TG1xx) and what they share: recognising a retry loop, deciding whether it is bounded
 //! (and by what), whether it backs off between attempts, whether the error survives the last attempt,
-//! and recognising retry-library decorators.
+//! and (in [`decorators`]) recognising retry-library decorators.
 //!
 //! A **retry loop** is a `while`/`for` whose body holds (not in a nested loop, function or class) a
 //! `try` with a handler that lets the loop come round again, and whose success path always leaves the
@@ -8,6 +8,7 @@
 //! [`crate::python::flow`]. Every scan is bounded by [`SCAN_BUDGET`] nodes; a loop too large or too deep
 //! to follow is left alone.
 
+pub mod decorators;
 pub mod tg101_unbounded_retry;
 pub mod tg102_retry_without_backoff;
 pub mod tg103_retry_exhaustion_swallowed;
@@ -1106,82 +1107,6 @@ fn external_name(name: &str, cx: &Checker<'_>) -> Option<(String, String)> {
     let module = cx.imports.binds(segments[0])?;
     let origin = if segments.len() > 1 { module } else { module.rsplit_once('.').map_or(module, |(m, _)| m) };
     Some((name.to_string(), format!("`{origin}`")))
-}
-
-/// A retry library's entry point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Library {
-    /// `tenacity.retry`, `tenacity.Retrying`, `tenacity.AsyncRetrying`.
-    Tenacity,
-    /// `retrying.retry`.
-    Retrying,
-    /// `backoff.on_exception`, `backoff.on_predicate`.
-    Backoff,
-}
-
-/// Which retry library a resolved callee name belongs to.
-pub fn library(resolved: &str) -> Option<Library> {
-    match resolved {
-        "tenacity.retry"
-        | "tenacity.Retrying"
-        | "tenacity.AsyncRetrying"
-        | "tenacity.asyncio.AsyncRetrying"
-        | "tenacity.TornadoRetrying" => Some(Library::Tenacity),
-        "retrying.retry" | "retrying.Retrying" => Some(Library::Retrying),
-        "backoff.on_exception" | "backoff.on_predicate" => Some(Library::Backoff),
-        _ => None,
-    }
-}
-
-/// A retry-library use: a call (`tenacity.retry(...)`, `Retrying(...)`) or a bare decorator
-/// (`@tenacity.retry`).
-pub struct LibraryUse<'t> {
-    pub library: Library,
-    /// The callee as written (`tenacity.retry`).
-    pub name: String,
-    /// The callee expression: the primary range.
-    pub callee: Node<'t>,
-    /// The call, `None` for a bare decorator.
-    pub call: Option<Node<'t>>,
-}
-
-impl LibraryUse<'_> {
-    /// Is keyword `kw` given (or could it be, through `**kwargs`)?
-    pub fn has_keyword(&self, kw: &str, src: &str) -> bool {
-        let Some(call) = self.call else { return false };
-        let splat = call
-            .child_by_field_name("arguments")
-            .is_some_and(|a| named_children(a).iter().any(|c| c.kind() == "dictionary_splat"));
-        splat || python::keyword_argument(call, kw, src).is_some()
-    }
-
-    /// The value of keyword `kw`, if given.
-    pub fn keyword<'s>(&self, kw: &str, src: &'s str) -> Option<&'s str> {
-        self.call.and_then(|c| python::keyword_argument(c, kw, src)).map(|v| text(v, src))
-    }
-}
-
-/// Recognises a retry-library use at `node` (a `call` or a `decorator`). A decorator that is a call
-/// is left to the `call` visit so each use is seen once.
-pub fn library_use<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<LibraryUse<'t>> {
-    let src = cx.text();
-    let (callee, call) = match node.kind() {
-        "call" => (node.child_by_field_name("function")?, Some(node)),
-        "decorator" => {
-            let expr = node.named_child(0)?;
-            if expr.kind() == "call" {
-                return None;
-            }
-            (expr, None)
-        }
-        _ => return None,
-    };
-    if node.has_error() {
-        return None;
-    }
-    let name = python::dotted_name(callee, src)?;
-    let library = library(&cx.imports.resolve(&name))?;
-    Some(LibraryUse { library, name, callee, call })
 }
 
 /// Reports `message` for rule `rule` on the loop header, with the retrying handlers, the bound and

@@ -1,6 +1,6 @@
 //! TG105 retry-decorator-unbounded: a retry library configured to retry forever.
 
-use super::{Library, library_use};
+use super::decorators::{Library, library_use};
 use crate::engine::Checker;
 use crate::rules::Rule;
 use tree_sitter::Node;

@@ -1,6 +1,6 @@
 //! TG106 retry-decorator-without-wait: a tenacity retry without `wait=`.
 
-use super::{Library, library_use};
+use super::decorators::{Library, library_use};
 use crate::engine::Checker;
 use crate::rules::Rule;
 use tree_sitter::Node;
