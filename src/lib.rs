@@ -147,6 +147,18 @@ pub fn analyse_bytes(
         )),
         None => {}
     }
+    if source::indentation_exceeds(&src.text, source::MAX_INDENT_LEVELS) {
+        notes.push(note(
+            "too-deep",
+            Level::Warning,
+            None,
+            format!(
+                "indentation nested more than {} levels deep; not analysed (the Python grammar cannot track it)",
+                source::MAX_INDENT_LEVELS
+            ),
+        ));
+        return (Default::default(), notes);
+    }
     let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.analyse(parser, &src)));
     match analysed {
         Ok(Some(a)) => {

@@ -106,6 +106,39 @@ impl SourceFile {
     }
 }
 
+/// Deepest indentation nesting trunkguard hands to the parser. tree-sitter-python's external scanner
+/// serialises its indent stack (two bytes a level) plus open string delimiters into tree-sitter's
+/// 1024-byte state buffer; past about 500 levels it overflows it and the C runtime aborts the process.
+/// Real code stays far below this; deeper files are reported and skipped.
+pub const MAX_INDENT_LEVELS: usize = 300;
+
+/// Does the text open more than `limit` nested indentation levels (as Python's tokenizer counts
+/// them: tabs to the next multiple of 8; blank and comment lines ignored)? One pass, no recursion.
+pub fn indentation_exceeds(text: &str, limit: usize) -> bool {
+    let mut stack: Vec<usize> = vec![0];
+    for line in text.split(['\n', '\r']) {
+        let mut width = 0;
+        let mut rest = line;
+        while let Some(c) = rest.chars().next().filter(|c| matches!(c, ' ' | '\t' | '\x0c')) {
+            width = if c == '\t' { (width / 8 + 1) * 8 } else { width + 1 };
+            rest = &rest[1..];
+        }
+        if rest.is_empty() || rest.starts_with('#') {
+            continue;
+        }
+        while stack.len() > 1 && width < stack[stack.len() - 1] {
+            stack.pop();
+        }
+        if width > stack[stack.len() - 1] {
+            stack.push(width);
+            if stack.len() > limit + 1 {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
@@ -199,6 +232,16 @@ mod tests {
         assert_eq!(s.line_text(1), "a");
         assert_eq!(s.line_text(2), "b");
         assert_eq!(s.parser_text(), "a\r\nb\nc\nd");
+    }
+
+    #[test]
+    fn indentation_depth() {
+        let nested: String = (0..10).map(|i| format!("{}if x:\n", " ".repeat(i))).collect();
+        assert!(indentation_exceeds(&nested, 5));
+        assert!(!indentation_exceeds(&nested, 10));
+        let flat = "if x:\n    y()\nif z:\n    w()\n    # comment\n\n";
+        assert!(!indentation_exceeds(flat, 1));
+        assert!(indentation_exceeds("a\n\tb\n\t c\n", 1), "tabs count to the next multiple of 8");
     }
 
     #[test]

@@ -148,21 +148,51 @@ fn expressions_nested_50000_deep() {
 
 #[test]
 fn three_thousand_nested_blocks() {
-    // One-space indentation keeps the file small. tree-sitter-python's indent stack is bounded, so the
-    // deepest levels come back as a syntax error: reported, not fatal.
+    // 3,000 levels are past what the Python grammar can track: reported as too deep, never fatal.
     let mut src = String::new();
     for i in 0..3000 {
         let pad = " ".repeat(i);
         src.push_str(&format!("{pad}try:\n{pad} f()\n{pad}except Exception:\n"));
     }
     src.push_str(&format!("{}pass\n", " ".repeat(3000)));
-    scan_bytes(src.as_bytes());
-    let mut defs = String::new();
-    for i in 0..3000 {
-        defs.push_str(&format!("{}def f{i}():\n", " ".repeat(i)));
+    let (_, sarif, _) = scan_bytes(src.as_bytes());
+    assert_eq!(notification_ids(&sarif), ["too-deep"]);
+    // 290 levels of functions, handlers and loops are analysed, every rule, no stack overflow.
+    let mut src = String::from("import logging\nLOG = logging.getLogger(__name__)\n");
+    for i in 0..290 {
+        let pad = " ".repeat(i);
+        let block = match i % 3 {
+            0 => format!("{pad}def f{i}(context, password):\n"),
+            1 => format!("{pad}try:\n{pad} LOG.info('%s', password)\n{pad}except Exception:\n"),
+            _ => format!("{pad}while True:\n"),
+        };
+        src.push_str(&block);
     }
-    defs.push_str(&format!("{}pass\n", " ".repeat(3000)));
-    scan_bytes(defs.as_bytes());
+    src.push_str(&format!("{}return context.elevated()\n", " ".repeat(290)));
+    let (code, sarif, _) = scan_bytes(src.as_bytes());
+    assert_eq!(code, 1);
+    assert!(notification_ids(&sarif).is_empty());
+    let rules: std::collections::BTreeSet<String> = positions(&sarif).into_iter().map(|(r, _, _)| r).collect();
+    assert!(rules.contains("TG201") && rules.contains("TG301"), "{rules:?}");
+}
+
+#[test]
+fn indentation_too_deep_for_the_grammar_is_skipped_not_fatal() {
+    // 1,000 nested blocks with a string on each level: tree-sitter-python's scanner state would
+    // overflow tree-sitter's 1024-byte buffer and abort the process. Reported and skipped instead,
+    // and the other files are still analysed.
+    let dir = tempfile::tempdir().unwrap();
+    let mut deep = String::from("def f(password):\n");
+    for i in 1..=1000 {
+        deep.push_str(&format!("{}if x:\n{} LOG.info('%s', password)\n", " ".repeat(i), " ".repeat(i)));
+    }
+    fs::write(dir.path().join("a_deep.py"), deep).unwrap();
+    fs::write(dir.path().join("b_ok.py"), HANDLER).unwrap();
+    let (code, sarif, stderr) = scan(dir.path(), &["."]);
+    assert_eq!(code, 1);
+    assert_eq!(notification_ids(&sarif), ["too-deep"]);
+    assert!(stderr.contains("a_deep.py: indentation nested more than 300 levels deep"), "{stderr}");
+    assert_eq!(positions(&sarif), [("TG202".into(), 3, 1)]);
 }
 
 #[test]

@@ -218,7 +218,7 @@ impl Imports {
         }
     }
 
-    /// Is any local name bound to a name ending in `suffix` (`get_logger` style lookups)?
+    /// The fully qualified name an import binds `local` to, if any.
     pub fn binds(&self, local: &str) -> Option<&str> {
         self.aliases.get(local).map(String::as_str)
     }

@@ -36,20 +36,6 @@ pub struct Report {
 }
 
 impl Report {
-    /// A report of `findings` with no files, notifications or rules: a starting point for tests.
-    pub fn new(findings: Vec<(String, Finding)>, rules: Vec<&'static RuleDoc>) -> Report {
-        Report {
-            findings,
-            notifications: Vec::new(),
-            rules,
-            files_scanned: 0,
-            srcroot: PathBuf::from("/"),
-            uris: BTreeMap::new(),
-            show_suppressed: false,
-            absent: Vec::new(),
-        }
-    }
-
     /// The findings a person should see: not silenced (unless asked for) and, against a baseline,
     /// only new ones.
     pub fn visible(&self) -> impl Iterator<Item = &(String, Finding)> {
