@@ -267,3 +267,15 @@ fn fail_on_statistics_and_several_reports() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn no_progress_bar_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..320 {
+        fs::write(dir.path().join(format!("m{i:03}.py")), "x = 1\n").unwrap();
+    }
+    let out = trunkguard_in(dir.path()).args(["check", "."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("320 files scanned"));
+}
