@@ -6,7 +6,7 @@
 //! inside a nested function does not count. Recursion is bounded by [`super::MAX_DEPTH`]; past it the
 //! result carries [`Exits::UNKNOWN`] so callers can stay quiet rather than guess.
 
-use super::{Imports, call_name, named_children, statements, text};
+use super::{Imports, call_name, clause_block, named_children, statements, text};
 use tree_sitter::Node;
 
 /// A set of ways control can leave a block.
@@ -184,11 +184,6 @@ fn try_exits(stmt: Node<'_>, src: &str, imports: &Imports, d: usize) -> Exits {
         Some(f) => acc.with(f.without(Exits::FALL)),
         None => acc,
     }
-}
-
-/// The block of an `except`/`finally` clause (they have no field name for it).
-fn clause_block(clause: Node<'_>) -> Option<Node<'_>> {
-    named_children(clause).into_iter().find(|c| c.kind() == "block")
 }
 
 /// Does a `with save_and_reraise_exception() as ctx:` body set `ctx.reraise = <value>` anywhere?

@@ -126,6 +126,29 @@ pub fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
     None
 }
 
+/// Source text for a message: whitespace runs collapsed to one space, cut to `max` characters
+/// (ending in `…` when cut).
+pub fn shorten(s: &str, max: usize) -> String {
+    let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > max {
+        format!("{}…", one_line.chars().take(max.saturating_sub(1)).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+/// The block of an `except`/`finally` clause (they have no field name for it).
+pub fn clause_block(clause: Node<'_>) -> Option<Node<'_>> {
+    named_children(clause).into_iter().find(|c| c.kind() == "block")
+}
+
+/// End byte of the `:` that closes a compound statement's or clause's header.
+pub fn colon_end(node: Node<'_>) -> Option<usize> {
+    let mut cursor = node.walk();
+    let colon = node.children(&mut cursor).find(|c| c.kind() == ":");
+    colon.map(|c| c.end_byte())
+}
+
 /// Does this statement consist of a string only (a docstring or a string used as a comment)?
 pub fn is_string_statement(stmt: Node<'_>) -> bool {
     stmt.kind() == "expression_statement"

@@ -74,15 +74,8 @@ pub fn handler<'t>(clause: Node<'t>, cx: &Checker<'_>) -> Option<Handler<'t>> {
     if exits.contains(Exits::UNKNOWN) || exits.always_raises() {
         return None;
     }
-    let header_end = clause_colon_end(clause).unwrap_or(body.start_byte());
+    let header_end = python::colon_end(clause).unwrap_or(body.start_byte());
     Some(Handler { catch, body, exits, header_end })
-}
-
-/// End byte of the `:` that closes a clause header.
-fn clause_colon_end(clause: Node<'_>) -> Option<usize> {
-    let mut cursor = clause.walk();
-    let colon = clause.children(&mut cursor).find(|c| c.kind() == ":");
-    colon.map(|c| c.end_byte())
 }
 
 /// Does the block do nothing observable: only `pass`, `...`, `continue` or strings?
@@ -111,7 +104,7 @@ pub fn describe(h: &Handler<'_>, cx: &Checker<'_>) -> String {
             .map(|v| cx.node_text(v));
         ways.push(match value {
             None | Some("None") => "returns `None`".to_string(),
-            Some(v) => format!("returns a default (`{}`)", shorten(v)),
+            Some(v) => format!("returns a default (`{}`)", python::shorten(v, 40)),
         });
     }
     if h.exits.contains(Exits::CONTINUE) {
@@ -132,13 +125,4 @@ pub fn describe(h: &Handler<'_>, cx: &Checker<'_>) -> String {
         out.push_str(" (it re-raises on some paths only)");
     }
     out
-}
-
-fn shorten(s: &str) -> String {
-    let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 40 {
-        format!("{}…", one_line.chars().take(39).collect::<String>())
-    } else {
-        one_line
-    }
 }

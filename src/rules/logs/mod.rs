@@ -220,12 +220,7 @@ pub fn sink<'t>(call: Node<'t>, cx: &Checker<'_>) -> Option<Sink<'t>> {
 
 /// Shortens an expression's text for a message: one line, at most 60 characters.
 pub fn shorten(s: &str) -> String {
-    let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 60 {
-        format!("{}…", one_line.chars().take(59).collect::<String>())
-    } else {
-        one_line
-    }
+    python::shorten(s, 60)
 }
 
 /// Every sink's evaluated arguments, per file, keyed by the call's start byte: TG301, TG302 and TG303

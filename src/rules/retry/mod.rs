@@ -124,9 +124,8 @@ impl RetryLoop<'_> {
 
 /// Collapses whitespace runs so multi-line headers read as one line.
 pub fn one_line(s: &str) -> String {
-    let joined = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let joined = joined.replace("( ", "(").replace(" )", ")");
-    if joined.chars().count() > 90 { format!("{}…", joined.chars().take(89).collect::<String>()) } else { joined }
+    let joined = s.split_whitespace().collect::<Vec<_>>().join(" ").replace("( ", "(").replace(" )", ")");
+    python::shorten(&joined, 90)
 }
 
 /// In-scope descendants of `node` (not entering nested functions, classes or lambdas), `node`
@@ -173,18 +172,6 @@ fn own_tries(body: Node<'_>) -> Option<Vec<Node<'_>>> {
         }
     }
     Some(out)
-}
-
-/// The block of an `except` clause.
-fn clause_block(clause: Node<'_>) -> Option<Node<'_>> {
-    named_children(clause).into_iter().find(|c| c.kind() == "block")
-}
-
-/// End byte of the `:` closing a compound statement's header.
-fn colon_end(node: Node<'_>) -> Option<usize> {
-    let mut cursor = node.walk();
-    let colon = node.children(&mut cursor).find(|c| c.kind() == ":");
-    colon.map(|c| c.end_byte())
 }
 
 /// Exception names an `except` clause catches, as written.
@@ -497,7 +484,7 @@ fn try_shape<'t>(try_stmt: Node<'t>, body: Node<'t>, src: &str, imports: &Import
     let mut handler_exits = Vec::new();
     for clause in named_children(try_stmt) {
         if matches!(clause.kind(), "except_clause" | "except_group_clause") {
-            let exits = flow::exits(clause_block(clause)?, src, imports);
+            let exits = flow::exits(python::clause_block(clause)?, src, imports);
             if exits.contains(Exits::UNKNOWN) {
                 return None;
             }
@@ -632,7 +619,7 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
     let src = cx.text();
     let imports = &cx.imports;
     let body = node.child_by_field_name("body")?;
-    let header_end = colon_end(node).unwrap_or(body.start_byte());
+    let header_end = python::colon_end(node).unwrap_or(body.start_byte());
     let is_for = node.kind() == "for_statement";
 
     // The `for` iterable decides whether a per-item loop can be a retry loop at all.
@@ -873,7 +860,7 @@ fn enclosing_handler<'t>(n: Node<'t>, shapes: &[TryShape<'t>]) -> Option<(Node<'
     shapes.iter().find_map(|s| {
         s.handlers
             .iter()
-            .filter_map(|h| clause_block(*h))
+            .filter_map(|h| python::clause_block(*h))
             .find(|b| within(n, (b.start_byte(), b.end_byte())))
             .map(|b| (s.node, b))
     })
@@ -909,7 +896,7 @@ fn swallows(
     let success_returns_value = returns_value(primary.node.child_by_field_name("body"), src);
     // A handler that re-raises or reports failure on some path (the last attempt's way out).
     for h in handlers {
-        let Some(block) = clause_block(*h) else { return false };
+        let Some(block) = python::clause_block(*h) else { return false };
         let e = flow::exits(block, src, imports);
         if e.contains(Exits::RAISE) || e.contains(Exits::UNKNOWN) {
             return false;
