@@ -229,6 +229,8 @@ pub struct Checker<'a> {
     pub scopes: Scopes,
     /// The run's settings (family knobs, severity overrides).
     pub settings: &'a Settings,
+    /// The module node: the start of every descent (see [`python::ancestors`]).
+    root: Node<'a>,
     findings: Vec<Finding>,
     facts: FileFacts,
     deferred: Vec<Deferred>,
@@ -238,13 +240,14 @@ pub struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    fn new(src: &'a SourceFile, root: Node<'_>, settings: &'a Settings) -> Checker<'a> {
+    fn new(src: &'a SourceFile, root: Node<'a>, settings: &'a Settings) -> Checker<'a> {
         Checker {
             src,
             imports: Imports::collect(root, &src.text),
             loggers: python::module_loggers(root, &src.text),
             scopes: Scopes::default(),
             settings,
+            root,
             findings: Vec::new(),
             facts: FileFacts::default(),
             deferred: Vec::new(),
@@ -282,6 +285,27 @@ impl<'a> Checker<'a> {
         let finding = self.findings.pop().expect("just pushed");
         self.deferred.push(Deferred { option: crate::index::option_key(option), finding });
         &mut self.deferred.last_mut().expect("just pushed").finding
+    }
+
+    /// The module node of the file under analysis.
+    pub fn root(&self) -> Node<'a> {
+        self.root
+    }
+
+    /// The ancestors of `node`, outermost first (one descent from the root; see [`python::ancestors`]).
+    pub fn ancestors<'t>(&self, node: Node<'t>) -> Vec<Node<'t>>
+    where
+        'a: 't,
+    {
+        python::ancestors(self.root, node)
+    }
+
+    /// The innermost function definition enclosing `node` (one descent from the root).
+    pub fn enclosing_function<'t>(&self, node: Node<'t>) -> Option<Node<'t>>
+    where
+        'a: 't,
+    {
+        python::enclosing_function(self.root, node)
     }
 
     /// The file's text (tree byte offsets index into it).

@@ -147,6 +147,29 @@ fn expressions_nested_50000_deep() {
 }
 
 #[test]
+fn deep_expressions_inside_functions_reach_every_rule_in_linear_time() {
+    // Rules that need the enclosing function or handler of a node find it with one descent from the
+    // root: a chain of tree-sitter `parent()` calls took minutes here (quadratic in depth).
+    let d = 20_000;
+    let src = format!(
+        "import logging\nLOG = logging.getLogger(__name__)\n\ndef f(context, password):\n    x = {}LOG.info('%s', password)\n    y = {}LOG.info('%s', password){}\n",
+        "lambda: ".repeat(d),
+        "{'a': ".repeat(d),
+        "}".repeat(d)
+    );
+    let (_, sarif, _) = scan_bytes(src.as_bytes());
+    let lines: Vec<(String, u64)> = positions(&sarif).into_iter().map(|(r, l, _)| (r, l)).collect();
+    assert_eq!(lines, [("TG301".to_string(), 5), ("TG301".to_string(), 6)]);
+    // The text code frame shows a window of the 160,000-character line, not all of it.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("m.py"), &src).unwrap();
+    let text = trunkguard_in(dir.path()).args(["check", "m.py"]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.lines().all(|l| l.chars().count() < 400), "code frames stay narrow");
+    assert!(text.contains("…"));
+}
+
+#[test]
 fn three_thousand_nested_blocks() {
     // 3,000 levels are past what the Python grammar can track: reported as too deep, never fatal.
     let mut src = String::new();

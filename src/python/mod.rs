@@ -111,19 +111,34 @@ pub fn is_scope(node: Node<'_>) -> bool {
     matches!(node.kind(), "function_definition" | "class_definition" | "lambda")
 }
 
-/// The innermost function definition enclosing `node` (not `node` itself).
-///
-/// Costly on deep input: tree-sitter answers `Node::parent()` by descending from the root, so this is
-/// quadratic in the nesting depth. During the walk prefer `Checker::scopes`.
-pub fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
-    let mut cur = node.parent();
-    while let Some(n) = cur {
-        if n.kind() == "function_definition" {
-            return Some(n);
+/// The ancestors of `node`, outermost (`root`) first, `node` excluded — found by one descent from
+/// `root`. (tree-sitter answers each `Node::parent()` by descending from the root, so climbing with
+/// a chain of them is quadratic in the nesting depth; 50,000-deep expressions exist.)
+pub fn ancestors<'t>(root: Node<'t>, node: Node<'t>) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    let mut cursor = root.walk();
+    loop {
+        let current = cursor.node();
+        if current.id() == node.id() {
+            return out;
         }
-        cur = n.parent();
+        out.push(current);
+        // The child that contains `node`: the first child ending after its start, skipping siblings
+        // that end before it (zero-width nodes).
+        if cursor.goto_first_child_for_byte(node.start_byte()).is_none() {
+            return out;
+        }
+        while cursor.node().end_byte() < node.end_byte() || cursor.node().start_byte() > node.start_byte() {
+            if !cursor.goto_next_sibling() {
+                return out;
+            }
+        }
     }
-    None
+}
+
+/// The innermost function definition enclosing `node` (not `node` itself); `root` is the module.
+pub fn enclosing_function<'t>(root: Node<'t>, node: Node<'t>) -> Option<Node<'t>> {
+    ancestors(root, node).into_iter().rev().find(|n| n.kind() == "function_definition")
 }
 
 /// Source text for a message: whitespace runs collapsed to one space, cut to `max` characters

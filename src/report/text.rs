@@ -51,25 +51,42 @@ fn plural(n: usize) -> String {
 }
 
 /// The code frame: each covered line with a gutter, the span underlined with `^`.
+/// Widest source line shown in a code frame; longer lines are cut to a window around the span.
+const MAX_FRAME_CHARS: usize = 160;
+
 fn frame(out: &mut String, f: &Finding, dim: &dyn Fn(&str) -> String, mark: &dyn Fn(&str) -> String) {
     let width = (f.span.start.line + f.lines.len()).to_string().len();
     let gutter = " ".repeat(width);
     let _ = writeln!(out, "{gutter} {}", dim("|"));
     for (i, line) in f.lines.iter().enumerate() {
         let number = f.span.start.line + i;
-        let shown: String = line.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
-        let _ = writeln!(out, "{} {} {}", dim(&format!("{number:>width$}")), dim("|"), shown.trim_end());
-        let chars = shown.chars().count();
-        let start = if i == 0 { utf16_to_char(line, f.span.start.column) } else { leading_spaces(&shown) };
-        let end = if number == f.span.end.line { utf16_to_char(line, f.span.end.column) } else { chars };
-        if end > start {
-            let _ = writeln!(out, "{gutter} {} {}{}", dim("|"), " ".repeat(start), mark(&"^".repeat(end - start)));
+        let chars: Vec<char> = line.trim_end().chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+        let start = if i == 0 { utf16_to_char(line, f.span.start.column) } else { leading_spaces(&chars) };
+        let end = if number == f.span.end.line { utf16_to_char(line, f.span.end.column) } else { chars.len() };
+        let end = end.min(chars.len()).max(start.min(chars.len()));
+        let start = start.min(end);
+        // A window of at most MAX_FRAME_CHARS around the span's start (minified or generated code).
+        let from = if chars.len() > MAX_FRAME_CHARS { start.saturating_sub(20) } else { 0 };
+        let to = chars.len().min(from + MAX_FRAME_CHARS);
+        let mut shown: String = chars[from..to].iter().collect();
+        let mut offset = 0;
+        if from > 0 {
+            shown.insert(0, '…');
+            offset = 1;
+        }
+        if to < chars.len() {
+            shown.push('…');
+        }
+        let _ = writeln!(out, "{} {} {}", dim(&format!("{number:>width$}")), dim("|"), shown);
+        let (a, b) = (start - from + offset, end.min(to) - from + offset);
+        if b > a {
+            let _ = writeln!(out, "{gutter} {} {}{}", dim("|"), " ".repeat(a), mark(&"^".repeat(b - a)));
         }
     }
 }
 
-fn leading_spaces(s: &str) -> usize {
-    s.chars().take_while(|c| *c == ' ').count()
+fn leading_spaces(chars: &[char]) -> usize {
+    chars.iter().take_while(|c| **c == ' ').count()
 }
 
 /// 0-based char index of a 1-based UTF-16 column within `line`.

@@ -23,7 +23,7 @@ pub mod tg403_context_made_admin;
 
 use crate::engine::Checker;
 use crate::finding::Related;
-use crate::python::{self, named_children};
+use crate::python::named_children;
 use dataflow::{Chain, EscalationSite, FnFacts, Origin, Summaries, Unit, analyse_function, summary_of};
 pub use names::Escalation;
 use tree_sitter::Node;
@@ -180,7 +180,7 @@ pub fn report(cx: &mut Checker<'_>, rule: &'static str, e: &Escalated<'_>, escal
 
 /// The name of the function enclosing `node`, for messages.
 pub fn function_name(node: Node<'_>, cx: &Checker<'_>) -> String {
-    python::enclosing_function(node)
+    cx.enclosing_function(node)
         .and_then(|f| f.child_by_field_name("name"))
         .map_or_else(|| "<module>".to_string(), |n| cx.node_text(n).to_string())
 }

@@ -112,7 +112,7 @@ const CONTAINER_METHODS: &[&str] = &[
 /// `token.user_id`)? Then it is a model object whose string form is its class's business (keystone's
 /// `TokenModel` prints audit ids only), not the secret string itself.
 fn used_as_object(name: &str, node: Node<'_>, cx: &Checker<'_>) -> bool {
-    let Some(func) = python::enclosing_function(node) else { return false };
+    let Some(func) = cx.enclosing_function(node) else { return false };
     python::descendants_in_scope(func).into_iter().any(|n| {
         n.kind() == "attribute"
             && n.child_by_field_name("object").is_some_and(|o| o.kind() == "identifier" && cx.node_text(o) == name)
@@ -122,7 +122,7 @@ fn used_as_object(name: &str, node: Node<'_>, cx: &Checker<'_>) -> bool {
 
 /// Does the function enclosing `node` take a `req`/`request` parameter (an API controller method)?
 fn takes_request(node: Node<'_>, cx: &Checker<'_>) -> bool {
-    let Some(params) = python::enclosing_function(node).and_then(|f| f.child_by_field_name("parameters")) else {
+    let Some(params) = cx.enclosing_function(node).and_then(|f| f.child_by_field_name("parameters")) else {
         return false;
     };
     named_children(params).into_iter().any(|p| {
@@ -169,7 +169,7 @@ fn is_policy_credentials(name: &str, node: Node<'_>, cx: &Checker<'_>) -> bool {
     if !matches!(name, "credentials" | "credential" | "creds") {
         return false;
     }
-    let Some(func) = python::enclosing_function(node) else { return false };
+    let Some(func) = cx.enclosing_function(node) else { return false };
     python::calls_within(func).into_iter().any(|c| {
         python::callee_last_name(c, cx.text()).is_some_and(|n| n.contains("enforce") || n.contains("authorize"))
     })

@@ -81,7 +81,7 @@ struct Timelines(HashMap<usize, Rc<Timeline>>);
 
 /// The bindings under [`super::value_source`] at `at`, computing each function's timeline once.
 pub fn value_env_before(at: Node<'_>, cx: &mut Checker<'_>) -> Env {
-    let Some(func) = python::enclosing_function(at) else { return Env::new() };
+    let Some(func) = cx.enclosing_function(at) else { return Env::new() };
     let mut cache: Timelines = cx.take_scratch();
     let events = match cache.0.get(&func.start_byte()) {
         Some(events) => events.clone(),
@@ -97,7 +97,7 @@ pub fn value_env_before(at: Node<'_>, cx: &mut Checker<'_>) -> Env {
 
 /// The bindings of the function enclosing `at`, from its start up to (not including) `at`.
 pub fn env_before(at: Node<'_>, cx: &Checker<'_>, source: SourceFn<'_>) -> Env {
-    match python::enclosing_function(at) {
+    match cx.enclosing_function(at) {
         Some(func) => Env::At(Rc::new(timeline(func, cx, source)), at.start_byte()),
         None => Env::new(),
     }

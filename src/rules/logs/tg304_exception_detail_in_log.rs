@@ -60,10 +60,9 @@ impl Rule for ExceptionDetailInLog {
 
 /// The broad `except … as name` clauses whose body holds `node` (innermost first, stopping at the
 /// enclosing function): (clause, bound name, broad class as written).
-fn broad_handlers_around<'t>(node: Node<'t>, cx: &Checker<'_>) -> Vec<(Node<'t>, String, String)> {
+fn broad_handlers_around<'t>(node: Node<'t>, cx: &Checker<'t>) -> Vec<(Node<'t>, String, String)> {
     let mut out = Vec::new();
-    let mut cur = node.parent();
-    while let Some(n) = cur {
+    for n in cx.ancestors(node).into_iter().rev() {
         if python::is_scope(n) {
             break;
         }
@@ -73,7 +72,6 @@ fn broad_handlers_around<'t>(node: Node<'t>, cx: &Checker<'_>) -> Vec<(Node<'t>,
         {
             out.push((n, name, broad));
         }
-        cur = n.parent();
     }
     out
 }

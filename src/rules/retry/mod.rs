@@ -921,7 +921,7 @@ fn swallows(
         return false;
     }
     // Right after the loop: a raise, a test failure (`self.fail(...)`) or a return of a value.
-    let func_body = python::enclosing_function(node).and_then(|f| f.child_by_field_name("body"));
+    let func_body = cx.enclosing_function(node).and_then(|f| f.child_by_field_name("body"));
     let until = func_body.unwrap_or(node);
     let after = flow::continuation(node, until, src, imports);
     if after.contains(Exits::RAISE) || after.contains(Exits::UNKNOWN) || fails_after(node, src) {
@@ -1034,7 +1034,7 @@ pub fn external_limit(limit: Node<'_>, cx: &Checker<'_>) -> Option<External> {
     if let Some((name, origin)) = names.iter().find_map(|n| external_name(n, cx)) {
         return Some(External { shown: format!("`{name}`"), name, origin });
     }
-    let body = python::enclosing_function(limit)?.child_by_field_name("body")?;
+    let body = cx.enclosing_function(limit)?.child_by_field_name("body")?;
     let nodes = scan(body)?;
     for local in names.iter().filter(|n| !n.contains('.')) {
         let assigned: Vec<Node<'_>> = nodes
