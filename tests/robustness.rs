@@ -170,6 +170,23 @@ fn deep_expressions_inside_functions_reach_every_rule_in_linear_time() {
 }
 
 #[test]
+fn long_operator_chains_do_not_overflow_the_stack() {
+    // `return data and data and …` (a left-nested chain 50,000 deep) once overflowed the stack of
+    // the worker thread in the TG4xx "is this return a yes/no answer" check.
+    let chain = vec!["data"; 50_000].join(" and ");
+    let src = format!(
+        "class AgentRpcCallback(object):\n    def f(self, context):\n        el = context.elevated()\n        data = self.plugin.get_ports(el)\n        return {chain}\n"
+    );
+    let (code, sarif, _) = scan_bytes(src.as_bytes());
+    assert_eq!(code, 1);
+    assert_eq!(positions(&sarif), [("TG401".into(), 3, 14)]);
+    for op in [" or ", " + ", " % ", " < "] {
+        let chain = vec!["password"; 30_000].join(op);
+        scan_bytes(format!("import logging\nLOG = logging.getLogger(__name__)\n\ndef f(password):\n    LOG.info('%s', {chain})\n    return {chain}\n").as_bytes());
+    }
+}
+
+#[test]
 fn three_thousand_nested_blocks() {
     // 3,000 levels are past what the Python grammar can track: reported as too deep, never fatal.
     let mut src = String::new();

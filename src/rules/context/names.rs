@@ -149,19 +149,30 @@ pub fn is_guard_test(condition: Node<'_>, src: &str) -> bool {
 /// Is the returned value a yes/no or a count (validation, not data): `x is not None`, `not ports`,
 /// `len(ports)`, `bool(...)`, `any(...)`?
 pub fn is_verdict(value: Node<'_>, src: &str) -> bool {
-    let value = python::unparenthesize(value);
-    match value.kind() {
-        "comparison_operator" | "not_operator" | "true" | "false" | "none" | "integer" => true,
-        "boolean_operator" => python::named_children(value).into_iter().all(|c| is_verdict(c, src)),
-        "call" => callee_last_name(value, src).is_some_and(|n| {
-            let n = n.trim_start_matches('_');
-            matches!(n, "len" | "bool" | "any" | "all" | "sum" | "count")
-                || n.starts_with("is_")
-                || n.starts_with("has_")
-                || n.ends_with("_count")
-        }),
-        _ => false,
+    // Iterative: `a and b and …` chains can be tens of thousands of operands deep.
+    let mut stack = vec![value];
+    while let Some(value) = stack.pop() {
+        let value = python::unparenthesize(value);
+        let verdict = match value.kind() {
+            "comparison_operator" | "not_operator" | "true" | "false" | "none" | "integer" => true,
+            "boolean_operator" => {
+                stack.extend(python::named_children(value));
+                true
+            }
+            "call" => callee_last_name(value, src).is_some_and(|n| {
+                let n = n.trim_start_matches('_');
+                matches!(n, "len" | "bool" | "any" | "all" | "sum" | "count")
+                    || n.starts_with("is_")
+                    || n.starts_with("has_")
+                    || n.ends_with("_count")
+            }),
+            _ => false,
+        };
+        if !verdict {
+            return false;
+        }
     }
+    true
 }
 
 /// Is `node` inside an `if`/`elif` (in its function) whose test reads `is_admin` — keeping the roles
