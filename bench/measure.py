@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-RUNS, CORPUS, VENV = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+RUNS, CORPUS, VENV = int(sys.argv[1]), os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3])
 TG = os.path.abspath("target/release/trunkguard")
 TREES = [
     ("neutron 29.0.0", "neutron-29.0.0", "neutron"),
