@@ -159,11 +159,11 @@ fn comment(node: Node<'_>, src: &SourceFile, header_end: usize) -> Comment {
 
 /// A function or class definition met on the walk.
 #[derive(Debug, Clone)]
-pub struct ScopeDef {
-    pub start_byte: usize,
-    pub end_byte: usize,
+struct ScopeDef {
+    start_byte: usize,
+    end_byte: usize,
     /// `Class.method.inner`.
-    pub qualified: String,
+    qualified: String,
     /// Index of the enclosing definition in [`Scopes::defs`].
     parent: Option<usize>,
 }
@@ -197,11 +197,6 @@ impl Scopes {
         self.open.push(self.defs.len() - 1);
     }
 
-    /// The innermost definition enclosing the node being visited.
-    pub fn current(&self) -> Option<&ScopeDef> {
-        self.open.last().map(|&i| &self.defs[i])
-    }
-
     /// The qualified name of the innermost definition containing `byte` among those recorded so far
     /// (after the walk: all of them), or `<module>`.
     pub fn qualified_at(&self, byte: usize) -> String {
@@ -225,8 +220,8 @@ pub struct Checker<'a> {
     pub imports: Imports,
     /// Module-level names bound from `getLogger(...)`.
     pub loggers: Vec<String>,
-    /// Function and class definitions met so far; [`Scopes::current`] encloses the visited node.
-    pub scopes: Scopes,
+    /// Function and class definitions met so far (findings' scopes are assigned from it).
+    scopes: Scopes,
     /// The run's settings (family knobs, severity overrides).
     pub settings: &'a Settings,
     /// The module node: the start of every descent (see [`python::ancestors`]).

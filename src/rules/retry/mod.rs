@@ -201,6 +201,24 @@ pub fn caught_names(clause: Node<'_>, src: &str) -> Vec<String> {
 /// callees included). Bounded by [`SCAN_BUDGET`].
 fn names_in(node: Node<'_>, src: &str) -> Vec<String> {
     let mut out = Vec::new();
+    for name in dotted_reads(node, src, true) {
+        // `self.x.y` also reads `self.x`: keep every prefix so counters on `self` match.
+        let mut prefix = String::new();
+        for (i, seg) in name.split('.').enumerate() {
+            if i > 0 {
+                prefix.push('.');
+            }
+            prefix.push_str(seg);
+            out.push(prefix.clone());
+        }
+    }
+    out
+}
+
+/// The maximal dotted names in `node`, in source order, not entering nested scopes; a call's callee
+/// counts only when `callees` is set. Bounded by [`SCAN_BUDGET`] nodes.
+fn dotted_reads(node: Node<'_>, src: &str, callees: bool) -> Vec<String> {
+    let mut out = Vec::new();
     let mut stack = vec![node];
     let mut seen = 0usize;
     while let Some(n) = stack.pop() {
@@ -208,24 +226,18 @@ fn names_in(node: Node<'_>, src: &str) -> Vec<String> {
         if seen > SCAN_BUDGET {
             break;
         }
-        if matches!(n.kind(), "identifier" | "attribute")
-            && let Some(name) = python::dotted_name(n, src)
-        {
-            // `self.x.y` also reads `self.x`: keep every prefix so counters on `self` match.
-            let mut prefix = String::new();
-            for (i, seg) in name.split('.').enumerate() {
-                if i > 0 {
-                    prefix.push('.');
-                }
-                prefix.push_str(seg);
-                out.push(prefix.clone());
-            }
+        if matches!(n.kind(), "identifier" | "attribute") {
+            out.extend(python::dotted_name(n, src));
+            continue;
+        }
+        if !callees && n.kind() == "call" {
+            stack.extend(n.child_by_field_name("arguments"));
             continue;
         }
         if python::is_scope(n) {
             continue;
         }
-        stack.extend(named_children(n));
+        stack.extend(named_children(n).into_iter().rev());
     }
     out
 }
@@ -1056,29 +1068,8 @@ pub fn external_limit(limit: Node<'_>, cx: &Checker<'_>) -> Option<External> {
 
 /// The maximal dotted names read in `expr` (`self.conf.x`, not `self`), bounded by [`SCAN_BUDGET`].
 fn limit_names(expr: Node<'_>, src: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![expr];
-    let mut seen = 0usize;
-    while let Some(n) = stack.pop() {
-        seen += 1;
-        if seen > SCAN_BUDGET {
-            break;
-        }
-        if matches!(n.kind(), "identifier" | "attribute") {
-            out.extend(python::dotted_name(n, src));
-            continue;
-        }
-        // A call's callee is not a value the bound is compared with (`len(x)` reads `x`).
-        if n.kind() == "call" {
-            stack.extend(n.child_by_field_name("arguments"));
-            continue;
-        }
-        if python::is_scope(n) {
-            continue;
-        }
-        stack.extend(named_children(n).into_iter().rev());
-    }
-    out
+    // A call's callee is not a value the bound is compared with (`len(x)` reads `x`).
+    dotted_reads(expr, src, false)
 }
 
 /// Is the dotted `name` configuration or another module's attribute? `(name, origin)` when it is.
