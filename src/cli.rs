@@ -100,6 +100,9 @@ pub struct CheckArgs {
     /// Skip paths matching GLOB (matched against the file or directory name and the relative path).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Also report findings in test code (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`).
+    #[arg(long)]
+    pub include_tests: bool,
     /// Exit with status 0 even when there are findings.
     #[arg(long)]
     pub exit_zero: bool,

@@ -172,6 +172,7 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     settings.extend_select.extend(args.extend_select.iter().cloned());
     settings.ignore.extend(args.ignore.iter().cloned());
     settings.exclude.extend(args.exclude.iter().cloned());
+    settings.include_tests |= args.include_tests;
     let rules = selection::resolve_with(settings.select.as_deref(), &settings.extend_select, &settings.ignore)?;
     let excludes = discover::exclude_set(&settings.exclude)?;
     let per_file = PerFileIgnores::new(&settings.per_file_ignores)?;
@@ -205,6 +206,9 @@ fn check(args: &CheckArgs) -> Result<Exit> {
         let paths: Vec<&str> = [Some(path.as_str()), rel.as_deref()].into_iter().flatten().collect();
         !per_file.ignores(&paths, f.rule)
     });
+    if !settings.include_tests {
+        scan.findings.retain(|(path, _)| !discover::is_test_path(path));
+    }
     if let Some(changes) = &changes {
         scan.findings.retain(|(path, f)| changes.contains(path, f.span.start.line));
     }

@@ -47,6 +47,8 @@ pub struct Settings {
     pub extend_select: Vec<String>,
     pub ignore: Vec<String>,
     pub exclude: Vec<String>,
+    /// Report findings in test code too (`tests/` directories, `test_*.py`, `*_test.py`, `conftest.py`).
+    pub include_tests: bool,
     /// (glob, rule selectors) pairs, in file order.
     pub per_file_ignores: Vec<(String, Vec<String>)>,
     /// Level overrides per rule id.
@@ -87,8 +89,18 @@ fn hint(s: &Option<String>) -> String {
     s.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
 }
 
-const TOP_KEYS: &[&str] =
-    &["select", "extend-select", "ignore", "exclude", "per-file-ignores", "severity", "sensitive", "context", "retry"];
+const TOP_KEYS: &[&str] = &[
+    "select",
+    "extend-select",
+    "ignore",
+    "exclude",
+    "include-tests",
+    "per-file-ignores",
+    "severity",
+    "sensitive",
+    "context",
+    "retry",
+];
 const SENSITIVE_KEYS: &[&str] = &["extra-words", "allow-words"];
 const CONTEXT_KEYS: &[&str] = &["context-params", "guards", "write-prefixes"];
 const RETRY_KEYS: &[&str] = &["wait-functions"];
@@ -263,6 +275,10 @@ impl Parser<'_> {
                 "extend-select" => s.extend_select = self.rules(value, name)?,
                 "ignore" => s.ignore = self.rules(value, name)?,
                 "exclude" => s.exclude = self.strings(value, name)?,
+                "include-tests" => match value.get_ref() {
+                    DeValue::Boolean(b) => s.include_tests = *b,
+                    _ => return Err(self.wrong(name, value.span(), "true or false")),
+                },
                 "per-file-ignores" => {
                     for (glob, rules) in self.table(value, name)? {
                         let key = format!("per-file-ignores.\"{}\"", glob.get_ref());
@@ -343,6 +359,7 @@ pub fn describe(config: &Config, cli: &BTreeMap<String, String>) -> String {
     line("extend-select", list(&s.extend_select));
     line("ignore", list(&s.ignore));
     line("exclude", list(&s.exclude));
+    line("include-tests", s.include_tests.to_string());
     let pfi: Vec<String> = s.per_file_ignores.iter().map(|(g, r)| format!("{g:?} = {}", list(r))).collect();
     line("per-file-ignores", format!("{{{}}}", pfi.join(", ")));
     let sev: Vec<String> = s.severity.iter().map(|(r, l)| format!("{r} = {:?}", l.as_str())).collect();
@@ -429,6 +446,7 @@ wait-functions = ["pause"]
             "trunkguard.toml:2: unknown key `extend_select` (did you mean `extend-select`?)"
         );
         assert_eq!(err("ignore = 'TG201'\n"), "trunkguard.toml:1: `ignore` must be a list of strings");
+        assert_eq!(err("include-tests = 'yes'\n"), "trunkguard.toml:1: `include-tests` must be true or false");
         assert_eq!(
             err("\n\nselect = ['TG2O1']\n"),
             "trunkguard.toml:3: `select`: unknown rule `TG2O1` (did you mean `TG201`?)"

@@ -63,6 +63,18 @@ fn excluded(excludes: &GlobSet, path: &Path, display: &str) -> bool {
     !excludes.is_empty() && (excludes.is_match(display) || path.file_name().is_some_and(|n| excludes.is_match(n)))
 }
 
+/// Is the display path test code: a `tests`/`test` directory component, or a file named `test_*.py`,
+/// `*_test.py` or `conftest.py`? Findings there are dropped unless `include-tests` is set: test
+/// fixtures swallow errors in clean-ups and log fake secrets on purpose.
+pub fn is_test_path(display: &str) -> bool {
+    let mut parts = display.split('/').rev();
+    let file = parts.next().unwrap_or("");
+    file.starts_with("test_")
+        || file.ends_with("_test.py")
+        || file == "conftest.py"
+        || parts.any(|d| d == "tests" || d == "test")
+}
+
 /// `path` relative to `cwd` when under it, `.` components removed, each component rendered by
 /// `part` and joined with `/` (an absolute path keeps its leading `/`).
 fn joined(path: &Path, cwd: &Path, part: impl Fn(&std::ffi::OsStr) -> String) -> String {
@@ -197,6 +209,16 @@ mod tests {
         assert_eq!(display_path(Path::new("."), cwd), ".");
         assert_eq!(uri_path(Path::new("./a b/c#d%e.py"), cwd), "a%20b/c%23d%25e.py");
         assert_eq!(uri_path(Path::new("/elsewhere/é.py"), cwd), "/elsewhere/%C3%A9.py");
+    }
+
+    #[test]
+    fn test_code() {
+        for p in ["neutron/tests/unit/x.py", "test/a.py", "pkg/test_api.py", "api_test.py", "conftest.py"] {
+            assert!(is_test_path(p), "{p}");
+        }
+        for p in ["neutron/services/trunk/plugin.py", "neutron/testing_utils.py", "contest.py", "tests.py"] {
+            assert!(!is_test_path(p), "{p}");
+        }
     }
 
     #[test]

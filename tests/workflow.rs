@@ -83,7 +83,7 @@ fn per_file_ignores_severity_and_excludes() {
     fs::write(dir.path().join("pkg/core.py"), SWALLOW).unwrap();
     fs::write(
         dir.path().join("trunkguard.toml"),
-        "exclude = ['generated']\nseverity = { TG201 = 'error' }\n\n[per-file-ignores]\n\"pkg/tests/*\" = ['TG202']\n",
+        "exclude = ['generated']\ninclude-tests = true\nseverity = { TG201 = 'error' }\n\n[per-file-ignores]\n\"pkg/tests/*\" = ['TG202']\n",
     )
     .unwrap();
     let (_, log) = sarif(dir.path(), &["pkg"]);
@@ -104,6 +104,32 @@ fn per_file_ignores_severity_and_excludes() {
             ("pkg/tests/test_a.py".into(), "TG201".into(), "error".into())
         ]
     );
+}
+
+#[test]
+fn test_code_is_scanned_but_reported_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("pkg/tests/unit")).unwrap();
+    fs::write(dir.path().join("pkg/core.py"), SILENT).unwrap();
+    for f in ["pkg/tests/unit/helpers.py", "pkg/test_core.py", "pkg/core_test.py", "conftest.py"] {
+        fs::write(dir.path().join(f), SILENT).unwrap();
+    }
+    fs::write(dir.path().join("pkg/tests/broken.py"), "def f(:\n").unwrap();
+    let uris = |log: &Value| -> Vec<String> {
+        results(log)
+            .iter()
+            .map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, log) = sarif(dir.path(), &["."]);
+    assert_eq!(uris(&log), ["pkg/core.py"]);
+    // Still scanned: the syntax error in test code is reported.
+    let notes = log["runs"][0]["invocations"][0]["toolExecutionNotifications"].as_array().unwrap();
+    assert_eq!(notes.len(), 1);
+    let (_, log) = sarif(dir.path(), &[".", "--include-tests"]);
+    assert_eq!(uris(&log).len(), 5);
+    fs::write(dir.path().join("trunkguard.toml"), "include-tests = true\n").unwrap();
+    assert_eq!(uris(&sarif(dir.path(), &["."]).1).len(), 5);
 }
 
 #[test]
