@@ -115,6 +115,10 @@ pub struct CheckArgs {
     /// Worker threads (default: one per core). Output is identical whatever the count.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Parse whole files: turn off the lexical pre-pass that skips functions no selected rule can fire
+    /// in (findings are the same either way; this is for comparison and debugging).
+    #[arg(long)]
+    pub full_parse: bool,
     /// Lowest level that makes the exit status 1.
     #[arg(long, value_enum, default_value_t = FailOn::Note, value_name = "LEVEL")]
     pub fail_on: FailOn,

@@ -193,7 +193,9 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     let found = discover::discover(&args.paths, &excludes, &cwd)?;
     let progress = (found.files.len() > PROGRESS_THRESHOLD && !args.quiet && std::io::stderr().is_terminal())
         .then(|| indicatif::ProgressBar::new(found.files.len() as u64));
-    let mut scan = crate::scan(&found.files, &rules, &settings, args.threads, progress.as_ref())?;
+    let options =
+        crate::ScanOptions { threads: args.threads, progress: progress.as_ref(), full_parse: args.full_parse };
+    let mut scan = crate::scan(&found.files, &rules, &settings, &options)?;
     if let Some(p) = progress {
         p.finish_and_clear();
     }

@@ -48,18 +48,28 @@ pub struct Scan {
     pub files_scanned: usize,
 }
 
-/// Scans `files` with `rules` and `settings` on `threads` worker threads (None: one per core),
-/// ticking `progress` once per file.
+/// How a scan runs (none of it changes the findings).
+#[derive(Debug, Default, Clone)]
+pub struct ScanOptions<'p> {
+    /// Worker threads; `None`: one per core.
+    pub threads: Option<usize>,
+    /// Ticked once per file.
+    pub progress: Option<&'p indicatif::ProgressBar>,
+    /// Parse every function of every file, even those no selected rule can fire in.
+    pub full_parse: bool,
+}
+
+/// Scans `files` with `rules` and `settings`.
 pub fn scan(
     files: &[discover::Candidate],
     rules: &[&'static dyn rules::Rule],
     settings: &config::Settings,
-    threads: Option<usize>,
-    progress: Option<&indicatif::ProgressBar>,
+    options: &ScanOptions<'_>,
 ) -> Result<Scan> {
     let engine = engine::Engine::new(rules, settings.clone());
+    let progress = options.progress;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
+        .num_threads(options.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
     let outcomes: Vec<(engine::FileAnalysis, Vec<Notification>)> = pool.install(|| {

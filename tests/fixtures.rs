@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use trunkguard::{discover, rules, scan, selection};
+use trunkguard::{ScanOptions, discover, rules, scan, selection};
 
 /// (path, line, rule) triples.
 type Marks = BTreeSet<(String, usize, String)>;
@@ -37,7 +37,8 @@ fn check_family(dir: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let files = fixture_files(&root.join(dir).to_string_lossy());
     let all = selection::resolve(&["ALL".into()], &[]).unwrap();
-    let result = scan(&files, &all, &Default::default(), Some(2), None).unwrap();
+    let result =
+        scan(&files, &all, &Default::default(), &ScanOptions { threads: Some(2), ..Default::default() }).unwrap();
     // Findings silenced by a suppression comment are not reported, so they carry no marker.
     let got: Marks = result
         .findings
@@ -104,7 +105,9 @@ fn logs_secret_option_index() {
     let all = selection::resolve(&["TG301".into()], &[]).unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let summary = |files: &[discover::Candidate], threads| {
-        let result = scan(files, &all, &Default::default(), Some(threads), None).unwrap();
+        let result =
+            scan(files, &all, &Default::default(), &ScanOptions { threads: Some(threads), ..Default::default() })
+                .unwrap();
         result.findings.iter().map(|(p, f)| format!("{p}:{}:{}", f.span.start.line, f.fingerprint)).collect::<Vec<_>>()
     };
     let reads = fixture_files(&root.join("fixtures/logs/option_reads.py").to_string_lossy());

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use trunkguard::finding::{Finding, Level, Notification, Related, Span};
 use trunkguard::report::{Report, github, gitlab, junit, review};
 use trunkguard::source::Position;
-use trunkguard::{discover, rules, scan, selection};
+use trunkguard::{ScanOptions, discover, rules, scan, selection};
 
 /// Scans `target` (relative to the crate root) with every rule, as `check --select ALL` would.
 fn report_of(target: &str) -> Report {
@@ -15,7 +15,8 @@ fn report_of(target: &str) -> Report {
     let excludes = discover::exclude_set(&[]).unwrap();
     let found = discover::discover(&[root.join(target)], &excludes, root).unwrap();
     let all = selection::resolve(&["ALL".into()], &[]).unwrap();
-    let result = scan(&found.files, &all, &Default::default(), Some(2), None).unwrap();
+    let result =
+        scan(&found.files, &all, &Default::default(), &ScanOptions { threads: Some(2), ..Default::default() }).unwrap();
     Report {
         findings: result.findings,
         notifications: result.notifications,
