@@ -119,6 +119,16 @@ pub struct CheckArgs {
     /// in (findings are the same either way; this is for comparison and debugging).
     #[arg(long)]
     pub full_parse: bool,
+    /// Analyse every file afresh: neither read nor write the result cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Where the result cache lives (default: `.trunkguard_cache` in the project root: the directory of
+    /// the configuration file, else the working directory).
+    #[arg(long, value_name = "DIR", env = "TRUNKGUARD_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Benchmark aid: read, parse and walk every file (no rules, no cache, no report) and print the time.
+    #[arg(long, hide = true)]
+    pub parse_only: bool,
     /// Lowest level that makes the exit status 1.
     #[arg(long, value_enum, default_value_t = FailOn::Note, value_name = "LEVEL")]
     pub fail_on: FailOn,

@@ -161,6 +161,15 @@ impl PerFileIgnores {
     }
 }
 
+/// The result cache directory of a run, `None` with `--no-cache`.
+fn cache_dir(args: &CheckArgs, root: &Path, cwd: &Path) -> Option<PathBuf> {
+    if args.no_cache {
+        return None;
+    }
+    let dir = args.cache_dir.clone().unwrap_or_else(|| root.join(crate::cache::DEFAULT_DIR));
+    Some(cwd.join(dir))
+}
+
 fn check(args: &CheckArgs) -> Result<Exit> {
     let cwd = std::env::current_dir().context("cannot determine the working directory")?;
     let start = args.paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
@@ -193,11 +202,30 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     let found = discover::discover(&args.paths, &excludes, &cwd)?;
     let progress = (found.files.len() > PROGRESS_THRESHOLD && !args.quiet && std::io::stderr().is_terminal())
         .then(|| indicatif::ProgressBar::new(found.files.len() as u64));
-    let options =
-        crate::ScanOptions { threads: args.threads, progress: progress.as_ref(), full_parse: args.full_parse };
+    let options = crate::ScanOptions {
+        threads: args.threads,
+        progress: progress.as_ref(),
+        full_parse: args.full_parse,
+        cache_dir: cache_dir(args, &config.root, &cwd),
+    };
+    if args.parse_only {
+        let started = std::time::Instant::now();
+        let floor = crate::parse_only(&found.files, args.threads)?;
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "trunkguard: parse-only: {} files, {:.1} MB, {} nodes in {secs:.3} s",
+            floor.files,
+            floor.bytes as f64 / 1e6,
+            floor.nodes
+        );
+        return Ok(Exit::Clean);
+    }
     let mut scan = crate::scan(&found.files, &rules, &settings, &options)?;
     if let Some(p) = progress {
         p.finish_and_clear();
+    }
+    if let Some(warning) = scan.cache_warning.take().filter(|_| !args.quiet) {
+        eprintln!("trunkguard: warning: {warning}; results are complete, the next run starts cold");
     }
     let config_root = std::path::absolute(&config.root).unwrap_or(config.root.clone());
     scan.findings.retain(|(path, f)| {

@@ -27,15 +27,15 @@ pub fn new_parser() -> Parser {
 }
 
 /// The first syntax error of a file and how many error nodes it has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SyntaxErrors {
     pub first_line: usize,
     pub first_column: usize,
     pub count: usize,
 }
 
-/// What analysing one file produced.
-#[derive(Debug, Default)]
+/// What analysing one file produced (cached as is: see [`crate::cache`]).
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FileAnalysis {
     /// Findings in source order, fingerprinted.
     pub findings: Vec<Finding>,

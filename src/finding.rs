@@ -2,11 +2,11 @@
 //! of syntax trees. Rules produce them through the engine's `Checker`; report formats consume them.
 
 use crate::source::Position;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
 /// Severity of a finding, as SARIF names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Note,
@@ -36,28 +36,27 @@ impl Level {
 }
 
 /// A source range: byte offsets plus resolved positions (end is exclusive).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
-    #[serde(skip)]
     pub start_byte: usize,
-    #[serde(skip)]
     pub end_byte: usize,
     pub start: Position,
     pub end: Position,
 }
 
 /// A secondary location with a short explanation (SARIF `relatedLocations` / code-flow steps).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Related {
     pub span: Span,
     pub message: String,
 }
 
-/// One problem found by one rule at one place.
-#[derive(Debug, Clone, Serialize)]
+/// One problem found by one rule at one place. (De)serialisable for the result cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// Rule id, e.g. `TG201`.
-    pub rule: &'static str,
+    #[serde(deserialize_with = "rule_id")]
+    pub rule: StaticId,
     pub level: Level,
     /// One or more sentences; the first says it all.
     pub message: String,
@@ -82,7 +81,7 @@ pub struct Finding {
 }
 
 /// A result's state relative to a baseline (SARIF `baselineState`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BaselineState {
     New,
@@ -100,15 +99,40 @@ impl BaselineState {
 }
 
 /// Something the tool has to say about the run rather than the code: unreadable files, syntax errors.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {
-    /// Stable identifier of the kind of notification (`read-error`, `syntax-error`…).
-    pub id: &'static str,
+    /// Stable identifier of the kind of notification (one of [`NOTIFICATION_IDS`]).
+    #[serde(deserialize_with = "notification_id")]
+    pub id: StaticId,
     pub level: Level,
     /// Display path of the file concerned, if any.
     pub path: Option<String>,
     pub line: Option<usize>,
     pub message: String,
+}
+
+/// A rule or notification id: one of the tool's own strings. (Spelt through an alias so that serde does
+/// not take the field for one borrowed from its input; the cache reads it back by lookup.)
+pub type StaticId = &'static str;
+
+/// Every notification id the tool emits.
+pub const NOTIFICATION_IDS: &[&str] =
+    &["decode-error", "internal-error", "parse-error", "read-error", "syntax-error", "too-deep"];
+
+/// Reads a rule id back as the registry's `&'static str` (an unknown id is an error: the data is stale).
+fn rule_id<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    let s = String::deserialize(d)?;
+    crate::rules::by_id(&s).map(|r| r.id()).ok_or_else(|| serde::de::Error::custom(format!("unknown rule `{s}`")))
+}
+
+/// Reads a notification id back as one of [`NOTIFICATION_IDS`].
+fn notification_id<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    let s = String::deserialize(d)?;
+    NOTIFICATION_IDS
+        .iter()
+        .copied()
+        .find(|&id| id == s)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown notification `{s}`")))
 }
 
 /// FNV-1a, 64-bit: stable across platforms and releases, unlike `std`'s hasher.

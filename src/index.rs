@@ -11,14 +11,14 @@ use crate::finding::Finding;
 use std::collections::BTreeSet;
 
 /// Facts one file contributes to the project index.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FileFacts {
     /// Names of oslo.config options declared with `secret=True` (dashes normalised to `_`).
     pub secret_options: BTreeSet<String>,
 }
 
 /// A finding that stands only if the oslo.config option `option` is declared secret somewhere.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Deferred {
     pub option: String,
     pub finding: Finding,

@@ -5,6 +5,7 @@
 //! [`scan`] runs the stages over a set of files; [`commands::run`] wires them for the command line.
 
 pub mod baseline;
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -46,6 +47,10 @@ pub struct Scan {
     /// Sorted by path, line.
     pub notifications: Vec<Notification>,
     pub files_scanned: usize,
+    /// Files whose analysis came from the cache.
+    pub cached: usize,
+    /// Set when the cache could not be written (the results are complete regardless).
+    pub cache_warning: Option<String>,
 }
 
 /// How a scan runs (none of it changes the findings).
@@ -57,6 +62,17 @@ pub struct ScanOptions<'p> {
     pub progress: Option<&'p indicatif::ProgressBar>,
     /// Parse every function of every file, even those no selected rule can fire in.
     pub full_parse: bool,
+    /// The result cache directory; `None`: no cache.
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+/// How one file's analysis was obtained.
+struct Outcome {
+    analysis: engine::FileAnalysis,
+    notes: Vec<Notification>,
+    /// A new or refreshed cache entry (`None`: the cached one stands, or the result is not cacheable).
+    update: Option<(String, cache::Entry)>,
+    from_cache: bool,
 }
 
 /// Scans `files` with `rules` and `settings`.
@@ -72,11 +88,14 @@ pub fn scan(
         .num_threads(options.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
-    let outcomes: Vec<(engine::FileAnalysis, Vec<Notification>)> = pool.install(|| {
+    let cache =
+        options.cache_dir.as_deref().map(|dir| cache::Cache::open(dir, &analysis_key(rules, settings, options)));
+    let now = std::time::SystemTime::now();
+    let outcomes: Vec<Outcome> = pool.install(|| {
         files
             .par_iter()
             .map_init(engine::new_parser, |parser, file| {
-                let outcome = analyse_file(&engine, parser, file);
+                let outcome = obtain(&engine, parser, file, cache.as_ref(), now);
                 if let Some(p) = progress {
                     p.inc(1);
                 }
@@ -86,13 +105,17 @@ pub fn scan(
     });
     // Project index: merge every file's facts, then keep the deferred findings whose condition holds
     // (e.g. a logged `CONF.database.connection` where some file declares `connection` secret). A set
-    // union in file order: the same result whatever the thread count.
+    // union in file order: the same result whatever the thread count or the cache.
     let mut index = index::ProjectIndex::default();
-    for (analysis, _) in &outcomes {
-        index.merge(&analysis.facts);
+    for outcome in &outcomes {
+        index.merge(&outcome.analysis.facts);
     }
     let mut scan = Scan { files_scanned: files.len(), ..Scan::default() };
-    for (file, (mut analysis, notes)) in files.iter().zip(outcomes) {
+    let mut updates = Vec::new();
+    for (file, outcome) in files.iter().zip(outcomes) {
+        let Outcome { mut analysis, notes, update, from_cache } = outcome;
+        scan.cached += usize::from(from_cache);
+        updates.extend(update);
         let before = analysis.findings.len();
         analysis.findings.extend(analysis.deferred.drain(..).filter(|d| index.keeps(d)).map(|d| d.finding));
         if analysis.findings.len() != before {
@@ -101,6 +124,11 @@ pub fn scan(
         scan.findings.extend(analysis.findings.into_iter().map(|f| (file.display.clone(), f)));
         scan.notifications.extend(notes);
     }
+    if let Some(cache) = cache {
+        if let Err(e) = cache.save(updates) {
+            scan.cache_warning = Some(e.to_string());
+        }
+    }
     scan.findings.sort_by(|(pa, a), (pb, b)| {
         (pa, a.span.start.line, a.span.start.column, a.rule).cmp(&(pb, b.span.start.line, b.span.start.column, b.rule))
     });
@@ -108,25 +136,151 @@ pub fn scan(
     Ok(scan)
 }
 
-/// Reads and analyses one file; an unreadable file becomes a `read-error` notification.
-fn analyse_file(
+/// What [`parse_only`] measured.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ParseFloor {
+    pub files: usize,
+    pub bytes: usize,
+    pub nodes: usize,
+}
+
+/// The benchmark floor: reads, decodes, parses and walks (with a `TreeCursor`, visiting every node)
+/// every file, running no rule. What a tree-sitter front end that parses everything cannot go below.
+pub fn parse_only(files: &[discover::Candidate], threads: Option<usize>) -> Result<ParseFloor> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .context("cannot start worker threads")?;
+    let counts: Vec<ParseFloor> = pool.install(|| {
+        files
+            .par_iter()
+            .map_init(engine::new_parser, |parser, file| {
+                let Ok(bytes) = std::fs::read(&file.path) else { return ParseFloor::default() };
+                let (src, _) = source::SourceFile::decode(file.path.clone(), file.display.clone(), &bytes);
+                if source::indentation_exceeds(&src.text, source::MAX_INDENT_LEVELS) {
+                    return ParseFloor { files: 1, bytes: bytes.len(), nodes: 0 };
+                }
+                let nodes = parser.parse(src.parser_text().as_bytes(), None).map_or(0, |tree| count_nodes(&tree));
+                ParseFloor { files: 1, bytes: bytes.len(), nodes }
+            })
+            .collect()
+    });
+    Ok(counts.iter().fold(ParseFloor::default(), |a, c| ParseFloor {
+        files: a.files + c.files,
+        bytes: a.bytes + c.bytes,
+        nodes: a.nodes + c.nodes,
+    }))
+}
+
+/// Visits every node of `tree` in pre-order with a cursor; returns how many there are.
+fn count_nodes(tree: &tree_sitter::Tree) -> usize {
+    let mut cursor = tree.walk();
+    let mut n = 0;
+    loop {
+        n += 1;
+        if cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return n;
+            }
+        }
+    }
+}
+
+/// Everything that changes what analysing a file yields, besides the file: the build (part of the
+/// cache's file name), the selected rules, severities, family knobs and the parse mode. (Exclusions,
+/// per-file ignores and the test-code filter act after the scan and are not part of it.)
+fn analysis_key(rules: &[&'static dyn rules::Rule], settings: &config::Settings, options: &ScanOptions<'_>) -> String {
+    let ids: Vec<&str> = rules.iter().map(|r| r.id()).collect();
+    format!(
+        "rules={ids:?}\nseverity={:?}\nsensitive={:?}\ncontext={:?}\nretry={:?}\nfull_parse={}",
+        settings.severity, settings.sensitive, settings.context, settings.retry, options.full_parse
+    )
+}
+
+/// The cache key of a file: its absolute path (files whose path is not UTF-8 are not cached).
+fn cache_key(path: &std::path::Path) -> Option<&str> {
+    path.to_str()
+}
+
+/// One file's analysis: from the cache when its metadata or content is unchanged, else by reading and
+/// analysing it. An unreadable file becomes a `read-error` notification.
+fn obtain(
     engine: &engine::Engine,
     parser: &mut tree_sitter::Parser,
     file: &discover::Candidate,
-) -> (engine::FileAnalysis, Vec<Notification>) {
-    match std::fs::read(&file.path) {
-        Ok(bytes) => analyse_bytes(engine, parser, file, &bytes),
-        Err(e) => (
-            Default::default(),
-            vec![Notification {
+    cache: Option<&cache::Cache>,
+    now: std::time::SystemTime,
+) -> Outcome {
+    let key = cache.and(cache_key(&file.path));
+    let meta = key.and_then(|_| std::fs::metadata(&file.path).ok());
+    if let (Some(cache), Some(key), Some(meta)) = (cache, key, &meta)
+        && let Some(entry) = cache.fresh(key, meta)
+    {
+        return reuse(entry, file, None);
+    }
+    let bytes = match std::fs::read(&file.path) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let message = format!("cannot read file: {e}");
+            let note = Notification {
                 id: "read-error",
                 level: Level::Error,
                 path: Some(file.display.clone()),
                 line: None,
-                message: format!("cannot read file: {e}"),
-            }],
-        ),
+                message,
+            };
+            return Outcome { analysis: Default::default(), notes: vec![note], update: None, from_cache: false };
+        }
+    };
+    let (Some(cache), Some(key)) = (cache, key) else {
+        let (analysis, notes) = analyse_bytes(engine, parser, file, &bytes);
+        return Outcome { analysis, notes, update: None, from_cache: false };
+    };
+    let hash = cache::content_hash(&bytes);
+    let stamp = meta.as_ref().and_then(|m| cache::Stamp::of(m, now));
+    if let Some(entry) = cache.get(key).filter(|e| e.hash == hash) {
+        return reuse(entry, file, Some((key, stamp)));
     }
+    let (analysis, notes) = analyse_bytes(engine, parser, file, &bytes);
+    // A crash inside a rule is not a result worth keeping: the next run tries again.
+    let update = (!notes.iter().any(|n| n.id == "internal-error")).then(|| {
+        let entry = cache::Entry {
+            stamp,
+            hash,
+            display: file.display.clone(),
+            analysis: analysis.clone(),
+            notes: notes.clone(),
+        };
+        (key.to_string(), entry)
+    });
+    Outcome { analysis, notes, update, from_cache: false }
+}
+
+/// A cached analysis, re-fingerprinted if the file is displayed under another path this time. `restamp`
+/// (key, new stamp): the content matched but the metadata changed, so the entry is refreshed.
+fn reuse(entry: &cache::Entry, file: &discover::Candidate, restamp: Option<(&str, Option<cache::Stamp>)>) -> Outcome {
+    let mut analysis = entry.analysis.clone();
+    let mut notes = entry.notes.clone();
+    if entry.display != file.display {
+        engine::finish(&file.display, &mut analysis.findings);
+        for n in &mut notes {
+            n.path = Some(file.display.clone());
+        }
+    }
+    let update = restamp.map(|(key, stamp)| {
+        let entry = cache::Entry {
+            stamp,
+            display: file.display.clone(),
+            analysis: analysis.clone(),
+            notes: notes.clone(),
+            ..entry.clone()
+        };
+        (key.to_string(), entry)
+    });
+    Outcome { analysis, notes, update, from_cache: true }
 }
 
 /// Decodes, parses and analyses the contents of one file. Never panics outward: a panic inside a rule
