@@ -124,10 +124,8 @@ pub fn scan(
         scan.findings.extend(analysis.findings.into_iter().map(|f| (file.display.clone(), f)));
         scan.notifications.extend(notes);
     }
-    if let Some(cache) = cache {
-        if let Err(e) = cache.save(updates) {
-            scan.cache_warning = Some(e.to_string());
-        }
+    if let Some(Err(e)) = cache.map(|cache| cache.save(updates)) {
+        scan.cache_warning = Some(e.to_string());
     }
     scan.findings.sort_by(|(pa, a), (pb, b)| {
         (pa, a.span.start.line, a.span.start.column, a.rule).cmp(&(pb, b.span.start.line, b.span.start.column, b.rule))
