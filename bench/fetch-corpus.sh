@@ -16,10 +16,10 @@ pins=(
 )
 if [ "${1:-}" = all ]; then
   pins+=(
-    "neutron-lib 5.0.1 -"
-    "nova 34.0.0 -"
-    "keystone 30.0.0 -"
-    "cinder 29.0.0 -"
+    "neutron-lib 5.0.1 4196c465ac7c9292e8019499873ac6ac92246d44cf6d6c91269ef1951c6ede24"
+    "nova 34.0.0 8b46997836961762608e6e46e6d4945325d8a1fb8004e79e552e55839061f10c"
+    "keystone 30.0.0 d0fa097278b1c1eda5b2c727766322a6a8afac0ed848d3104253855d4d483515"
+    "cinder 29.0.0 da8b1441740fb2dcfd76138607c6a96fc14d2548826741a6246bbd0d73f88860"
   )
 fi
 
