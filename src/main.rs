@@ -4,6 +4,10 @@ use clap::Parser;
 use std::process::ExitCode;
 use trunkguard::{Exit, cli::Cli, run};
 
+/// mimalloc for Rust's allocations too (tree-sitter's are switched in `engine::new_parser`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

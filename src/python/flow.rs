@@ -6,6 +6,7 @@
 //! inside a nested function does not count. Recursion is bounded by [`super::MAX_DEPTH`]; past it the
 //! result carries [`Exits::UNKNOWN`] so callers can stay quiet rather than guess.
 
+use super::fields;
 use super::{Imports, call_name, clause_block, named_children, statements, text};
 use tree_sitter::Node;
 
@@ -48,7 +49,7 @@ const RAISING_CALLS: &[&str] =
 /// Context managers that re-raise the active exception on exit (oslo.utils): `Some(true)` when it
 /// re-raises unless told otherwise, `Some(false)` for `save_and_reraise_exception(reraise=False)`.
 fn save_and_reraise(item: Node<'_>, src: &str, imports: &Imports) -> Option<bool> {
-    let value = item.child_by_field_name("value").unwrap_or(item);
+    let value = item.child_by_field_id(fields::value()).unwrap_or(item);
     let call = if value.kind() == "as_pattern" { value.named_child(0) } else { Some(value) }?;
     let name = call_name(call, src)?;
     if !imports.resolve(&name).ends_with("save_and_reraise_exception") {
@@ -85,8 +86,8 @@ fn sequence<'t>(stmts: impl Iterator<Item = Node<'t>>, src: &str, imports: &Impo
     acc.with(Exits::FALL)
 }
 
-fn block_of<'t>(node: Node<'t>, field: &str) -> Option<Node<'t>> {
-    node.child_by_field_name(field)
+fn block_of<'t>(node: Node<'t>, field: u16) -> Option<Node<'t>> {
+    node.child_by_field_id(field)
 }
 
 fn statement(stmt: Node<'_>, src: &str, imports: &Imports, depth: usize) -> Exits {
@@ -105,19 +106,20 @@ fn statement(stmt: Node<'_>, src: &str, imports: &Imports, depth: usize) -> Exit
             if raises { Exits::RAISE } else { Exits::FALL }
         }
         "if_statement" => {
-            let mut acc = sub(block_of(stmt, "consequence"));
+            let mut acc = sub(block_of(stmt, fields::consequence()));
             let mut has_else = false;
             let mut cursor = stmt.walk();
             for alt in stmt.children_by_field_name("alternative", &mut cursor) {
                 has_else |= alt.kind() == "else_clause";
-                let body = block_of(alt, if alt.kind() == "else_clause" { "body" } else { "consequence" });
+                let body =
+                    block_of(alt, if alt.kind() == "else_clause" { fields::body() } else { fields::consequence() });
                 acc = acc.with(sub(body));
             }
             if has_else { acc } else { acc.with(Exits::FALL) }
         }
         "try_statement" => try_exits(stmt, src, imports, d),
         "with_statement" => {
-            let body = sub(block_of(stmt, "body"));
+            let body = sub(block_of(stmt, fields::body()));
             let clause = named_children(stmt).into_iter().find(|c| c.kind() == "with_clause");
             let mode = clause
                 .and_then(|c| named_children(c).into_iter().find_map(|item| save_and_reraise(item, src, imports)));
@@ -132,13 +134,13 @@ fn statement(stmt: Node<'_>, src: &str, imports: &Imports, depth: usize) -> Exit
             }
         }
         "while_statement" | "for_statement" => {
-            let body = sub(block_of(stmt, "body"));
+            let body = sub(block_of(stmt, fields::body()));
             let infinite = stmt.kind() == "while_statement"
-                && block_of(stmt, "condition").is_some_and(|c| matches!(text(c, src), "True" | "1"));
+                && block_of(stmt, fields::condition()).is_some_and(|c| matches!(text(c, src), "True" | "1"));
             let mut acc = body.without(Exits::BREAK.with(Exits::CONTINUE).with(Exits::FALL));
             if !infinite || body.contains(Exits::BREAK) {
-                let after = match block_of(stmt, "alternative") {
-                    Some(alt) if !infinite => sub(block_of(alt, "body")),
+                let after = match block_of(stmt, fields::alternative()) {
+                    Some(alt) if !infinite => sub(block_of(alt, fields::body())),
                     _ => Exits::FALL,
                 };
                 acc = acc.with(after);
@@ -164,7 +166,7 @@ impl Exits {
 
 fn try_exits(stmt: Node<'_>, src: &str, imports: &Imports, d: usize) -> Exits {
     let sub = |n: Option<Node<'_>>| n.map_or(Exits::FALL, |n| exits_at(n, src, imports, d));
-    let mut body = sub(block_of(stmt, "body"));
+    let mut body = sub(block_of(stmt, fields::body()));
     let mut handlers = Exits::NONE;
     let mut finally = None;
     for clause in named_children(stmt) {
@@ -172,7 +174,7 @@ fn try_exits(stmt: Node<'_>, src: &str, imports: &Imports, d: usize) -> Exits {
             "except_clause" | "except_group_clause" => handlers = handlers.with(sub(clause_block(clause))),
             // The body's fall-through continues into `else`.
             "else_clause" if body.contains(Exits::FALL) => {
-                body = body.without(Exits::FALL).with(sub(block_of(clause, "body")));
+                body = body.without(Exits::FALL).with(sub(block_of(clause, fields::body())));
             }
             "finally_clause" => finally = Some(sub(clause_block(clause))),
             _ => {}
@@ -190,8 +192,8 @@ fn try_exits(stmt: Node<'_>, src: &str, imports: &Imports, d: usize) -> Exits {
 fn sets_reraise(with_stmt: Node<'_>, src: &str, value: &str) -> bool {
     super::descendants_in_scope(with_stmt).into_iter().any(|n| {
         n.kind() == "assignment"
-            && n.child_by_field_name("left").is_some_and(|l| text(l, src).ends_with(".reraise"))
-            && n.child_by_field_name("right").is_some_and(|r| text(r, src) == value)
+            && n.child_by_field_id(fields::left()).is_some_and(|l| text(l, src).ends_with(".reraise"))
+            && n.child_by_field_id(fields::right()).is_some_and(|r| text(r, src) == value)
     })
 }
 
@@ -223,11 +225,11 @@ pub fn continuation(stmt: Node<'_>, until: Node<'_>, src: &str, imports: &Import
                 }
             }
             "try_statement" => {
-                let is_body = parent.child_by_field_name("body").is_some_and(|b| b.id() == cur.id());
+                let is_body = parent.child_by_field_id(fields::body()).is_some_and(|b| b.id() == cur.id());
                 let mut later: Vec<Node<'_>> = Vec::new();
                 for clause in named_children(parent) {
                     match clause.kind() {
-                        "else_clause" if is_body => later.extend(block_of(clause, "body")),
+                        "else_clause" if is_body => later.extend(block_of(clause, fields::body())),
                         "finally_clause" if cur.kind() != "finally_clause" => {
                             later.extend(named_children(clause).into_iter().find(|c| c.kind() == "block"))
                         }
@@ -269,7 +271,7 @@ mod tests {
             "while True:\n    try:\n        f()\n    except E:\n        g()\n    else:\n        pass\n    break\n";
         let tree = parse(src);
         let root = tree.root_node();
-        let body = first(root, "while_statement").child_by_field_name("body").unwrap();
+        let body = first(root, "while_statement").child_by_field_id(fields::body()).unwrap();
         let try_stmt = first(root, "try_statement");
         let imports = Imports::default();
         assert_eq!(continuation(try_stmt, body, src, &imports), Exits::BREAK);
@@ -283,7 +285,7 @@ mod tests {
         let src = "for i in x:\n    if a:\n        f()\n    g()\n";
         let tree = parse(src);
         let root = tree.root_node();
-        let body = first(root, "for_statement").child_by_field_name("body").unwrap();
+        let body = first(root, "for_statement").child_by_field_id(fields::body()).unwrap();
         let call = first(first(root, "if_statement"), "expression_statement");
         assert_eq!(continuation(call, body, src, &Imports::default()), Exits::FALL);
     }

@@ -3,6 +3,7 @@
 //!
 //! Every helper is iterative or depth-bounded: input can nest tens of thousands of levels deep.
 
+pub mod fields;
 pub mod flow;
 
 use std::collections::HashMap;
@@ -39,8 +40,8 @@ pub fn dotted_name(node: Node<'_>, src: &str) -> Option<String> {
                 break;
             }
             "attribute" => {
-                parts.push(text(cur.child_by_field_name("attribute")?, src));
-                cur = cur.child_by_field_name("object")?;
+                parts.push(text(cur.child_by_field_id(fields::attribute())?, src));
+                cur = cur.child_by_field_id(fields::object())?;
             }
             _ => return None,
         }
@@ -57,16 +58,16 @@ pub fn call_name(call: Node<'_>, src: &str) -> Option<String> {
     if call.kind() != "call" {
         return None;
     }
-    dotted_name(call.child_by_field_name("function")?, src)
+    dotted_name(call.child_by_field_id(fields::function())?, src)
 }
 
 /// The last attribute or identifier of a call's callee, even when the receiver is not a plain name
 /// (`self._get_plugin().update_port(...)` → `update_port`).
 pub fn callee_last_name<'a>(call: Node<'_>, src: &'a str) -> Option<&'a str> {
-    let func = call.child_by_field_name("function")?;
+    let func = call.child_by_field_id(fields::function())?;
     match func.kind() {
         "identifier" => Some(text(func, src)),
-        "attribute" => Some(text(func.child_by_field_name("attribute")?, src)),
+        "attribute" => Some(text(func.child_by_field_id(fields::attribute())?, src)),
         _ => None,
     }
 }
@@ -78,17 +79,17 @@ pub fn last_segment(name: &str) -> &str {
 
 /// Keyword argument `name=` of a call, if present.
 pub fn keyword_argument<'t>(call: Node<'t>, name: &str, src: &str) -> Option<Node<'t>> {
-    let args = call.child_by_field_name("arguments")?;
+    let args = call.child_by_field_id(fields::arguments())?;
     named_children(args).into_iter().find_map(|arg| {
-        (arg.kind() == "keyword_argument" && arg.child_by_field_name("name").map(|n| text(n, src)) == Some(name))
-            .then(|| arg.child_by_field_name("value"))
+        (arg.kind() == "keyword_argument" && arg.child_by_field_id(fields::name()).map(|n| text(n, src)) == Some(name))
+            .then(|| arg.child_by_field_id(fields::value()))
             .flatten()
     })
 }
 
 /// Positional arguments of a call (no keywords, no splats).
 pub fn positional_arguments<'t>(call: Node<'t>) -> Vec<Node<'t>> {
-    let Some(args) = call.child_by_field_name("arguments") else { return Vec::new() };
+    let Some(args) = call.child_by_field_id(fields::arguments()) else { return Vec::new() };
     named_children(args)
         .into_iter()
         .filter(|a| !matches!(a.kind(), "keyword_argument" | "comment" | "list_splat" | "dictionary_splat"))
@@ -210,7 +211,8 @@ impl Imports {
                     self.aliases.entry(first.clone()).or_insert(first);
                 }
                 "aliased_import" => {
-                    let (Some(n), Some(a)) = (name.child_by_field_name("name"), name.child_by_field_name("alias"))
+                    let (Some(n), Some(a)) =
+                        (name.child_by_field_id(fields::name()), name.child_by_field_id(fields::alias()))
                     else {
                         continue;
                     };
@@ -222,14 +224,15 @@ impl Imports {
     }
 
     fn add_from_import(&mut self, stmt: Node<'_>, src: &str) {
-        let Some(module) = stmt.child_by_field_name("module_name") else { return };
+        let Some(module) = stmt.child_by_field_id(fields::module_name()) else { return };
         let module = text(module, src).trim_start_matches('.').to_string();
         let mut cursor = stmt.walk();
         for name in stmt.children_by_field_name("name", &mut cursor) {
             let (local, imported) = match name.kind() {
                 "dotted_name" => (text(name, src), text(name, src)),
                 "aliased_import" => {
-                    let (Some(n), Some(a)) = (name.child_by_field_name("name"), name.child_by_field_name("alias"))
+                    let (Some(n), Some(a)) =
+                        (name.child_by_field_id(fields::name()), name.child_by_field_id(fields::alias()))
                     else {
                         continue;
                     };
@@ -297,7 +300,8 @@ pub fn module_loggers(root: Node<'_>, src: &str) -> Vec<String> {
             continue;
         }
         let Some(assign) = stmt.named_child(0).filter(|a| a.kind() == "assignment") else { continue };
-        let (Some(left), Some(right)) = (assign.child_by_field_name("left"), assign.child_by_field_name("right"))
+        let (Some(left), Some(right)) =
+            (assign.child_by_field_id(fields::left()), assign.child_by_field_id(fields::right()))
         else {
             continue;
         };

@@ -11,6 +11,7 @@
 
 use super::names::{self, Escalation};
 use crate::config::ContextSettings;
+use crate::python::fields;
 use crate::python::flow::{self, Exits};
 use crate::python::{self, Imports, callee_last_name, named_children, text, unparenthesize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -144,7 +145,7 @@ pub fn summary_of<'t>(facts: &FnFacts<'t>) -> Summary<'t> {
 /// Parameter names of `func` (without `self`/`cls` for methods); `*args`/`**kwargs` are skipped but
 /// keep their position.
 pub fn parameters(func: Node<'_>, src: &str, unit: Unit) -> Vec<String> {
-    let Some(params) = func.child_by_field_name("parameters") else { return Vec::new() };
+    let Some(params) = func.child_by_field_id(fields::parameters()) else { return Vec::new() };
     let mut names: Vec<String> = named_children(params)
         .into_iter()
         .filter_map(|p| match p.kind() {
@@ -153,7 +154,7 @@ pub fn parameters(func: Node<'_>, src: &str, unit: Unit) -> Vec<String> {
                 p.named_child(0).filter(|n| n.kind() == "identifier").map(|n| text(n, src).to_string())
             }
             "default_parameter" | "typed_default_parameter" => {
-                p.child_by_field_name("name").map(|n| text(n, src).to_string())
+                p.child_by_field_id(fields::name()).map(|n| text(n, src).to_string())
             }
             "list_splat_pattern" | "dictionary_splat_pattern" => Some(String::new()),
             _ => None,
@@ -174,7 +175,7 @@ pub fn analyse_function<'t>(
     unit: Unit,
     summaries: &Summaries<'t>,
 ) -> FnFacts<'t> {
-    let name = func.child_by_field_name("name").map(|n| text(n, src).to_string()).unwrap_or_default();
+    let name = func.child_by_field_id(fields::name()).map(|n| text(n, src).to_string()).unwrap_or_default();
     let params = parameters(func, src, unit);
     let mut a = Analyser {
         src,
@@ -201,7 +202,7 @@ pub fn analyse_function<'t>(
             Taint { req: names::is_context_param(p, vocab), ctx: origin.clone(), data: BTreeSet::new(), obj: origin };
         a.env.insert(p.clone(), taint);
     }
-    if let Some(body) = func.child_by_field_name("body") {
+    if let Some(body) = func.child_by_field_id(fields::body()) {
         a.walk(body);
     }
     a.facts
@@ -257,7 +258,8 @@ impl<'t> Analyser<'t, '_> {
     }
 
     fn assignment(&mut self, n: Node<'t>, pending: &mut Vec<Pending>) {
-        let (Some(left), Some(right)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else {
+        let (Some(left), Some(right)) = (n.child_by_field_id(fields::left()), n.child_by_field_id(fields::right()))
+        else {
             return;
         };
         if left.kind() == "attribute" {
@@ -299,7 +301,8 @@ impl<'t> Analyser<'t, '_> {
     }
 
     fn augmented(&mut self, n: Node<'t>) {
-        let (Some(left), Some(right)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else {
+        let (Some(left), Some(right)) = (n.child_by_field_id(fields::left()), n.child_by_field_id(fields::right()))
+        else {
             return;
         };
         if left.kind() == "attribute" {
@@ -309,7 +312,8 @@ impl<'t> Analyser<'t, '_> {
 
     /// `ctx.is_admin = True`, `ctx.roles = [..., 'admin']`, `ctx.roles += ['admin']` on a request context.
     fn made_admin_attr(&mut self, stmt: Node<'t>, left: Node<'t>, right: Node<'t>) {
-        let (Some(obj), Some(attr)) = (left.child_by_field_name("object"), left.child_by_field_name("attribute"))
+        let (Some(obj), Some(attr)) =
+            (left.child_by_field_id(fields::object()), left.child_by_field_id(fields::attribute()))
         else {
             return;
         };
@@ -326,7 +330,8 @@ impl<'t> Analyser<'t, '_> {
     }
 
     fn for_loop(&mut self, n: Node<'t>, pending: &mut Vec<Pending>) {
-        let (Some(left), Some(right)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else {
+        let (Some(left), Some(right)) = (n.child_by_field_id(fields::left()), n.child_by_field_id(fields::right()))
+        else {
             return;
         };
         let rt = self.eval(right);
@@ -341,7 +346,7 @@ impl<'t> Analyser<'t, '_> {
         if n.parent().is_none_or(|p| p.kind() != "with_item") {
             return;
         }
-        let (Some(value), Some(target)) = (n.named_child(0), n.child_by_field_name("alias")) else { return };
+        let (Some(value), Some(target)) = (n.named_child(0), n.child_by_field_id(fields::alias())) else { return };
         let t = self.eval(value);
         let target = target.named_child(0).unwrap_or(target);
         let bindings = self.bind_targets(target, &t, false);
@@ -363,7 +368,8 @@ impl<'t> Analyser<'t, '_> {
     }
 
     fn guard_test(&mut self, n: Node<'t>) {
-        let (Some(cond), Some(body)) = (n.child_by_field_name("condition"), n.child_by_field_name("consequence"))
+        let (Some(cond), Some(body)) =
+            (n.child_by_field_id(fields::condition()), n.child_by_field_id(fields::consequence()))
         else {
             return;
         };
@@ -381,7 +387,7 @@ impl<'t> Analyser<'t, '_> {
         if names::is_guard_call(call, src, self.vocab) {
             self.facts.guards.push(call.start_byte());
         }
-        let Some(func) = call.child_by_field_name("function") else { return };
+        let Some(func) = call.child_by_field_id(fields::function()) else { return };
         let last = callee_last_name(call, src).unwrap_or("");
         let args = arguments(call, src);
         let mut ctx_args = BTreeSet::new();
@@ -391,10 +397,10 @@ impl<'t> Analyser<'t, '_> {
         let callee = format!("`{}()`", short(text(func, src)));
         // `ctx.roles.append('admin')` on a request context.
         if matches!(last, "append" | "extend" | "add")
-            && let Some(roles) = func.child_by_field_name("object").filter(|o| o.kind() == "attribute")
-            && roles.child_by_field_name("attribute").is_some_and(|a| text(a, src) == "roles")
+            && let Some(roles) = func.child_by_field_id(fields::object()).filter(|o| o.kind() == "attribute")
+            && roles.child_by_field_id(fields::attribute()).is_some_and(|a| text(a, src) == "roles")
             && args.iter().any(|(_, a)| names::mentions_admin_role(*a, src))
-            && let Some(owner) = roles.child_by_field_name("object")
+            && let Some(owner) = roles.child_by_field_id(fields::object())
             && self.eval(owner).req
             && !names::under_is_admin_test(call, src)
         {
@@ -406,7 +412,7 @@ impl<'t> Analyser<'t, '_> {
             self.push_sinks(&ctx_args, false, call, &callee);
         }
         if func.kind() == "attribute"
-            && let Some(recv) = func.child_by_field_name("object")
+            && let Some(recv) = func.child_by_field_id(fields::object())
         {
             // `obj.update()` on an object fetched with the escalated context.
             if names::OBJECT_WRITES.contains(&last) {
@@ -421,8 +427,8 @@ impl<'t> Analyser<'t, '_> {
             // `el.session.add(...)`.
             if names::SESSION_WRITES.contains(&last)
                 && recv.kind() == "attribute"
-                && recv.child_by_field_name("attribute").is_some_and(|a| text(a, src) == "session")
-                && let Some(owner) = recv.child_by_field_name("object")
+                && recv.child_by_field_id(fields::attribute()).is_some_and(|a| text(a, src) == "session")
+                && let Some(owner) = recv.child_by_field_id(fields::object())
             {
                 let ctxs = self.eval(owner).ctx;
                 self.push_sinks(&ctxs, false, call, &callee);
@@ -436,11 +442,11 @@ impl<'t> Analyser<'t, '_> {
         let src = self.src;
         let target = match (self.unit, func.kind()) {
             (Unit::Class, "attribute") => {
-                let recv = func.child_by_field_name("object").map(|o| text(o, src));
+                let recv = func.child_by_field_id(fields::object()).map(|o| text(o, src));
                 if !matches!(recv, Some("self" | "cls")) {
                     return;
                 }
-                func.child_by_field_name("attribute").map(|a| text(a, src))
+                func.child_by_field_id(fields::attribute()).map(|a| text(a, src))
             }
             (Unit::Module, "identifier") => Some(text(func, src)),
             _ => None,
@@ -478,9 +484,9 @@ impl<'t> Analyser<'t, '_> {
 
     /// `payload.context`, `request.context`.
     fn is_carried_context(&self, attr: Node<'_>) -> bool {
-        attr.child_by_field_name("attribute").is_some_and(|a| text(a, self.src) == "context")
+        attr.child_by_field_id(fields::attribute()).is_some_and(|a| text(a, self.src) == "context")
             && attr
-                .child_by_field_name("object")
+                .child_by_field_id(fields::object())
                 .is_some_and(|o| o.kind() == "identifier" && names::CONTEXT_CARRIERS.contains(&text(o, self.src)))
     }
 
@@ -528,10 +534,10 @@ impl<'t> Analyser<'t, '_> {
         match n.kind() {
             "identifier" => self.env.get(text(n, src)).cloned().unwrap_or_default(),
             "parenthesized_expression" | "await" => self.taint_of(n.named_child(0)),
-            "keyword_argument" => self.taint_of(n.child_by_field_name("value")),
+            "keyword_argument" => self.taint_of(n.child_by_field_id(fields::value())),
             "attribute" => {
-                let obj = n.child_by_field_name("object");
-                let attr = n.child_by_field_name("attribute").map_or("", |a| text(a, src));
+                let obj = n.child_by_field_id(fields::object());
+                let attr = n.child_by_field_id(fields::attribute()).map_or("", |a| text(a, src));
                 let ot = self.taint_of(obj);
                 let mut t = Taint::default();
                 t.absorb_as_data(&ot);
@@ -556,7 +562,7 @@ impl<'t> Analyser<'t, '_> {
                 for c in named_children(n) {
                     t.absorb_as_data(&self.taint_of(Some(c)));
                 }
-                t.obj = self.taint_of(n.child_by_field_name("value")).obj;
+                t.obj = self.taint_of(n.child_by_field_id(fields::value())).obj;
                 t
             }
             _ => {
@@ -595,10 +601,10 @@ impl<'t> Analyser<'t, '_> {
             t.data.extend(at.ctx.iter().copied());
             t.absorb_as_data(&at);
         }
-        if let Some(func) = call.child_by_field_name("function")
+        if let Some(func) = call.child_by_field_id(fields::function())
             && func.kind() == "attribute"
         {
-            let rt = self.taint_of(func.child_by_field_name("object"));
+            let rt = self.taint_of(func.child_by_field_id(fields::object()));
             t.absorb_as_data(&rt);
             t.data.extend(rt.ctx.iter().copied());
         }
@@ -608,13 +614,13 @@ impl<'t> Analyser<'t, '_> {
 
 /// Arguments of a call: (keyword name, value node); splats are included without a name.
 fn arguments<'t, 's>(call: Node<'t>, src: &'s str) -> Vec<(Option<&'s str>, Node<'t>)> {
-    let Some(args) = call.child_by_field_name("arguments") else { return Vec::new() };
+    let Some(args) = call.child_by_field_id(fields::arguments()) else { return Vec::new() };
     named_children(args)
         .into_iter()
         .filter(|a| a.kind() != "comment")
         .filter_map(|a| match a.kind() {
             "keyword_argument" => {
-                Some((a.child_by_field_name("name").map(|n| text(n, src)), a.child_by_field_name("value")?))
+                Some((a.child_by_field_id(fields::name()).map(|n| text(n, src)), a.child_by_field_id(fields::value())?))
             }
             "list_splat" | "dictionary_splat" => Some((Some(""), a)),
             _ => Some((None, a)),

@@ -23,6 +23,7 @@ pub mod tg403_context_made_admin;
 
 use crate::engine::Checker;
 use crate::finding::Related;
+use crate::python::fields;
 use crate::python::named_children;
 use dataflow::{Chain, EscalationSite, FnFacts, Origin, Summaries, Unit, analyse_function, summary_of};
 pub use names::Escalation;
@@ -41,7 +42,7 @@ const MAX_ROUNDS: usize = 12;
 /// (decorated or not). Nested classes are units of their own; nested functions are not analysed.
 pub fn unit_functions(node: Node<'_>) -> Vec<Node<'_>> {
     let body = match node.kind() {
-        "class_definition" => node.child_by_field_name("body"),
+        "class_definition" => node.child_by_field_id(fields::body()),
         "module" => Some(node),
         _ => None,
     };
@@ -50,7 +51,9 @@ pub fn unit_functions(node: Node<'_>) -> Vec<Node<'_>> {
         .into_iter()
         .filter_map(|c| match c.kind() {
             "function_definition" => Some(c),
-            "decorated_definition" => c.child_by_field_name("definition").filter(|d| d.kind() == "function_definition"),
+            "decorated_definition" => {
+                c.child_by_field_id(fields::definition()).filter(|d| d.kind() == "function_definition")
+            }
             _ => None,
         })
         .collect()
@@ -137,7 +140,7 @@ pub fn describe_sink(chain: &Chain<'_>, cx: &Checker<'_>) -> String {
             .steps
             .iter()
             .map(|s| {
-                let f = s.child_by_field_name("function").unwrap_or(*s);
+                let f = s.child_by_field_id(fields::function()).unwrap_or(*s);
                 format!("`{}()`", dataflow::short(cx.node_text(f)))
             })
             .collect();
@@ -160,7 +163,7 @@ pub fn locations(e: &Escalated<'_>, cx: &Checker<'_>, escalated: &str) -> (Vec<R
     if !e.chain.steps.is_empty() {
         flow.push(cx.related(e.site.call, created));
         for step in &e.chain.steps {
-            let f = step.child_by_field_name("function").unwrap_or(*step);
+            let f = step.child_by_field_id(fields::function()).unwrap_or(*step);
             flow.push(cx.related(*step, format!("passed to `{}()`", dataflow::short(cx.node_text(f)))));
         }
         flow.push(cx.related(e.chain.sink, sink_msg));
@@ -181,7 +184,7 @@ pub fn report(cx: &mut Checker<'_>, rule: &'static str, e: &Escalated<'_>, escal
 /// The name of the function enclosing `node`, for messages.
 pub fn function_name(node: Node<'_>, cx: &Checker<'_>) -> String {
     cx.enclosing_function(node)
-        .and_then(|f| f.child_by_field_name("name"))
+        .and_then(|f| f.child_by_field_id(fields::name()))
         .map_or_else(|| "<module>".to_string(), |n| cx.node_text(n).to_string())
 }
 

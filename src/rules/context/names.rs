@@ -2,6 +2,7 @@
 //! writes and guards. Pure functions over names and single nodes; no data flow here.
 
 use crate::config::ContextSettings;
+use crate::python::fields;
 use crate::python::{self, call_name, callee_last_name, keyword_argument, text};
 use tree_sitter::Node;
 
@@ -83,14 +84,16 @@ pub fn admin_context_call(call: Node<'_>, src: &str) -> bool {
 
 /// Is `call` `X.elevated()`? Returns `X`.
 pub fn elevated_receiver<'t>(call: Node<'t>, src: &str) -> Option<Node<'t>> {
-    let func = call.child_by_field_name("function")?;
-    if func.kind() != "attribute" || func.child_by_field_name("attribute").map(|a| text(a, src)) != Some("elevated") {
+    let func = call.child_by_field_id(fields::function())?;
+    if func.kind() != "attribute"
+        || func.child_by_field_id(fields::attribute()).map(|a| text(a, src)) != Some("elevated")
+    {
         return None;
     }
-    if call.child_by_field_name("arguments").is_some_and(|a| a.named_child_count() > 0) {
+    if call.child_by_field_id(fields::arguments()).is_some_and(|a| a.named_child_count() > 0) {
         return None;
     }
-    func.child_by_field_name("object")
+    func.child_by_field_id(fields::object())
 }
 
 /// Is `call` an authorization check: `policy.enforce(...)`, `policy.check(...)`, `*.enforce(...)`,
@@ -117,7 +120,7 @@ pub fn is_guard_call(call: Node<'_>, src: &str, extra: &ContextSettings) -> bool
 /// (`*Manager` with a `target`) are RPC endpoints too, but their callers are their own API services,
 /// which have enforced policy already.
 pub fn is_entry_point_class(class: Node<'_>, src: &str) -> bool {
-    let name = class.child_by_field_name("name").map_or("", |n| text(n, src));
+    let name = class.child_by_field_id(fields::name()).map_or("", |n| text(n, src));
     if ["RpcCallback", "RpcCallbacks", "RpcCallbackMixin", "Skeleton", "Controller"].iter().any(|s| name.ends_with(s)) {
         return true;
     }
@@ -125,12 +128,12 @@ pub fn is_entry_point_class(class: Node<'_>, src: &str) -> bool {
         // nova-compute, cinder-volume, conductor: called by their own API service after policy.
         return false;
     }
-    let Some(body) = class.child_by_field_name("body") else { return false };
+    let Some(body) = class.child_by_field_id(fields::body()) else { return false };
     python::statements(body).any(|stmt| {
         stmt.kind() == "expression_statement"
             && stmt.named_child(0).filter(|a| a.kind() == "assignment").is_some_and(|a| {
-                a.child_by_field_name("left").is_some_and(|l| text(l, src) == "target")
-                    && a.child_by_field_name("right")
+                a.child_by_field_id(fields::left()).is_some_and(|l| text(l, src) == "target")
+                    && a.child_by_field_id(fields::right())
                         .and_then(|r| callee_last_name(r, src))
                         .is_some_and(|c| c == "Target")
             })
@@ -185,7 +188,7 @@ pub fn under_is_admin_test(node: Node<'_>, src: &str) -> bool {
             return false;
         }
         if matches!(n.kind(), "if_statement" | "elif_clause")
-            && n.child_by_field_name("condition").is_some_and(|c| text(c, src).contains("is_admin"))
+            && n.child_by_field_id(fields::condition()).is_some_and(|c| text(c, src).contains("is_admin"))
         {
             return true;
         }

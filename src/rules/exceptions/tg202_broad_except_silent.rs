@@ -3,6 +3,7 @@
 
 use super::{Catch, handler, is_broad_name, is_silent};
 use crate::engine::Checker;
+use crate::python::fields;
 use crate::python::{self, named_children};
 use crate::rules::Rule;
 use tree_sitter::Node;
@@ -38,7 +39,7 @@ impl Rule for BroadExceptSilent {
 /// `with contextlib.suppress(Exception):` (however imported).
 fn check_suppress(id: &'static str, item: Node<'_>, cx: &mut Checker<'_>) {
     let Some(call) = item
-        .child_by_field_name("value")
+        .child_by_field_id(fields::value())
         .map(|v| if v.kind() == "as_pattern" { v.named_child(0).unwrap_or(v) } else { v })
     else {
         return;
@@ -47,7 +48,7 @@ fn check_suppress(id: &'static str, item: Node<'_>, cx: &mut Checker<'_>) {
     if cx.imports.resolve(&name) != "contextlib.suppress" {
         return;
     }
-    let Some(args) = call.child_by_field_name("arguments") else { return };
+    let Some(args) = call.child_by_field_id(fields::arguments()) else { return };
     let broad =
         named_children(args).into_iter().any(|a| python::dotted_name(a, cx.text()).is_some_and(|n| is_broad_name(&n)));
     if !broad {

@@ -6,6 +6,7 @@
 use super::taint::{Binding, Env};
 use super::{Eval, SourceFn};
 use crate::engine::Checker;
+use crate::python::fields;
 use crate::python::{self, MAX_DEPTH, named_children};
 use tree_sitter::Node;
 
@@ -101,7 +102,7 @@ fn eval_at(node: Node<'_>, cx: &Checker<'_>, env: &Env, source: SourceFn<'_>, de
     match kind {
         "string" => {
             let parts = named_children(node).into_iter().filter(|c| c.kind() == "interpolation");
-            Eval::union(parts.filter_map(|i| i.child_by_field_name("expression")).map(sub))
+            Eval::union(parts.filter_map(|i| i.child_by_field_id(fields::expression())).map(sub))
         }
         "concatenated_string"
         | "parenthesized_expression"
@@ -128,25 +129,28 @@ fn eval_at(node: Node<'_>, cx: &Checker<'_>, env: &Env, source: SourceFn<'_>, de
             Eval::union([children.first(), children.get(2)].into_iter().flatten().map(|c| sub(*c)))
         }
         "binary_operator" => {
-            let op = node.child_by_field_name("operator").map(|o| cx.node_text(o)).unwrap_or("");
+            let op = node.child_by_field_id(fields::operator()).map(|o| cx.node_text(o)).unwrap_or("");
             if !matches!(op, "%" | "+") {
                 return Eval::unknown();
             }
             Eval::union(
-                [node.child_by_field_name("left"), node.child_by_field_name("right")].into_iter().flatten().map(sub),
+                [node.child_by_field_id(fields::left()), node.child_by_field_id(fields::right())]
+                    .into_iter()
+                    .flatten()
+                    .map(sub),
             )
         }
         "list_comprehension" | "generator_expression" | "set_comprehension" => {
-            node.child_by_field_name("body").map(sub).unwrap_or_default()
+            node.child_by_field_id(fields::body()).map(sub).unwrap_or_default()
         }
         "call" => {
-            let Some(func) = node.child_by_field_name("function") else { return Eval::unknown() };
-            let args = node.child_by_field_name("arguments");
+            let Some(func) = node.child_by_field_id(fields::function()) else { return Eval::unknown() };
+            let args = node.child_by_field_id(fields::arguments());
             match func.kind() {
                 "identifier" if PASS_FUNCTIONS.contains(&cx.node_text(func)) => args.map(sub).unwrap_or_default(),
                 "attribute" => {
-                    let method = func.child_by_field_name("attribute").map(|a| cx.node_text(a)).unwrap_or("");
-                    let receiver = func.child_by_field_name("object");
+                    let method = func.child_by_field_id(fields::attribute()).map(|a| cx.node_text(a)).unwrap_or("");
+                    let receiver = func.child_by_field_id(fields::object());
                     if PASS_METHODS.contains(&method) {
                         Eval::union([receiver, args].into_iter().flatten().map(sub))
                     } else if PASS_FUNCTIONS.contains(&method)

@@ -23,6 +23,7 @@ pub use sources::{string_literal, value_source};
 
 use crate::engine::Checker;
 use crate::finding::{Finding, Related};
+use crate::python::fields;
 use crate::python::{self, named_children};
 use tree_sitter::Node;
 
@@ -195,16 +196,16 @@ pub fn sink<'t>(call: Node<'t>, cx: &Checker<'_>) -> Option<Sink<'t>> {
         }
         (name, false, false)
     };
-    let args_node = call.child_by_field_name("arguments")?;
+    let args_node = call.child_by_field_id(fields::arguments())?;
     let mut args = Vec::new();
     let mut positional = 0;
     for arg in named_children(args_node) {
         match arg.kind() {
             "comment" => {}
             "keyword_argument" => {
-                let key = arg.child_by_field_name("name").map(|n| cx.node_text(n)).unwrap_or("");
+                let key = arg.child_by_field_id(fields::name()).map(|n| cx.node_text(n)).unwrap_or("");
                 if !NON_VALUE_KEYWORDS.contains(&key) {
-                    args.extend(arg.child_by_field_name("value"));
+                    args.extend(arg.child_by_field_id(fields::value()));
                 }
             }
             _ => {

@@ -6,6 +6,7 @@
 
 use super::{Hit, Kind, words};
 use crate::engine::Checker;
+use crate::python::fields;
 use crate::python::{self, named_children};
 use tree_sitter::Node;
 
@@ -23,14 +24,14 @@ pub fn conf_option<'a>(node: Node<'_>, cx: &Checker<'a>) -> Option<&'a str> {
     if node.kind() != "attribute" {
         return None;
     }
-    let object = node.child_by_field_name("object")?;
+    let object = node.child_by_field_id(fields::object())?;
     let dotted = python::dotted_name(object, cx.text())?;
     let is_root = |d: &str| CONF_ROOTS.contains(&d);
     let under_root = is_root(&dotted) || dotted.rsplit_once('.').is_some_and(|(root, _)| is_root(root));
     if !under_root {
         return None;
     }
-    Some(cx.node_text(node.child_by_field_name("attribute")?))
+    Some(cx.node_text(node.child_by_field_id(fields::attribute())?))
 }
 
 /// A string literal's content, when `node` is a plain string (no interpolation).
@@ -115,18 +116,19 @@ fn used_as_object(name: &str, node: Node<'_>, cx: &Checker<'_>) -> bool {
     let Some(func) = cx.enclosing_function(node) else { return false };
     python::descendants_in_scope(func).into_iter().any(|n| {
         n.kind() == "attribute"
-            && n.child_by_field_name("object").is_some_and(|o| o.kind() == "identifier" && cx.node_text(o) == name)
-            && n.child_by_field_name("attribute").is_some_and(|a| !CONTAINER_METHODS.contains(&cx.node_text(a)))
+            && n.child_by_field_id(fields::object())
+                .is_some_and(|o| o.kind() == "identifier" && cx.node_text(o) == name)
+            && n.child_by_field_id(fields::attribute()).is_some_and(|a| !CONTAINER_METHODS.contains(&cx.node_text(a)))
     })
 }
 
 /// Does the function enclosing `node` take a `req`/`request` parameter (an API controller method)?
 fn takes_request(node: Node<'_>, cx: &Checker<'_>) -> bool {
-    let Some(params) = cx.enclosing_function(node).and_then(|f| f.child_by_field_name("parameters")) else {
+    let Some(params) = cx.enclosing_function(node).and_then(|f| f.child_by_field_id(fields::parameters())) else {
         return false;
     };
     named_children(params).into_iter().any(|p| {
-        let name = if p.kind() == "identifier" { Some(p) } else { p.child_by_field_name("name") };
+        let name = if p.kind() == "identifier" { Some(p) } else { p.child_by_field_id(fields::name()) };
         name.is_some_and(|n| matches!(cx.node_text(n), "req" | "request"))
     })
 }
@@ -198,8 +200,8 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             None
         }
         "attribute" => {
-            let object = node.child_by_field_name("object")?;
-            let attr = cx.node_text(node.child_by_field_name("attribute")?);
+            let object = node.child_by_field_id(fields::object())?;
+            let attr = cx.node_text(node.child_by_field_id(fields::attribute())?);
             if attr == "__dict__" {
                 if is_context_name(object, cx) {
                     return Some(Hit::new(Kind::Context, "__dict__", "request-context", node, cx));
@@ -224,12 +226,12 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             None
         }
         "subscript" => {
-            let key = node.child_by_field_name("subscript").and_then(|k| string_literal(k, cx))?;
+            let key = node.child_by_field_id(fields::subscript()).and_then(|k| string_literal(k, cx))?;
             let m = words::classify_with(key, &cx.settings.sensitive)?;
             Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx))
         }
         "call" => {
-            let func = node.child_by_field_name("function")?;
+            let func = node.child_by_field_id(fields::function())?;
             let positional = python::positional_arguments(node);
             if func.kind() == "identifier" {
                 let name = cx.node_text(func);
@@ -250,8 +252,8 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             if func.kind() != "attribute" {
                 return None;
             }
-            let receiver = func.child_by_field_name("object")?;
-            let method = cx.node_text(func.child_by_field_name("attribute")?);
+            let receiver = func.child_by_field_id(fields::object())?;
+            let method = cx.node_text(func.child_by_field_id(fields::attribute())?);
             // `to_policy_values()` is left out on purpose: it holds ids and roles, never the token.
             if method == "to_dict" && is_context_name(receiver, cx) {
                 return Some(Hit::new(Kind::Context, method, "request-context", node, cx));

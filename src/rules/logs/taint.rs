@@ -8,6 +8,7 @@
 
 use super::{Carrier, Eval, Hit, SourceFn, evaluate};
 use crate::engine::Checker;
+use crate::python::fields;
 use crate::python::{self, named_children, unparenthesize};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -107,18 +108,19 @@ pub fn env_before(at: Node<'_>, cx: &Checker<'_>, source: SourceFn<'_>) -> Env {
 fn timeline(func: Node<'_>, cx: &Checker<'_>, source: SourceFn<'_>) -> Timeline {
     let mut env = Env::new();
     let mut events = Timeline::new();
-    let Some(body) = func.child_by_field_name("body") else { return events };
+    let Some(body) = func.child_by_field_id(fields::body()) else { return events };
     for n in python::descendants_in_scope(body) {
         if !matches!(n.kind(), "assignment" | "augmented_assignment") {
             continue;
         }
-        let (Some(left), Some(mut right)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else {
+        let (Some(left), Some(mut right)) = (n.child_by_field_id(fields::left()), n.child_by_field_id(fields::right()))
+        else {
             continue;
         };
         // `a = b = value`: the value is the innermost right-hand side.
         let mut hops = 0;
         while right.kind() == "assignment" && hops < 64 {
-            let Some(r) = right.child_by_field_name("right") else { break };
+            let Some(r) = right.child_by_field_id(fields::right()) else { break };
             right = r;
             hops += 1;
         }

@@ -4,6 +4,7 @@
 
 use super::{Hit, Kind, record_secret_option, report_hit, sink, sink_hits, why_secret, words};
 use crate::engine::Checker;
+use crate::python::fields;
 use crate::python::{self, named_children};
 use crate::rules::Rule;
 use tree_sitter::Node;
@@ -40,7 +41,7 @@ impl Rule for SecretInLog {
 
 /// `@log_helpers.log_method_call` (oslo.log, however imported) logs every argument at DEBUG.
 fn check_log_method_call(id: &'static str, node: Node<'_>, cx: &mut Checker<'_>) {
-    let Some(def) = node.child_by_field_name("definition").filter(|d| d.kind() == "function_definition") else {
+    let Some(def) = node.child_by_field_id(fields::definition()).filter(|d| d.kind() == "function_definition") else {
         return;
     };
     let decorator = named_children(node).into_iter().filter(|d| d.kind() == "decorator").find(|d| {
@@ -49,18 +50,18 @@ fn check_log_method_call(id: &'static str, node: Node<'_>, cx: &mut Checker<'_>)
             .is_some_and(|n| python::last_segment(&cx.imports.resolve(&n)) == "log_method_call")
     });
     let Some(decorator) = decorator else { return };
-    let Some(params) = def.child_by_field_name("parameters") else { return };
+    let Some(params) = def.child_by_field_id(fields::parameters()) else { return };
     for param in named_children(params) {
         let name_node = match param.kind() {
             "identifier" => Some(param),
             "typed_parameter" => param.named_child(0).filter(|n| n.kind() == "identifier"),
-            "default_parameter" | "typed_default_parameter" => param.child_by_field_name("name"),
+            "default_parameter" | "typed_default_parameter" => param.child_by_field_id(fields::name()),
             _ => None,
         };
         let Some(name_node) = name_node else { continue };
         let name = cx.node_text(name_node);
         let Some(m) = words::classify_with(name, &cx.settings.sensitive) else { continue };
-        let func = def.child_by_field_name("name").map(|n| cx.node_text(n)).unwrap_or("?");
+        let func = def.child_by_field_id(fields::name()).map(|n| cx.node_text(n)).unwrap_or("?");
         let hit = Hit::new(Kind::Secret, &m.word, m.class.as_str(), name_node, cx);
         let message = format!(
             "`{}` logs every argument of `{func}` at DEBUG, including the parameter `{name}`, {}: anyone who can read the logs can reuse it. Drop the decorator or log the arguments you need yourself.",

@@ -3,6 +3,7 @@
 
 use super::{Hit, Kind, evaluate, sink, taint};
 use crate::engine::Checker;
+use crate::python::fields;
 use crate::python::{self, named_children};
 use crate::rules::Rule;
 use crate::rules::exceptions::{Catch, caught};
@@ -31,8 +32,8 @@ impl Rule for ExceptionDetailInLog {
                 let hit = match n.kind() {
                     "identifier" => is_exc(n),
                     "attribute" => {
-                        n.child_by_field_name("object").is_some_and(is_exc)
-                            && n.child_by_field_name("attribute")
+                        n.child_by_field_id(fields::object()).is_some_and(is_exc)
+                            && n.child_by_field_id(fields::attribute())
                                 .is_some_and(|a| TEXT_ATTRIBUTES.contains(&cx.node_text(a)))
                     }
                     _ => false,
@@ -82,7 +83,7 @@ fn bound_name(clause: Node<'_>, cx: &Checker<'_>) -> Option<String> {
     let values: Vec<Node<'_>> = clause.children_by_field_name("value", &mut cursor).collect();
     for v in values {
         if v.kind() == "as_pattern" {
-            let target = v.child_by_field_name("alias").or_else(|| named_children(v).into_iter().nth(1))?;
+            let target = v.child_by_field_id(fields::alias()).or_else(|| named_children(v).into_iter().nth(1))?;
             let target = if target.kind() == "as_pattern_target" { target.named_child(0)? } else { target };
             return Some(cx.node_text(target).to_string());
         }

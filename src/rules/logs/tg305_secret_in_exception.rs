@@ -3,6 +3,7 @@
 use super::{Kind, evaluate, record_secret_option, report_hit, taint, value_source, why_secret};
 use crate::engine::Checker;
 use crate::python;
+use crate::python::fields;
 use crate::rules::Rule;
 use tree_sitter::Node;
 
@@ -25,7 +26,7 @@ impl Rule for SecretInException {
         let Some(call) = node.named_child(0).map(python::unparenthesize).filter(|c| c.kind() == "call") else {
             return;
         };
-        let Some(args) = call.child_by_field_name("arguments") else { return };
+        let Some(args) = call.child_by_field_id(fields::arguments()) else { return };
         let env = taint::value_env_before(node, cx);
         let mut hits: Vec<_> =
             evaluate(args, cx, &env, &value_source).hits.into_iter().filter(|h| h.kind == Kind::Secret).collect();

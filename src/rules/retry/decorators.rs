@@ -2,6 +2,7 @@
 //! with import aliases resolved from the module's imports.
 
 use crate::engine::Checker;
+use crate::python::fields;
 use crate::python::{self, named_children, text};
 use tree_sitter::Node;
 
@@ -47,7 +48,7 @@ impl LibraryUse<'_> {
     pub fn has_keyword(&self, kw: &str, src: &str) -> bool {
         let Some(call) = self.call else { return false };
         let splat = call
-            .child_by_field_name("arguments")
+            .child_by_field_id(fields::arguments())
             .is_some_and(|a| named_children(a).iter().any(|c| c.kind() == "dictionary_splat"));
         splat || python::keyword_argument(call, kw, src).is_some()
     }
@@ -63,7 +64,7 @@ impl LibraryUse<'_> {
 pub fn library_use<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<LibraryUse<'t>> {
     let src = cx.text();
     let (callee, call) = match node.kind() {
-        "call" => (node.child_by_field_name("function")?, Some(node)),
+        "call" => (node.child_by_field_id(fields::function())?, Some(node)),
         "decorator" => {
             let expr = node.named_child(0)?;
             if expr.kind() == "call" {

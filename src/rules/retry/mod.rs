@@ -17,6 +17,7 @@ pub mod tg105_retry_decorator_unbounded;
 pub mod tg106_retry_decorator_without_wait;
 
 use crate::engine::Checker;
+use crate::python::fields;
 use crate::python::flow::{self, Exits};
 use crate::python::{self, Imports, named_children, text};
 use std::collections::HashSet;
@@ -231,7 +232,7 @@ fn dotted_reads(node: Node<'_>, src: &str, callees: bool) -> Vec<String> {
             continue;
         }
         if !callees && n.kind() == "call" {
-            stack.extend(n.child_by_field_name("arguments"));
+            stack.extend(n.child_by_field_id(fields::arguments()));
             continue;
         }
         if python::is_scope(n) {
@@ -264,7 +265,7 @@ fn assigned_names(nodes: &[Node<'_>], src: &str) -> Vec<String> {
     let mut out = Vec::new();
     for n in nodes {
         if matches!(n.kind(), "assignment" | "augmented_assignment")
-            && let Some(left) = n.child_by_field_name("left")
+            && let Some(left) = n.child_by_field_id(fields::left())
         {
             target_names(left, src, &mut out);
         }
@@ -278,11 +279,11 @@ fn assigned_names(nodes: &[Node<'_>], src: &str) -> Vec<String> {
 fn counter_names(nodes: &[Node<'_>], src: &str, imports: &Imports) -> Vec<String> {
     let mut out = Vec::new();
     for n in nodes {
-        let Some(left) = n.child_by_field_name("left") else { continue };
+        let Some(left) = n.child_by_field_id(fields::left()) else { continue };
         match n.kind() {
             "augmented_assignment" => target_names(left, src, &mut out),
             "assignment" => {
-                let Some(right) = n.child_by_field_name("right") else { continue };
+                let Some(right) = n.child_by_field_id(fields::right()) else { continue };
                 let mut names = Vec::new();
                 target_names(left, src, &mut names);
                 let literal = matches!(right.kind(), "true" | "false" | "none" | "integer" | "float");
@@ -320,12 +321,14 @@ fn varying_names(nodes: &[Node<'_>], src: &str) -> Vec<String> {
     for n in nodes {
         match n.kind() {
             "augmented_assignment" => {
-                if let Some(left) = n.child_by_field_name("left") {
+                if let Some(left) = n.child_by_field_id(fields::left()) {
                     target_names(left, src, &mut out);
                 }
             }
             "assignment" => {
-                let (Some(left), Some(right)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else {
+                let (Some(left), Some(right)) =
+                    (n.child_by_field_id(fields::left()), n.child_by_field_id(fields::right()))
+                else {
                     continue;
                 };
                 let mut names = Vec::new();
@@ -352,8 +355,8 @@ fn bool_flags(nodes: &[Node<'_>], src: &str) -> Vec<String> {
     let mut out = Vec::new();
     for n in nodes {
         if n.kind() == "assignment"
-            && n.child_by_field_name("right").is_some_and(|r| matches!(r.kind(), "true" | "false"))
-            && let Some(left) = n.child_by_field_name("left")
+            && n.child_by_field_id(fields::right()).is_some_and(|r| matches!(r.kind(), "true" | "false"))
+            && let Some(left) = n.child_by_field_id(fields::left())
         {
             target_names(left, src, &mut out);
         }
@@ -400,11 +403,11 @@ fn limit_of<'t>(test: Node<'t>, src: &str, counters: &HashSet<String>) -> Option
 
 /// The test conditions of an `if` statement (its `if` and every `elif`).
 fn if_conditions(stmt: Node<'_>) -> Vec<Node<'_>> {
-    let mut out: Vec<Node<'_>> = stmt.child_by_field_name("condition").into_iter().collect();
+    let mut out: Vec<Node<'_>> = stmt.child_by_field_id(fields::condition()).into_iter().collect();
     let mut cursor = stmt.walk();
     for alt in stmt.children_by_field_name("alternative", &mut cursor) {
         if alt.kind() == "elif_clause" {
-            out.extend(alt.child_by_field_name("condition"));
+            out.extend(alt.child_by_field_id(fields::condition()));
         }
     }
     out
@@ -461,7 +464,7 @@ fn within(n: Node<'_>, outer: (usize, usize)) -> bool {
 /// (a leading `attempt += 1` runs on every attempt, so it belongs to the failure path), plus `else`.
 fn success_ranges(try_stmt: Node<'_>) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
-    if let Some(body) = try_stmt.child_by_field_name("body") {
+    if let Some(body) = try_stmt.child_by_field_id(fields::body()) {
         let first_work = python::statements(body).find(|s| {
             !(s.kind() == "expression_statement"
                 && s.named_child(0).is_some_and(|c| matches!(c.kind(), "augmented_assignment")))
@@ -489,7 +492,7 @@ struct TryShape<'t> {
 /// `None` when the flow is too deep to follow.
 fn try_shape<'t>(try_stmt: Node<'t>, body: Node<'t>, src: &str, imports: &Imports) -> Option<TryShape<'t>> {
     // Cheap checks first: the continuation climbs parents, which tree-sitter finds from the root.
-    let mut success = flow::exits(try_stmt.child_by_field_name("body")?, src, imports);
+    let mut success = flow::exits(try_stmt.child_by_field_id(fields::body())?, src, imports);
     if success.contains(Exits::UNKNOWN) {
         return None;
     }
@@ -522,7 +525,8 @@ fn try_shape<'t>(try_stmt: Node<'t>, body: Node<'t>, src: &str, imports: &Import
     if success.contains(Exits::FALL)
         && let Some(else_clause) = named_children(try_stmt).into_iter().find(|c| c.kind() == "else_clause")
     {
-        let else_exits = else_clause.child_by_field_name("body").map_or(Exits::FALL, |b| flow::exits(b, src, imports));
+        let else_exits =
+            else_clause.child_by_field_id(fields::body()).map_or(Exits::FALL, |b| flow::exits(b, src, imports));
         success = success.without(Exits::FALL).with(else_exits);
     }
     if success.contains(Exits::FALL) {
@@ -630,15 +634,15 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
     }
     let src = cx.text();
     let imports = &cx.imports;
-    let body = node.child_by_field_name("body")?;
+    let body = node.child_by_field_id(fields::body())?;
     let header_end = python::colon_end(node).unwrap_or(body.start_byte());
     let is_for = node.kind() == "for_statement";
 
     // The `for` iterable decides whether a per-item loop can be a retry loop at all.
     let (for_kind, target_names_read) = if is_for {
-        let iter = node.child_by_field_name("right")?;
+        let iter = node.child_by_field_id(fields::right())?;
         let mut targets = Vec::new();
-        target_names(node.child_by_field_name("left")?, src, &mut targets);
+        target_names(node.child_by_field_id(fields::left())?, src, &mut targets);
         (Some(for_iter(iter, src, imports)), targets)
     } else {
         (None, Vec::new())
@@ -647,7 +651,7 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
     let mut shapes = Vec::new();
     for t in own_tries(body)? {
         if let Some(kind) = &for_kind {
-            let try_body = t.child_by_field_name("body")?;
+            let try_body = t.child_by_field_id(fields::body())?;
             let read = names_in(try_body, src);
             let uses_target = target_names_read.iter().any(|n| read.contains(n));
             match kind {
@@ -677,7 +681,7 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
         assigned_names(&success_nodes, src).into_iter().filter(|n| !counters.contains(n)).collect();
 
     // Keep the tries whose success path leaves the loop.
-    let condition = if is_for { None } else { node.child_by_field_name("condition") };
+    let condition = if is_for { None } else { node.child_by_field_id(fields::condition()) };
     let flag_set = condition.is_some_and(|c| names_in(c, src).iter().any(|n| success_assigned.contains(n)));
     shapes.retain(|s| {
         let leaves = s.success.contains(Exits::BREAK) || s.success.contains(Exits::RETURN);
@@ -696,7 +700,7 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
     match (&for_kind, condition) {
         (Some(ForIter::Range(at, limit)), _) => bound = Some(Bound { kind: BoundKind::Range, at: *at, limit: *limit }),
         (Some(ForIter::Collection), _) => {
-            let at = node.child_by_field_name("right")?;
+            let at = node.child_by_field_id(fields::right())?;
             bound = Some(Bound { kind: BoundKind::Iterable, at, limit: Some(at) });
         }
         (Some(ForIter::Endless), _) => endless = true,
@@ -740,7 +744,7 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
     let mut untested_counters: Vec<String> = Vec::new();
     for n in &failure_nodes {
         if n.kind() == "augmented_assignment"
-            && let Some(name) = n.child_by_field_name("left").and_then(|l| python::dotted_name(l, src))
+            && let Some(name) = n.child_by_field_id(fields::left()).and_then(|l| python::dotted_name(l, src))
             && !tested.contains(&name)
             && !untested_counters.contains(&name)
         {
@@ -826,7 +830,7 @@ fn indexes_with(try_body: Node<'_>, src: &str, targets: &[String]) -> bool {
 /// Is `n` a subscript by one of `names` (`items[i]`)?
 fn is_index_by(n: Node<'_>, src: &str, names: &[String]) -> bool {
     n.kind() == "subscript"
-        && n.child_by_field_name("subscript")
+        && n.child_by_field_id(fields::subscript())
             .is_some_and(|s| s.kind() == "identifier" && names.iter().any(|t| t == text(s, src)))
 }
 
@@ -905,7 +909,7 @@ fn swallows(
 ) -> bool {
     let src = cx.text();
     let imports = &cx.imports;
-    let success_returns_value = returns_value(primary.node.child_by_field_name("body"), src);
+    let success_returns_value = returns_value(primary.node.child_by_field_id(fields::body()), src);
     // A handler that re-raises or reports failure on some path (the last attempt's way out).
     for h in handlers {
         let Some(block) = python::clause_block(*h) else { return false };
@@ -922,7 +926,7 @@ fn swallows(
         return false;
     }
     // `for … else: raise` / `while … else: return False`.
-    if let Some(alt) = node.child_by_field_name("alternative").and_then(|a| a.child_by_field_name("body")) {
+    if let Some(alt) = node.child_by_field_id(fields::alternative()).and_then(|a| a.child_by_field_id(fields::body())) {
         let e = flow::exits(alt, src, imports);
         if e.contains(Exits::RAISE) || e.contains(Exits::UNKNOWN) || returns_value(Some(alt), src) {
             return false;
@@ -933,7 +937,7 @@ fn swallows(
         return false;
     }
     // Right after the loop: a raise, a test failure (`self.fail(...)`) or a return of a value.
-    let func_body = cx.enclosing_function(node).and_then(|f| f.child_by_field_name("body"));
+    let func_body = cx.enclosing_function(node).and_then(|f| f.child_by_field_id(fields::body()));
     let until = func_body.unwrap_or(node);
     let after = flow::continuation(node, until, src, imports);
     if after.contains(Exits::RAISE) || after.contains(Exits::UNKNOWN) || fails_after(node, src) {
@@ -965,7 +969,7 @@ fn fails_after(node: Node<'_>, src: &str) -> bool {
 /// Does the statement right after the loop, or the loop's `else`, call what the attempt calls?
 fn last_shot_after(node: Node<'_>, primary: &TryShape<'_>, cx: &Checker<'_>) -> bool {
     let src = cx.text();
-    let Some(try_body) = primary.node.child_by_field_name("body") else { return false };
+    let Some(try_body) = primary.node.child_by_field_id(fields::body()) else { return false };
     let attempted: Vec<String> = python::calls_within(try_body)
         .into_iter()
         .filter(|c| python::logger_call(*c, src, &cx.loggers).is_none())
@@ -975,7 +979,7 @@ fn last_shot_after(node: Node<'_>, primary: &TryShape<'_>, cx: &Checker<'_>) -> 
     while let Some(n) = next.filter(|n| n.kind() == "comment") {
         next = n.next_named_sibling();
     }
-    let alt = node.child_by_field_name("alternative");
+    let alt = node.child_by_field_id(fields::alternative());
     [next, alt].into_iter().flatten().any(|n| {
         python::calls_within(n).into_iter().filter_map(|c| python::call_name(c, src)).any(|c| attempted.contains(&c))
     })
@@ -1046,16 +1050,16 @@ pub fn external_limit(limit: Node<'_>, cx: &Checker<'_>) -> Option<External> {
     if let Some((name, origin)) = names.iter().find_map(|n| external_name(n, cx)) {
         return Some(External { shown: format!("`{name}`"), name, origin });
     }
-    let body = cx.enclosing_function(limit)?.child_by_field_name("body")?;
+    let body = cx.enclosing_function(limit)?.child_by_field_id(fields::body())?;
     let nodes = scan(body)?;
     for local in names.iter().filter(|n| !n.contains('.')) {
         let assigned: Vec<Node<'_>> = nodes
             .iter()
             .filter(|n| n.kind() == "assignment" && n.end_byte() <= limit.start_byte())
             .filter(|n| {
-                n.child_by_field_name("left").is_some_and(|l| l.kind() == "identifier" && text(l, src) == local)
+                n.child_by_field_id(fields::left()).is_some_and(|l| l.kind() == "identifier" && text(l, src) == local)
             })
-            .filter_map(|n| n.child_by_field_name("right"))
+            .filter_map(|n| n.child_by_field_id(fields::right()))
             .collect();
         if let [value] = assigned.as_slice()
             && let Some((name, origin)) = limit_names(*value, src).iter().find_map(|n| external_name(n, cx))
