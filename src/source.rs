@@ -115,6 +115,11 @@ pub const MAX_INDENT_LEVELS: usize = 300;
 /// Does the text open more than `limit` nested indentation levels (as Python's tokenizer counts
 /// them: tabs to the next multiple of 8; blank and comment lines ignored)? One pass, no recursion.
 pub fn indentation_exceeds(text: &str, limit: usize) -> bool {
+    // Each level is at least one column deeper than the one it opens in, so text whose widest
+    // indentation is at most `limit` columns cannot nest deeper: one pass over the bytes decides.
+    if max_indent_width(text.as_bytes()) <= limit {
+        return false;
+    }
     let mut stack: Vec<usize> = vec![0];
     for line in text.split(['\n', '\r']) {
         let mut width = 0;
@@ -137,6 +142,23 @@ pub fn indentation_exceeds(text: &str, limit: usize) -> bool {
         }
     }
     false
+}
+
+/// The widest leading whitespace of any line, in columns (tabs to the next multiple of 8).
+fn max_indent_width(bytes: &[u8]) -> usize {
+    let mut widest = 0;
+    for line in bytes.split(|&b| b == b'\n' || b == b'\r') {
+        let mut width = 0;
+        for &b in line {
+            match b {
+                b' ' | b'\x0c' => width += 1,
+                b'\t' => width = (width / 8 + 1) * 8,
+                _ => break,
+            }
+        }
+        widest = widest.max(width);
+    }
+    widest
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {

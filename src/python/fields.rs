@@ -1,6 +1,8 @@
-//! Field ids of the tree-sitter-python grammar, each resolved once per process. tree-sitter's
-//! `Node::child_by_field_name` finds the id with a linear `strncmp` scan of the grammar's field table on
-//! every call — 4 % of a neutron scan's time in a profile — so rules ask `child_by_field_id` with these.
+//! Field and node-kind ids of the tree-sitter-python grammar, each resolved once per process.
+//! tree-sitter's `Node::child_by_field_name` finds the id with a linear `strncmp` scan of the grammar's
+//! field table on every call — 4 % of a neutron scan's time in a profile — so rules ask
+//! `child_by_field_id` with these; and `Node::kind()` builds a `&str` (`strlen`, UTF-8 check) that hot
+//! helpers avoid by comparing [`kinds`] ids.
 
 use std::sync::LazyLock;
 
@@ -43,8 +45,46 @@ fields!(
     value,
 );
 
+/// Node-kind ids of the kinds hot helpers test (`node.kind_id() == kinds::call()`).
+pub mod kinds {
+    use std::sync::LazyLock;
+
+    fn id(kind: &str) -> u16 {
+        crate::engine::language().id_for_node_kind(kind, true)
+    }
+
+    macro_rules! kinds {
+        ($($name:ident),* $(,)?) => {
+            $(
+                #[doc = concat!("The id of the `", stringify!($name), "` node kind.")]
+                pub fn $name() -> u16 {
+                    static ID: LazyLock<u16> = LazyLock::new(|| id(stringify!($name)));
+                    *ID
+                }
+            )*
+        };
+    }
+
+    kinds!(attribute, call, class_definition, function_definition, identifier, lambda);
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_kind_exists_in_the_grammar() {
+        use super::kinds;
+        for id in [
+            kinds::attribute(),
+            kinds::call(),
+            kinds::class_definition(),
+            kinds::function_definition(),
+            kinds::identifier(),
+            kinds::lambda(),
+        ] {
+            assert_ne!(id, 0);
+        }
+    }
+
     #[test]
     fn every_field_exists_in_the_grammar() {
         for id in [

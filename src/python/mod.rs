@@ -4,6 +4,8 @@
 //! Every helper is iterative or depth-bounded: input can nest tens of thousands of levels deep.
 
 pub mod fields;
+
+use fields::kinds;
 pub mod flow;
 
 use std::collections::HashMap;
@@ -34,17 +36,16 @@ pub fn dotted_name(node: Node<'_>, src: &str) -> Option<String> {
     let mut parts = Vec::new();
     let mut cur = node;
     loop {
-        match cur.kind() {
-            "identifier" => {
-                parts.push(text(cur, src));
-                break;
-            }
-            "attribute" => {
-                parts.push(text(cur.child_by_field_id(fields::attribute())?, src));
-                cur = cur.child_by_field_id(fields::object())?;
-            }
-            _ => return None,
+        let kind = cur.kind_id();
+        if kind == kinds::identifier() {
+            parts.push(text(cur, src));
+            break;
         }
+        if kind != kinds::attribute() {
+            return None;
+        }
+        parts.push(text(cur.child_by_field_id(fields::attribute())?, src));
+        cur = cur.child_by_field_id(fields::object())?;
         if parts.len() > 64 {
             return None;
         }
@@ -55,7 +56,7 @@ pub fn dotted_name(node: Node<'_>, src: &str) -> Option<String> {
 
 /// The dotted name of the function a `call` node calls (`LOG.error` for `LOG.error(...)`).
 pub fn call_name(call: Node<'_>, src: &str) -> Option<String> {
-    if call.kind() != "call" {
+    if call.kind_id() != kinds::call() {
         return None;
     }
     dotted_name(call.child_by_field_id(fields::function())?, src)
@@ -109,7 +110,8 @@ pub fn unparenthesize(mut node: Node<'_>) -> Node<'_> {
 
 /// Is `node` a function or class definition (a scope boundary for "directly in this body")?
 pub fn is_scope(node: Node<'_>) -> bool {
-    matches!(node.kind(), "function_definition" | "class_definition" | "lambda")
+    let kind = node.kind_id();
+    kind == kinds::function_definition() || kind == kinds::class_definition() || kind == kinds::lambda()
 }
 
 /// The ancestors of `node`, outermost (`root`) first, `node` excluded — found by one descent from
@@ -335,15 +337,27 @@ pub fn calls_within<'t>(node: Node<'t>) -> Vec<Node<'t>> {
 /// All descendants of `node` (excluding `node`) in pre-order, not entering nested scopes. Iterative.
 pub fn descendants_in_scope<'t>(node: Node<'t>) -> Vec<Node<'t>> {
     let mut out = Vec::new();
-    let mut stack: Vec<Node<'t>> = named_children(node).into_iter().rev().collect();
-    while let Some(n) = stack.pop() {
-        out.push(n);
-        if is_scope(n) {
+    // One cursor, pre-order, no allocation per node; `depth` keeps it inside `node`.
+    let mut cursor = node.walk();
+    if !cursor.goto_first_child() {
+        return out;
+    }
+    let mut depth = 1usize;
+    loop {
+        let n = cursor.node();
+        let descend = n.is_named() && {
+            out.push(n);
+            !is_scope(n)
+        };
+        if descend && cursor.goto_first_child() {
+            depth += 1;
             continue;
         }
-        for child in named_children(n).into_iter().rev() {
-            stack.push(child);
+        while !cursor.goto_next_sibling() {
+            if depth == 1 || !cursor.goto_parent() {
+                return out;
+            }
+            depth -= 1;
         }
     }
-    out
 }
