@@ -626,6 +626,22 @@ fn is_search(
     reads(outside, src).iter().any(|n| targets.contains(n))
 }
 
+/// Loops of the current file already found not to be retry loops (by start byte): four rules ask
+/// about every loop, and most loops are not retries, so the other three get the answer for free.
+#[derive(Default)]
+struct NotRetryLoops(HashSet<usize>);
+
+/// [`analyse`], remembering per file which loops are not retry loops.
+pub fn retry_loop<'t>(node: Node<'t>, cx: &mut Checker<'_>) -> Option<RetryLoop<'t>> {
+    let mut known = cx.take_scratch::<NotRetryLoops>();
+    let found = if known.0.contains(&node.start_byte()) { None } else { analyse(node, cx) };
+    if found.is_none() {
+        known.0.insert(node.start_byte());
+    }
+    cx.put_scratch(known);
+    found
+}
+
 /// Recognises and analyses a retry loop. `None` when `node` is not a retry loop (or is too large or
 /// deep to judge).
 pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {

@@ -1,6 +1,6 @@
 //! TG101 unbounded-retry: a retry loop that nothing bounds.
 
-use super::{analyse, backoff_name, report_loop};
+use super::{backoff_name, report_loop, retry_loop};
 use crate::engine::Checker;
 use crate::rules::Rule;
 use tree_sitter::Node;
@@ -18,7 +18,7 @@ impl Rule for UnboundedRetry {
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
-        let Some(r) = analyse(node, cx) else { return };
+        let Some(r) = retry_loop(node, cx) else { return };
         if r.bound.is_some() {
             return;
         }

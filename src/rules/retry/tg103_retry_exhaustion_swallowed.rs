@@ -1,6 +1,6 @@
 //! TG103 retry-exhaustion-swallowed: a bounded retry loop whose last failure vanishes.
 
-use super::{analyse, report_loop};
+use super::{report_loop, retry_loop};
 use crate::engine::Checker;
 use crate::rules::Rule;
 use tree_sitter::Node;
@@ -18,7 +18,7 @@ impl Rule for RetryExhaustionSwallowed {
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
-        let Some(r) = analyse(node, cx) else { return };
+        let Some(r) = retry_loop(node, cx) else { return };
         if r.bound.is_none() || !r.swallowed {
             return;
         }

@@ -1,6 +1,6 @@
 //! TG104 retry-bound-external: the retry bound comes from another module or from configuration.
 
-use super::{BoundKind, analyse, external_limit, report_loop};
+use super::{BoundKind, external_limit, report_loop, retry_loop};
 use crate::engine::Checker;
 use crate::rules::Rule;
 use tree_sitter::Node;
@@ -18,7 +18,7 @@ impl Rule for RetryBoundExternal {
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
-        let Some(r) = analyse(node, cx) else { return };
+        let Some(r) = retry_loop(node, cx) else { return };
         let Some(limit) = r.bound.filter(|b| b.kind != BoundKind::Iterable).and_then(|b| b.limit) else {
             return;
         };
