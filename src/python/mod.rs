@@ -54,6 +54,31 @@ pub fn dotted_name(node: Node<'_>, src: &str) -> Option<String> {
     Some(parts.join("."))
 }
 
+/// Does the subtree of `node` (itself included) hold an identifier? One cursor, no allocation.
+pub fn contains_identifier(node: Node<'_>) -> bool {
+    let mut cursor = node.walk();
+    let mut depth = 0usize;
+    loop {
+        if cursor.node().kind_id() == kinds::identifier() {
+            return true;
+        }
+        if cursor.goto_first_child() {
+            depth += 1;
+            continue;
+        }
+        loop {
+            if depth == 0 {
+                return false;
+            }
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            cursor.goto_parent();
+            depth -= 1;
+        }
+    }
+}
+
 /// The dotted name of the function a `call` node calls (`LOG.error` for `LOG.error(...)`).
 pub fn call_name(call: Node<'_>, src: &str) -> Option<String> {
     if call.kind_id() != kinds::call() {

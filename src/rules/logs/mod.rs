@@ -236,7 +236,7 @@ pub fn sink_hits(call: Node<'_>, args: &[Node<'_>], cx: &mut Checker<'_>, kind: 
     let all = match cache.0.get(&call.start_byte()) {
         Some(all) => all.clone(),
         None => {
-            let env = taint::value_env_before(call, cx);
+            let env = taint::value_env_for(call, args, cx);
             let all: Vec<Hit> = args.iter().flat_map(|a| evaluate(*a, cx, &env, &value_source).hits).collect();
             let all = std::rc::Rc::new(all);
             cache.0.insert(call.start_byte(), all.clone());

@@ -96,6 +96,13 @@ pub fn value_env_before(at: Node<'_>, cx: &mut Checker<'_>) -> Env {
     Env::At(events, at.start_byte())
 }
 
+/// [`value_env_before`] `at`, for evaluating `exprs` — or an empty environment when no expression
+/// names anything (`LOG.info("Starting")`): only names are looked up in it, so the function's timeline
+/// need not be built.
+pub fn value_env_for(at: Node<'_>, exprs: &[Node<'_>], cx: &mut Checker<'_>) -> Env {
+    if exprs.iter().any(|e| python::contains_identifier(*e)) { value_env_before(at, cx) } else { Env::new() }
+}
+
 /// The bindings of the function enclosing `at`, from its start up to (not including) `at`.
 pub fn env_before(at: Node<'_>, cx: &Checker<'_>, source: SourceFn<'_>) -> Env {
     match cx.enclosing_function(at) {

@@ -27,7 +27,7 @@ impl Rule for SecretInException {
             return;
         };
         let Some(args) = call.child_by_field_id(fields::arguments()) else { return };
-        let env = taint::value_env_before(node, cx);
+        let env = taint::value_env_for(node, &[args], cx);
         let mut hits: Vec<_> =
             evaluate(args, cx, &env, &value_source).hits.into_iter().filter(|h| h.kind == Kind::Secret).collect();
         hits.sort_by_key(|h| h.option.is_some());
