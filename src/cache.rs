@@ -36,12 +36,28 @@ pub const BUILD_ID: &str = env!("TRUNKGUARD_BUILD_ID");
 /// Files modified more recently than this before being analysed are re-checked by content next time.
 const RACY_WINDOW: Duration = Duration::from_secs(2);
 
-/// A file's size and modification time, as recorded when it was analysed.
+/// A file's size, modification time and permissions, as recorded when it was analysed. (A `chmod`
+/// that makes the file unreadable changes the stamp, so the next run reports the read error rather
+/// than the cached findings.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamp {
     size: u64,
     secs: u64,
     nanos: u32,
+    mode: u32,
+}
+
+/// The permission bits of a file (0 where the platform has none).
+fn mode(meta: &std::fs::Metadata) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode()
+    }
+    #[cfg(not(unix))]
+    {
+        u32::from(meta.permissions().readonly())
+    }
 }
 
 impl Stamp {
@@ -52,7 +68,7 @@ impl Stamp {
             return None;
         }
         let since = modified.duration_since(SystemTime::UNIX_EPOCH).ok()?;
-        Some(Stamp { size: meta.len(), secs: since.as_secs(), nanos: since.subsec_nanos() })
+        Some(Stamp { size: meta.len(), secs: since.as_secs(), nanos: since.subsec_nanos(), mode: mode(meta) })
     }
 
     /// Does `meta` still describe the file this stamp was taken of?
@@ -60,7 +76,7 @@ impl Stamp {
         let Some(since) = meta.modified().ok().and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok()) else {
             return false;
         };
-        self.size == meta.len() && self.secs == since.as_secs() && self.nanos == since.subsec_nanos()
+        *self == Stamp { size: meta.len(), secs: since.as_secs(), nanos: since.subsec_nanos(), mode: mode(meta) }
     }
 }
 
@@ -215,5 +231,36 @@ fn remove_stale(root: &Path) {
         if stale && entry.file_type().is_ok_and(|t| t.is_dir()) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_sees_size_time_and_permission_changes() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), "x = 1\n").unwrap();
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        file.as_file().set_modified(hour_ago).unwrap();
+        let meta = std::fs::metadata(file.path()).unwrap();
+        let stamp = Stamp::of(&meta, SystemTime::now()).expect("an hour-old file has a trusted stamp");
+        assert!(stamp.matches(&meta));
+        assert!(Stamp::of(&meta, hour_ago + Duration::from_secs(1)).is_none(), "too recent to trust");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // Made unreadable (for anyone but root): the cached result must not stand for it.
+            std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o000)).unwrap();
+            assert!(!stamp.matches(&std::fs::metadata(file.path()).unwrap()));
+            std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        std::fs::write(file.path(), "x = 12\n").unwrap();
+        file.as_file().set_modified(hour_ago).unwrap();
+        assert!(!stamp.matches(&std::fs::metadata(file.path()).unwrap()), "another size");
+        std::fs::write(file.path(), "x = 2\n").unwrap();
+        file.as_file().set_modified(hour_ago + Duration::from_secs(5)).unwrap();
+        assert!(!stamp.matches(&std::fs::metadata(file.path()).unwrap()), "another mtime");
     }
 }
