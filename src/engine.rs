@@ -1,6 +1,9 @@
 //! Parse once, walk once: the per-file analysis. Each file is parsed with tree-sitter-python, then one
 //! iterative pre-order walk with a `TreeCursor` hands every node to the rules registered for its kind
 //! (a dispatch table indexed by node kind id). Syntax errors are collected on the same walk.
+//!
+//! With selective parsing on ([`Engine::with_selective`]), tree-sitter parses the text with every
+//! function no enabled rule can report in blanked (see [`crate::prune`]); rules still read the original.
 
 use crate::config::Settings;
 use crate::finding::{Finding, Related, Span, assign_fingerprints};
@@ -68,6 +71,9 @@ pub struct Engine {
     kinds: WalkKinds,
     enabled: Vec<&'static str>,
     settings: Settings,
+    /// The enabled rules' triggers; `None`: every file is parsed whole.
+    selector: Option<crate::prune::Selector>,
+    triggers: Vec<crate::prune::Triggers>,
 }
 
 /// Node kind ids the walk tests on every node (ids, not `Node::kind()` strings, which cost a `strlen`,
@@ -101,7 +107,21 @@ impl Engine {
             function: lang.id_for_node_kind("function_definition", true),
             class: lang.id_for_node_kind("class_definition", true),
         };
-        Engine { dispatch, kinds, enabled: rules.iter().map(|r| r.id()).collect(), settings }
+        Engine {
+            dispatch,
+            kinds,
+            enabled: rules.iter().map(|r| r.id()).collect(),
+            settings,
+            selector: None,
+            triggers: rules.iter().map(|r| r.triggers()).collect(),
+        }
+    }
+
+    /// Turns selective parsing on or off (off by default): when on, functions that hold none of the
+    /// enabled rules' triggers are blanked before parsing. Findings are the same either way.
+    pub fn with_selective(mut self, on: bool) -> Engine {
+        self.selector = if on { crate::prune::Selector::new(&self.triggers) } else { None };
+        self
     }
 
     /// Does rule `id` run?
@@ -113,7 +133,12 @@ impl Engine {
     /// well-formed calls; kept for safety).
     pub fn analyse(&self, parser: &mut Parser, src: &SourceFile) -> Option<FileAnalysis> {
         let parser_text = src.parser_text();
-        let tree = parser.parse(parser_text.as_bytes(), None)?;
+        let pruned = self.selector.as_ref().and_then(|s| s.prune(parser_text.as_bytes()));
+        let mut tree = parser.parse(pruned.as_ref().map_or(parser_text.as_bytes(), |p| &p.text), None)?;
+        if pruned.is_some() && tree.root_node().has_error() {
+            // The full parse decides what an error means (and reports it where it is).
+            tree = parser.parse(parser_text.as_bytes(), None)?;
+        }
         let root = tree.root_node();
         let mut cx = Checker::new(src, root, &self.settings);
         let mut syntax: Option<SyntaxErrors> = None;

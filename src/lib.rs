@@ -15,6 +15,7 @@ pub mod engine;
 pub mod finding;
 pub mod index;
 pub mod output;
+pub mod prune;
 pub mod python;
 pub mod report;
 pub mod rules;
@@ -82,7 +83,7 @@ pub fn scan(
     settings: &config::Settings,
     options: &ScanOptions<'_>,
 ) -> Result<Scan> {
-    let engine = engine::Engine::new(rules, settings.clone());
+    let engine = engine::Engine::new(rules, settings.clone()).with_selective(!options.full_parse);
     let progress = options.progress;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))

@@ -11,6 +11,7 @@ pub mod retry;
 pub mod suppressions;
 
 use crate::engine::Checker;
+pub use crate::prune::Triggers;
 use tree_sitter::Node;
 
 /// A check over one node kind (or a few). Rules know nothing of output formats.
@@ -21,6 +22,13 @@ pub trait Rule: Send + Sync {
     fn node_kinds(&self) -> &'static [&'static str];
     /// Called once for every node of a wanted kind, in source order.
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>);
+    /// The tokens without which this rule cannot report anything in a function (see
+    /// [`crate::prune`]): a function holding none of any enabled rule's triggers is not parsed. The
+    /// default keeps every function; a rule that declares triggers must be sure of them (the
+    /// selective-parsing equivalence tests hold it to that).
+    fn triggers(&self) -> Triggers {
+        Triggers::EVERYWHERE
+    }
 }
 
 /// Every rule, sorted by id.

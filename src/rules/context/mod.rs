@@ -60,10 +60,16 @@ pub fn unit_functions(node: Node<'_>) -> Vec<Node<'_>> {
 }
 
 /// Does the unit's text mention an escalation of this kind at all? (A cheap filter before the analysis.)
+/// What a class must mention for TG401 to look at it (also its selective-parsing class trigger).
+pub const ELEVATED: &str = ".elevated(";
+
+/// What a class must mention for TG402 to look at it (also its selective-parsing class triggers).
+pub const ADMIN: &[&str] = &["get_admin_context", "is_admin"];
+
 fn mentions(text: &str, kind: Escalation) -> bool {
     match kind {
-        Escalation::Elevated => text.contains(".elevated("),
-        Escalation::Admin => text.contains("get_admin_context") || text.contains("is_admin"),
+        Escalation::Elevated => text.contains(ELEVATED),
+        Escalation::Admin => ADMIN.iter().any(|w| text.contains(w)),
     }
 }
 

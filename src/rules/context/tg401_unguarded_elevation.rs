@@ -3,7 +3,7 @@
 
 use super::{Escalation, describe_sink, function_name, report, unguarded};
 use crate::engine::Checker;
-use crate::rules::Rule;
+use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 
 /// See `rules/TG401.md`.
@@ -16,6 +16,12 @@ impl Rule for UnguardedElevation {
 
     fn node_kinds(&self) -> &'static [&'static str] {
         &["class_definition"]
+    }
+
+    /// The rule follows calls between the methods of a class: a class that mentions `.elevated(` is
+    /// kept whole (the same test [`super::unguarded`] starts with).
+    fn triggers(&self) -> Triggers {
+        Triggers { class_fragments: &[super::ELEVATED], ..Triggers::NONE }
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {

@@ -3,7 +3,7 @@
 
 use super::{Escalation, describe_sink, function_name, report, unguarded};
 use crate::engine::Checker;
-use crate::rules::Rule;
+use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 
 /// See `rules/TG402.md`.
@@ -16,6 +16,11 @@ impl Rule for AdminContextReplacesCaller {
 
     fn node_kinds(&self) -> &'static [&'static str] {
         &["class_definition"]
+    }
+
+    /// Like TG401, for the admin-context mentions [`super::unguarded`] starts with.
+    fn triggers(&self) -> Triggers {
+        Triggers { class_fragments: super::ADMIN, ..Triggers::NONE }
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {

@@ -3,11 +3,14 @@
 
 use super::dataflow::{Summaries, Unit, analyse_function};
 use crate::engine::Checker;
-use crate::rules::Rule;
+use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 
 /// See `rules/TG403.md`.
 pub struct ContextMadeAdmin;
+
+/// A function that makes its context admin mentions one of these.
+const MENTIONS: &[&str] = &["is_admin", "roles"];
 
 impl Rule for ContextMadeAdmin {
     fn id(&self) -> &'static str {
@@ -18,9 +21,14 @@ impl Rule for ContextMadeAdmin {
         &["function_definition"]
     }
 
+    /// The rule's own first test: the function mentions `is_admin` or `roles`.
+    fn triggers(&self) -> Triggers {
+        Triggers { fragments: MENTIONS, ..Triggers::NONE }
+    }
+
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
         let body = cx.node_text(node);
-        if !body.contains("is_admin") && !body.contains("roles") {
+        if !MENTIONS.iter().any(|w| body.contains(w)) {
             return;
         }
         let in_class = node

@@ -9,7 +9,11 @@ pub mod tg203_bare_except;
 use crate::engine::Checker;
 use crate::python::flow::{self, Exits};
 use crate::python::{self, named_children, statements};
+use crate::rules::Triggers;
 use tree_sitter::Node;
+
+/// TG201 and TG203 look at `except` clauses only.
+pub const TRIGGERS: Triggers = Triggers { words: &["except"], ..Triggers::NONE };
 
 /// Names whose catch is "broad".
 const BROAD: &[&str] = &["Exception", "BaseException", "builtins.Exception", "builtins.BaseException"];

@@ -2,7 +2,7 @@
 
 use super::{Catch, describe, handler, is_silent};
 use crate::engine::Checker;
-use crate::rules::Rule;
+use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 
 /// See `rules/TG201.md`.
@@ -15,6 +15,10 @@ impl Rule for BroadExceptSwallowed {
 
     fn node_kinds(&self) -> &'static [&'static str] {
         &["except_clause"]
+    }
+
+    fn triggers(&self) -> Triggers {
+        super::TRIGGERS
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {

@@ -5,7 +5,7 @@ use super::{Catch, handler, is_broad_name, is_silent};
 use crate::engine::Checker;
 use crate::python::fields;
 use crate::python::{self, named_children};
-use crate::rules::Rule;
+use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 
 /// See `rules/TG202.md`.
@@ -18,6 +18,11 @@ impl Rule for BroadExceptSilent {
 
     fn node_kinds(&self) -> &'static [&'static str] {
         &["except_clause", "with_item"]
+    }
+
+    /// `except` clauses, and `with contextlib.suppress(...)` however `suppress` is imported.
+    fn triggers(&self) -> Triggers {
+        Triggers { words: &["except", "suppress"], import_modules: &["contextlib"], ..Triggers::NONE }
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {

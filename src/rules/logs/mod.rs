@@ -25,7 +25,23 @@ use crate::engine::Checker;
 use crate::finding::{Finding, Related};
 use crate::python::fields;
 use crate::python::{self, named_children};
+use crate::rules::Triggers;
 use tree_sitter::Node;
+
+/// Words a log sink's callee contains ([`sink`]): the receivers of [`python::LOGGER_NAMES`] (`self.log`
+/// has `log`), `print`, and `sys.stdout`/`sys.stderr` however `sys` is imported.
+pub const SINK_WORDS: &[&str] =
+    &["LOG", "LOGGER", "logger", "log", "_LOG", "_log", "logging", "print", "stdout", "stderr"];
+
+/// A log sink: [`SINK_WORDS`], module loggers (`_logger = logging.getLogger(...)`, any name) and the
+/// aliases of `sys` imports (`from sys import stdout as out`).
+pub const SINK_TRIGGERS: Triggers =
+    Triggers { words: SINK_WORDS, import_modules: &["sys"], module_loggers: true, ..Triggers::NONE };
+
+/// An oslo.config option declaration ([`option_declaration`]): its class ends in `Opt`, unless imported
+/// under another name from `oslo_config`.
+pub const OPTION_TRIGGERS: Triggers =
+    Triggers { fragments: &["Opt"], import_modules: &["oslo_config"], ..Triggers::NONE };
 
 /// What kind of sensitive thing a value is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,4 +287,15 @@ pub fn why_secret(hit: &Hit) -> String {
         _ => words::Class::Credential,
     };
     format!("{} (the name says `{}`)", class.noun(), hit.word)
+}
+
+#[cfg(test)]
+mod trigger_tests {
+    #[test]
+    fn sink_words_cover_every_logger_receiver() {
+        for name in crate::python::LOGGER_NAMES {
+            let last = crate::python::last_segment(name);
+            assert!(super::SINK_WORDS.contains(&last), "{name}");
+        }
+    }
 }

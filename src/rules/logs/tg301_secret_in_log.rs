@@ -6,11 +6,15 @@ use super::{Hit, Kind, record_secret_option, report_hit, sink, sink_hits, why_se
 use crate::engine::Checker;
 use crate::python::fields;
 use crate::python::{self, named_children};
-use crate::rules::Rule;
+use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 
 /// See `rules/TG301.md`.
 pub struct SecretInLog;
+
+/// [`super::SINK_WORDS`] and the decorator's name.
+const WORDS: &[&str] =
+    &["LOG", "LOGGER", "logger", "log", "_LOG", "_log", "logging", "print", "stdout", "stderr", "log_method_call"];
 
 impl Rule for SecretInLog {
     fn id(&self) -> &'static str {
@@ -19,6 +23,16 @@ impl Rule for SecretInLog {
 
     fn node_kinds(&self) -> &'static [&'static str] {
         &["call", "decorated_definition"]
+    }
+
+    /// Log sinks, `@log_method_call`, and option declarations (for the project's secret-option index).
+    fn triggers(&self) -> Triggers {
+        Triggers {
+            words: WORDS,
+            fragments: super::OPTION_TRIGGERS.fragments,
+            import_modules: &["sys", "oslo_config", "log_method_call"],
+            ..super::SINK_TRIGGERS
+        }
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
@@ -74,5 +88,19 @@ fn check_log_method_call(id: &'static str, node: Node<'_>, cx: &mut Checker<'_>)
         f.related.push(related);
         f.properties.extend(annotation.properties);
         return;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triggers_cover_sinks_and_options() {
+        let t = SecretInLog.triggers();
+        assert!(super::super::SINK_WORDS.iter().all(|w| t.words.contains(w)));
+        assert!(t.module_loggers);
+        assert!(super::super::SINK_TRIGGERS.import_modules.iter().all(|m| t.import_modules.contains(m)));
+        assert!(super::super::OPTION_TRIGGERS.import_modules.iter().all(|m| t.import_modules.contains(m)));
     }
 }

@@ -3,7 +3,7 @@
 
 use super::{Hit, Kind, report_hit, sink, sink_hits};
 use crate::engine::Checker;
-use crate::rules::Rule;
+use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 
 /// See `rules/TG303.md`.
@@ -16,6 +16,10 @@ impl Rule for RequestDumpInLog {
 
     fn node_kinds(&self) -> &'static [&'static str] {
         &["call"]
+    }
+
+    fn triggers(&self) -> Triggers {
+        super::SINK_TRIGGERS
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {

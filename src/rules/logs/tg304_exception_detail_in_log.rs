@@ -5,8 +5,8 @@ use super::{Hit, Kind, evaluate, sink, taint};
 use crate::engine::Checker;
 use crate::python::fields;
 use crate::python::{self, named_children};
-use crate::rules::Rule;
 use crate::rules::exceptions::{Catch, caught};
+use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 
 /// See `rules/TG304.md`.
@@ -22,6 +22,10 @@ impl Rule for ExceptionDetailInLog {
 
     fn node_kinds(&self) -> &'static [&'static str] {
         &["call"]
+    }
+
+    fn triggers(&self) -> Triggers {
+        super::SINK_TRIGGERS
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {

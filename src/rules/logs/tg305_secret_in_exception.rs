@@ -4,7 +4,7 @@ use super::{Kind, evaluate, record_secret_option, report_hit, taint, value_sourc
 use crate::engine::Checker;
 use crate::python;
 use crate::python::fields;
-use crate::rules::Rule;
+use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 
 /// See `rules/TG305.md`.
@@ -17,6 +17,11 @@ impl Rule for SecretInException {
 
     fn node_kinds(&self) -> &'static [&'static str] {
         &["raise_statement", "call"]
+    }
+
+    /// `raise`, and option declarations (for the project's secret-option index).
+    fn triggers(&self) -> Triggers {
+        Triggers { words: &["raise"], ..super::OPTION_TRIGGERS }
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {

@@ -4,7 +4,7 @@
 use super::{declares_secret, option_declaration, string_literal, words};
 use crate::engine::Checker;
 use crate::python;
-use crate::rules::Rule;
+use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 
 /// See `rules/TG306.md`.
@@ -20,6 +20,10 @@ impl Rule for SecretOptionNotMarked {
 
     fn node_kinds(&self) -> &'static [&'static str] {
         &["call"]
+    }
+
+    fn triggers(&self) -> Triggers {
+        super::OPTION_TRIGGERS
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {

@@ -4,7 +4,17 @@
 use crate::engine::Checker;
 use crate::python::fields;
 use crate::python::{self, named_children, text};
+use crate::rules::Triggers;
 use tree_sitter::Node;
+
+/// What [`library`] recognises: `retry`/`Retrying`/`AsyncRetrying` (any case), backoff's
+/// `on_exception`/`on_predicate`, and names imported from the three libraries under an alias.
+pub const TRIGGERS: Triggers = Triggers {
+    words: &["on_exception", "on_predicate"],
+    fragments_nocase: &["retry"],
+    import_modules: &["tenacity", "retrying", "backoff"],
+    ..Triggers::NONE
+};
 
 /// A retry library's entry point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,8 +20,12 @@ use crate::engine::Checker;
 use crate::python::fields;
 use crate::python::flow::{self, Exits};
 use crate::python::{self, Imports, named_children, text};
+use crate::rules::Triggers;
 use std::collections::HashSet;
 use tree_sitter::Node;
+
+/// TG101–TG104 judge loops with a `try` of their own ([`analyse`] gives up without one).
+pub const LOOP_TRIGGERS: Triggers = Triggers { words: &["try"], ..Triggers::NONE };
 
 /// Callee-name fragments that wait before the next attempt (`time.sleep`, `eventlet.sleep`,
 /// `greenthread.sleep`, `asyncio.sleep`, `Event.wait`, `self._backoff()`, `self.delay(attempt)`…).

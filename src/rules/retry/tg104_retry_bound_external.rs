@@ -2,7 +2,7 @@
 
 use super::{BoundKind, external_limit, report_loop, retry_loop};
 use crate::engine::Checker;
-use crate::rules::Rule;
+use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 
 /// See `rules/TG104.md`.
@@ -15,6 +15,10 @@ impl Rule for RetryBoundExternal {
 
     fn node_kinds(&self) -> &'static [&'static str] {
         &["for_statement", "while_statement"]
+    }
+
+    fn triggers(&self) -> Triggers {
+        super::LOOP_TRIGGERS
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {

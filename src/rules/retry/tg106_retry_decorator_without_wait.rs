@@ -2,7 +2,7 @@
 
 use super::decorators::{Library, library_use};
 use crate::engine::Checker;
-use crate::rules::Rule;
+use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 
 /// See `rules/TG106.md`.
@@ -15,6 +15,10 @@ impl Rule for RetryDecoratorWithoutWait {
 
     fn node_kinds(&self) -> &'static [&'static str] {
         &["call", "decorator"]
+    }
+
+    fn triggers(&self) -> Triggers {
+        super::decorators::TRIGGERS
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {

@@ -1,0 +1,577 @@
+//! Selective parsing: parse only the functions a selected rule can report in.
+//!
+//! Before tree-sitter sees a file, one lexical pass over its text cuts it into *units*: the outermost
+//! function definitions (with their decorators) wherever they stand — at module level, in class bodies,
+//! in module-level `if`/`try` blocks. A unit that holds no trigger token of any enabled rule (see
+//! [`Triggers`]) is **blanked in place**: its `def` keyword becomes `pass`, every other byte but line
+//! breaks a space. The blanked text has the same length, lines and columns as the original, so every
+//! kept node has the byte range it has in a full parse and rules, which read the original text by byte
+//! range, see nothing change. Module-level code and class bodies outside methods are never blanked.
+//!
+//! The pass owns its doubts: it tracks string literals (every prefix, triple quotes, escapes,
+//! f-string replacement fields), comments, brackets and backslash continuations, and checks the
+//! indentation the way Python's tokenizer does. Whenever it cannot vouch for a cut — a tab or form
+//! feed in indentation, non-ASCII first character on a line, an unterminated string, unbalanced
+//! brackets, an unexpected indent or dedent, a decorator not followed by a definition, a same-quote
+//! string nested in an f-string field — it declines ([`Selector::prune`] returns `None`) and the file
+//! is parsed whole, as with `--full-parse`.
+//!
+//! Syntax errors: the lexer catches the lexical and indentation errors above (the file is then parsed
+//! whole, so its `syntax-error` notification is the full parse's). The engine also re-parses the whole
+//! text when the blanked text parses with an error. What neither catches is a grammar error inside a
+//! blanked function (`def f(:`): that function is not parsed, so the file gets no `syntax-error`
+//! notification where a full parse would give one. On valid Python both modes give identical findings
+//! and notifications.
+//!
+//! No recursion, no allocation per byte: one forward pass, then one Aho-Corasick search per unit that
+//! stops at the first trigger.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use memchr::memmem;
+
+/// What a rule needs kept to report everything it would report on a full parse. A function (with its
+/// decorators and nested code) that contains none of the tokens of any enabled rule's triggers is
+/// blanked. Matches are lexical: a token in a string or comment keeps its function too.
+#[derive(Debug, Clone, Copy)]
+pub struct Triggers {
+    /// The rule may report anywhere: no function is blanked while it runs.
+    pub everywhere: bool,
+    /// Identifiers or keywords, matched case-sensitively as whole words (`except`, `LOG`).
+    pub words: &'static [&'static str],
+    /// Text matched case-sensitively anywhere (`Opt` in `cfg.StrOpt(`).
+    pub fragments: &'static [&'static str],
+    /// Text matched anywhere, ignoring ASCII case (`retry` in `tenacity.Retrying`).
+    pub fragments_nocase: &'static [&'static str],
+    /// Text that keeps a whole class, every method of it, when it appears anywhere in the class (rules
+    /// that follow calls between the methods of a class). Also a trigger for a single function.
+    pub class_fragments: &'static [&'static str],
+    /// Modules whose import aliases are triggers too: in an import statement outside functions that
+    /// mentions one of these, every name bound with `as` is a word trigger (`from tenacity import
+    /// retry as r` makes `r` one).
+    pub import_modules: &'static [&'static str],
+    /// Names bound from `getLogger(...)` outside functions are word triggers (module loggers).
+    pub module_loggers: bool,
+}
+
+impl Triggers {
+    /// Nothing in a function matters to the rule.
+    pub const NONE: Triggers = Triggers {
+        everywhere: false,
+        words: &[],
+        fragments: &[],
+        fragments_nocase: &[],
+        class_fragments: &[],
+        import_modules: &[],
+        module_loggers: false,
+    };
+
+    /// The rule may report in any function: selective parsing is off while it runs.
+    pub const EVERYWHERE: Triggers = Triggers { everywhere: true, ..Triggers::NONE };
+}
+
+/// Suppression comments (see [`crate::suppress`]) keep their function whatever rules run: they mark or
+/// silence findings and may be reported unused.
+const DIRECTIVES: &[&str] = &["trunkguard:", "noqa", "nosec", "pylint:"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Match {
+    Word,
+    Fragment,
+    NoCase,
+}
+
+/// The union of the enabled rules' triggers, compiled once per scan.
+#[derive(Debug)]
+pub struct Selector {
+    /// Every unit trigger, lower-cased and searched case-insensitively; `variants` says how each
+    /// pattern must really match.
+    unit: AhoCorasick,
+    variants: Vec<Vec<(Match, &'static str)>>,
+    class: Option<AhoCorasick>,
+    import_modules: Vec<String>,
+    module_loggers: bool,
+}
+
+/// A blanked text and how many bytes of functions it blanked.
+#[derive(Debug)]
+pub struct Pruned {
+    pub text: Vec<u8>,
+    pub blanked_bytes: usize,
+    pub units: usize,
+    pub blanked_units: usize,
+}
+
+impl Selector {
+    /// The selector for `triggers` (one per enabled rule); `None` when one of them needs every function.
+    pub fn new(triggers: &[Triggers]) -> Option<Selector> {
+        if triggers.iter().any(|t| t.everywhere) {
+            return None;
+        }
+        let mut keys: Vec<String> = Vec::new();
+        let mut variants: Vec<Vec<(Match, &'static str)>> = Vec::new();
+        let mut add = |how: Match, s: &'static str| {
+            if s.is_empty() {
+                return;
+            }
+            let key = s.to_ascii_lowercase();
+            let at = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+                keys.push(key);
+                variants.push(Vec::new());
+                keys.len() - 1
+            });
+            if !variants[at].contains(&(how, s)) {
+                variants[at].push((how, s));
+            }
+        };
+        for d in DIRECTIVES {
+            add(Match::NoCase, d);
+        }
+        let mut class_keys: Vec<&'static str> = Vec::new();
+        let mut import_modules: Vec<String> = Vec::new();
+        for t in triggers {
+            t.words.iter().for_each(|w| add(Match::Word, w));
+            t.fragments.iter().chain(t.class_fragments).for_each(|f| add(Match::Fragment, f));
+            t.fragments_nocase.iter().for_each(|f| add(Match::NoCase, f));
+            class_keys.extend(t.class_fragments.iter().filter(|f| !f.is_empty()));
+            import_modules.extend(t.import_modules.iter().map(|m| m.to_ascii_lowercase()));
+        }
+        class_keys.sort_unstable();
+        class_keys.dedup();
+        import_modules.sort_unstable();
+        import_modules.dedup();
+        let unit = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&keys)
+            .expect("a few short literal patterns always compile");
+        let class = (!class_keys.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(&class_keys)
+                .expect("a few short literal patterns always compile")
+        });
+        Some(Selector {
+            unit,
+            variants,
+            class,
+            import_modules,
+            module_loggers: triggers.iter().any(|t| t.module_loggers),
+        })
+    }
+
+    /// The text with every function that holds no trigger blanked, or `None` when nothing can be
+    /// blanked or the lexical pass cannot vouch for the cut (the caller parses `text` whole).
+    pub fn prune(&self, text: &[u8]) -> Option<Pruned> {
+        let loggers: Vec<usize> =
+            if self.module_loggers { memmem::find_iter(text, "getLogger").collect() } else { Vec::new() };
+        let layout = layout(text, &loggers)?;
+        if layout.units.is_empty() {
+            return None;
+        }
+        let mut dynamic: Vec<&[u8]> = layout.loggers.iter().map(|&(s, e)| &text[s..e]).collect();
+        for &(s, e) in &layout.imports {
+            let line = &text[s..e];
+            let mentions =
+                self.import_modules.iter().any(|m| line.windows(m.len()).any(|w| w.eq_ignore_ascii_case(m.as_bytes())));
+            if mentions {
+                aliases(line, &mut dynamic);
+            }
+        }
+        dynamic.sort_unstable();
+        dynamic.dedup();
+        let mut class_kept: Vec<Option<bool>> = vec![None; layout.classes.len()];
+        let mut out: Option<Vec<u8>> = None;
+        let mut blanked_bytes = 0;
+        let mut blanked_units = 0;
+        for u in &layout.units {
+            if self.unit_triggered(text, u.start, u.end, &dynamic) {
+                continue;
+            }
+            // The outermost class around the unit, if any (classes are disjoint and sorted).
+            let at = layout.classes.partition_point(|&(s, _)| s <= u.start);
+            if let Some(i) = at.checked_sub(1).filter(|&i| u.end <= layout.classes[i].1) {
+                let (s, e) = layout.classes[i];
+                let kept = *class_kept[i].get_or_insert_with(|| {
+                    self.class.as_ref().is_some_and(|ac| ac.find(Input::new(&text[s..e])).is_some())
+                });
+                if kept {
+                    continue;
+                }
+            }
+            let buf = out.get_or_insert_with(|| text.to_vec());
+            for byte in &mut buf[u.start..u.end] {
+                if *byte != b'\n' && *byte != b'\r' {
+                    *byte = b' ';
+                }
+            }
+            buf[u.def_at..u.def_at + 4].copy_from_slice(b"pass");
+            blanked_bytes += u.end - u.start;
+            blanked_units += 1;
+        }
+        out.map(|text| Pruned { text, blanked_bytes, units: layout.units.len(), blanked_units })
+    }
+
+    fn unit_triggered(&self, text: &[u8], start: usize, end: usize, dynamic: &[&[u8]]) -> bool {
+        let input = Input::new(text).span(start..end);
+        for m in self.unit.find_overlapping_iter(input) {
+            let (s, e) = (m.start(), m.end());
+            let found = &text[s..e];
+            let ok = self.variants[m.pattern().as_usize()].iter().any(|&(how, p)| match how {
+                Match::NoCase => true,
+                Match::Fragment => found == p.as_bytes(),
+                Match::Word => found == p.as_bytes() && is_word_at(text, s, e),
+            });
+            if ok {
+                return true;
+            }
+        }
+        let hay = &text[start..end];
+        dynamic.iter().any(|w| memmem::find_iter(hay, w).any(|at| is_word_at(text, start + at, start + at + w.len())))
+    }
+}
+
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+/// Does `text[s..e]` stand as a whole word?
+fn is_word_at(text: &[u8], s: usize, e: usize) -> bool {
+    (s == 0 || !is_ident(text[s - 1])) && text.get(e).is_none_or(|&b| !is_ident(b))
+}
+
+/// Names bound with `as` in one import statement (`import a.b as c`, `from a import (b as c, d as e)`).
+fn aliases<'t>(line: &'t [u8], out: &mut Vec<&'t [u8]>) {
+    let mut i = 0;
+    let mut after_as = false;
+    while i < line.len() {
+        let c = line[i];
+        if c == b'#' {
+            while i < line.len() && line[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if !is_ident(c) {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while i < line.len() && is_ident(line[i]) {
+            i += 1;
+        }
+        let word = &line[s..i];
+        if after_as {
+            out.push(word);
+        }
+        after_as = word == b"as";
+    }
+}
+
+/// One function definition the lexer found: from its first decorator line to the end of its last
+/// logical line (line break included); `def_at` is where `def` (or `async`) starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Unit {
+    start: usize,
+    def_at: usize,
+    end: usize,
+}
+
+/// What the lexical pass found.
+#[derive(Debug, Default)]
+struct Layout {
+    units: Vec<Unit>,
+    /// Outermost classes outside functions: (start, end), sorted and disjoint.
+    classes: Vec<(usize, usize)>,
+    /// Import statements outside functions: (start, end).
+    imports: Vec<(usize, usize)>,
+    /// First identifier of each logical line outside functions that mentions `getLogger`.
+    loggers: Vec<(usize, usize)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Head {
+    Def,
+    Class,
+    Decorator,
+    Import,
+    Other,
+}
+
+fn starts_word(b: &[u8], at: usize, word: &[u8]) -> bool {
+    b[at..].starts_with(word) && b.get(at + word.len()).is_none_or(|&c| !is_ident(c))
+}
+
+/// What kind of statement starts at `at` (the first non-blank byte of a logical line).
+fn head(b: &[u8], at: usize) -> Head {
+    match b[at] {
+        b'@' => Head::Decorator,
+        b'd' if starts_word(b, at, b"def") => Head::Def,
+        b'c' if starts_word(b, at, b"class") => Head::Class,
+        b'i' if starts_word(b, at, b"import") => Head::Import,
+        b'f' if starts_word(b, at, b"from") => Head::Import,
+        b'a' if starts_word(b, at, b"async") => {
+            let mut k = at + 5;
+            while k < b.len() && (b[k] == b' ' || b[k] == b'\t') {
+                k += 1;
+            }
+            if k > at + 5 && starts_word(b, k, b"def") { Head::Def } else { Head::Other }
+        }
+        _ => Head::Other,
+    }
+}
+
+/// Skips the string literal whose opening quote is at `q`; returns the index just past it, or `None`
+/// when unsure (unterminated, a same-quote string inside an f-string field, an unknown prefix).
+fn skip_string(b: &[u8], q: usize) -> Option<usize> {
+    let quote = b[q];
+    // The prefix: the letters right before the quote.
+    let mut p = q;
+    while p > 0 && b[p - 1].is_ascii_alphabetic() {
+        p -= 1;
+    }
+    if p > 0 && is_ident(b[p - 1]) {
+        return None; // `x1"…"` or a non-ASCII letter: not a literal Python knows
+    }
+    let prefix = &b[p..q];
+    if prefix.len() > 3 || !prefix.iter().all(|c| b"rRbBuUfFtT".contains(c)) {
+        return None;
+    }
+    let formatted = prefix.iter().any(|c| b"fFtT".contains(c));
+    let triple = b.get(q + 1) == Some(&quote) && b.get(q + 2) == Some(&quote);
+    let mut i = if triple { q + 3 } else { q + 1 };
+    let mut depth = 0usize; // replacement-field nesting in an f-string
+    loop {
+        let c = *b.get(i)?;
+        match c {
+            b'\\' => {
+                // Escapes (and, in raw strings, a kept backslash) never end the literal.
+                i += if b.get(i + 1) == Some(&b'\r') && b.get(i + 2) == Some(&b'\n') { 3 } else { 2 };
+            }
+            b'\n' if !triple => return None,
+            b'{' if formatted => {
+                if depth == 0 && b.get(i + 1) == Some(&b'{') {
+                    i += 2;
+                } else {
+                    depth += 1;
+                    i += 1;
+                }
+            }
+            b'}' if formatted => {
+                if depth == 0 {
+                    i += if b.get(i + 1) == Some(&b'}') { 2 } else { 1 };
+                } else {
+                    depth -= 1;
+                    i += 1;
+                }
+            }
+            _ if c == quote => {
+                let closes = !triple || (b.get(i + 1) == Some(&quote) && b.get(i + 2) == Some(&quote));
+                if depth > 0 && (closes || !triple) {
+                    return None; // Python 3.12 nested quotes, or an error: do not guess
+                }
+                if closes {
+                    return Some(if triple { i + 3 } else { i + 1 });
+                }
+                i += 1;
+            }
+            _ if !formatted => {
+                // Fast path: jump to the next byte that matters.
+                i += 1 + memchr::memchr3(quote, b'\\', b'\n', &b[i + 1..]).unwrap_or(b.len() - i - 1);
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// The lexical pass. `getlogger` holds the offsets of every `getLogger` in the text, sorted.
+fn layout(b: &[u8], getlogger: &[usize]) -> Option<Layout> {
+    let n = b.len();
+    let mut out = Layout::default();
+    let mut indents: Vec<usize> = vec![0];
+    let mut expect_indent = false;
+    // The open unit: (start, def_at, indent).
+    let mut unit: Option<(usize, usize, usize)> = None;
+    // Open classes outside units: (start, indent), outermost first.
+    let mut classes: Vec<(usize, usize)> = Vec::new();
+    // First decorator line of a run not yet followed by its definition: (start, indent).
+    let mut decorators: Option<(usize, usize)> = None;
+    let mut last_code_end = 0;
+    let mut next_logger = 0;
+    let mut i = 0;
+    while i < n {
+        let line_start = i;
+        let mut j = i;
+        while j < n && b[j] == b' ' {
+            j += 1;
+        }
+        let indent = j - i;
+        // Blank and comment-only lines do not count for indentation.
+        let mut k = j;
+        while k < n && matches!(b[k], b' ' | b'\t' | b'\x0c') {
+            k += 1;
+        }
+        match b.get(k) {
+            None => break,
+            Some(b'\n') => {
+                i = k + 1;
+                continue;
+            }
+            Some(b'\r') if b.get(k + 1) == Some(&b'\n') => {
+                i = k + 2;
+                continue;
+            }
+            Some(b'#') => {
+                i = memchr::memchr(b'\n', &b[k..]).map_or(n, |p| k + p + 1);
+                continue;
+            }
+            Some(&c) if k != j || c >= 0x80 || !(c.is_ascii_graphic()) => return None,
+            Some(_) => {}
+        }
+        // Python's indentation rules.
+        let top = *indents.last().unwrap_or(&0);
+        if expect_indent {
+            if indent <= top {
+                return None;
+            }
+            indents.push(indent);
+        } else {
+            if indent > top {
+                return None;
+            }
+            while indents.last().is_some_and(|&t| indent < t) {
+                indents.pop();
+            }
+            if indents.last() != Some(&indent) {
+                return None;
+            }
+        }
+        // A line at or left of an open unit or class closes it.
+        if let Some((start, def_at, ind)) = unit
+            && indent <= ind
+        {
+            out.units.push(Unit { start, def_at, end: last_code_end });
+            unit = None;
+        }
+        while let Some(&(start, ind)) = classes.last() {
+            if indent > ind {
+                break;
+            }
+            classes.pop();
+            if classes.is_empty() {
+                out.classes.push((start, last_code_end));
+            }
+        }
+        let kind = head(b, j);
+        if unit.is_none() {
+            match kind {
+                Head::Decorator => match decorators {
+                    Some((_, ind)) if ind != indent => return None,
+                    Some(_) => {}
+                    None => decorators = Some((line_start, indent)),
+                },
+                Head::Def => {
+                    let start = match decorators.take() {
+                        Some((s, ind)) if ind == indent => s,
+                        Some(_) => return None,
+                        None => line_start,
+                    };
+                    unit = Some((start, j, indent));
+                }
+                Head::Class => {
+                    if decorators.take().is_some_and(|(_, ind)| ind != indent) {
+                        return None;
+                    }
+                    classes.push((line_start, indent));
+                }
+                Head::Import | Head::Other => {
+                    if decorators.is_some() {
+                        return None;
+                    }
+                }
+            }
+        }
+        // The rest of the logical line.
+        let mut depth = 0usize;
+        let mut last = 0u8;
+        let mut k = j;
+        let end = loop {
+            let Some(&c) = b.get(k) else {
+                if depth > 0 {
+                    return None;
+                }
+                break n;
+            };
+            match c {
+                b'\n' => {
+                    k += 1;
+                    if depth == 0 {
+                        break k;
+                    }
+                }
+                b'#' => k = memchr::memchr(b'\n', &b[k..]).map_or(n, |p| k + p),
+                b'\\' => match (b.get(k + 1), b.get(k + 2)) {
+                    (Some(b'\n'), _) => k += 2,
+                    (Some(b'\r'), Some(b'\n')) => k += 3,
+                    _ => return None,
+                },
+                b'(' | b'[' | b'{' => {
+                    depth += 1;
+                    last = c;
+                    k += 1;
+                }
+                b')' | b']' | b'}' => {
+                    depth = depth.checked_sub(1)?;
+                    last = c;
+                    k += 1;
+                }
+                b'"' | b'\'' => {
+                    k = skip_string(b, k)?;
+                    last = b'"';
+                }
+                b' ' | b'\t' | b'\x0c' | b'\r' => k += 1,
+                _ => {
+                    last = c;
+                    k += 1;
+                }
+            }
+        };
+        expect_indent = last == b':';
+        if unit.is_none() {
+            if kind == Head::Import {
+                out.imports.push((line_start, end));
+            }
+            while getlogger.get(next_logger).is_some_and(|&p| p < line_start) {
+                next_logger += 1;
+            }
+            if getlogger.get(next_logger).is_some_and(|&p| p < end) {
+                let mut e = j;
+                while e < n && is_ident(b[e]) {
+                    e += 1;
+                }
+                if e > j {
+                    out.loggers.push((j, e));
+                }
+            }
+        }
+        last_code_end = end;
+        i = end;
+    }
+    if expect_indent || decorators.is_some() {
+        return None;
+    }
+    if let Some((start, def_at, _)) = unit {
+        out.units.push(Unit { start, def_at, end: last_code_end });
+    }
+    if let Some(&(start, _)) = classes.first() {
+        out.classes.push((start, last_code_end));
+    }
+    // `pass` must fit on the `def` line.
+    if out
+        .units
+        .iter()
+        .any(|u| u.def_at + 4 > u.end || b[u.def_at..u.def_at + 4].iter().any(|&c| c == b'\n' || c == b'\r'))
+    {
+        return None;
+    }
+    Some(out)
+}

@@ -1,0 +1,232 @@
+//! Selective parsing changes nothing: every fixture, random and mutated Python, and (ignored: it needs
+//! the corpus) whole OpenStack trees give the same findings — spans, messages, fingerprints, related
+//! locations, flows — and notifications with functions blanked as with `--full-parse`.
+//!
+//!     bench/fetch-corpus.sh && cargo test --release --test selective -- --ignored --nocapture
+
+mod common;
+
+use proptest::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use trunkguard::{ScanOptions, discover, engine, prune, rules, scan, selection, source};
+
+fn all_rules() -> &'static Vec<&'static dyn rules::Rule> {
+    static RULES: OnceLock<Vec<&'static dyn rules::Rule>> = OnceLock::new();
+    RULES.get_or_init(|| selection::resolve(&["ALL".into()], &[]).unwrap())
+}
+
+fn files_under(dir: &Path) -> Vec<discover::Candidate> {
+    let excludes = discover::exclude_set(&[]).unwrap();
+    let found = discover::discover(&[dir.to_path_buf()], &excludes, dir).unwrap();
+    assert!(!found.files.is_empty(), "no Python files under {}", dir.display());
+    found.files
+}
+
+/// Scans `files` in both modes; returns (findings, notifications) rendered for comparison.
+fn both_modes(files: &[discover::Candidate], threads: Option<usize>) -> [(Vec<String>, Vec<String>); 2] {
+    [true, false].map(|full_parse| {
+        let options = ScanOptions { threads, progress: None, full_parse };
+        let result = scan(files, all_rules(), &Default::default(), &options).unwrap();
+        (
+            result.findings.iter().map(|(path, f)| format!("{path}: {f:?}")).collect(),
+            result.notifications.iter().map(|n| format!("{n:?}")).collect(),
+        )
+    })
+}
+
+fn assert_same(files: &[discover::Candidate], threads: Option<usize>) -> usize {
+    let [(full_findings, full_notes), (sel_findings, sel_notes)] = both_modes(files, threads);
+    for (a, b) in full_findings.iter().zip(&sel_findings) {
+        assert_eq!(a, b, "first differing finding (full parse, then selective)");
+    }
+    assert_eq!(full_findings.len(), sel_findings.len(), "finding counts differ");
+    assert_eq!(full_notes, sel_notes, "notifications differ");
+    full_findings.len()
+}
+
+#[test]
+fn fixtures_give_identical_results_in_both_modes() {
+    let files = files_under(&common::root().join("fixtures"));
+    let n = assert_same(&files, Some(2));
+    assert!(n > 50, "the fixtures hold findings to compare ({n})");
+}
+
+/// The selector for every rule (what `--select ALL` runs).
+fn selector() -> &'static prune::Selector {
+    static SELECTOR: OnceLock<prune::Selector> = OnceLock::new();
+    SELECTOR.get_or_init(|| {
+        let triggers: Vec<_> = all_rules().iter().map(|r| r.triggers()).collect();
+        prune::Selector::new(&triggers).expect("every rule declares its triggers")
+    })
+}
+
+#[test]
+fn the_fixtures_are_really_pruned() {
+    let mut blanked = 0;
+    for file in files_under(&common::root().join("fixtures")) {
+        let bytes = std::fs::read(&file.path).unwrap();
+        let (src, _) = source::SourceFile::decode(file.path.clone(), file.display.clone(), &bytes);
+        blanked += selector().prune(src.parser_text().as_bytes()).map_or(0, |p| p.blanked_units);
+    }
+    assert!(blanked > 10, "only {blanked} functions blanked over the fixtures");
+}
+
+/// Analyses `bytes` in both modes. Identical results, except where the full parse reports a syntax
+/// error the selective one does not see (an error inside a blanked function: documented in `prune`).
+fn check_bytes(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let file = discover::Candidate { path: "p.py".into(), display: "p.py".into(), uri: "p.py".into() };
+    let run = |selective: bool| {
+        let engine = engine::Engine::new(all_rules(), Default::default()).with_selective(selective);
+        let (analysis, notes) = trunkguard::analyse_bytes(&engine, &mut engine::new_parser(), &file, bytes);
+        let findings: Vec<String> = analysis
+            .findings
+            .iter()
+            .chain(analysis.deferred.iter().map(|d| &d.finding))
+            .map(|f| format!("{f:?}"))
+            .collect();
+        (findings, notes.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>())
+    };
+    let (full, full_notes) = run(false);
+    let (sel, sel_notes) = run(true);
+    let error = |notes: &[String]| notes.iter().any(|n| n.contains("syntax-error"));
+    if error(&full_notes) && !error(&sel_notes) {
+        return Ok(());
+    }
+    prop_assert_eq!(full, sel);
+    prop_assert_eq!(full_notes, sel_notes);
+    Ok(())
+}
+
+/// Lines of Python-ish code: keywords, strings of every kind, brackets, continuations, decorators.
+const LINES: &[&str] = &[
+    "def f(self, context, port):",
+    "async def g(x):",
+    "class ARpcCallback(object):",
+    "@tenacity.retry(stop=None)",
+    "@property",
+    "try:",
+    "except Exception as e:",
+    "except:",
+    "finally:",
+    "while True:",
+    "for i in range(3):",
+    "if x:",
+    "else:",
+    "pass",
+    "return x",
+    "continue",
+    "raise ValueError(password)",
+    "LOG.error('failed: %s', e)",
+    "LOG.debug(\"%s\", context)",
+    "_logger = logging.getLogger(__name__)",
+    "_logger.info(token)",
+    "print(password)",
+    "x = '''multi",
+    "line with def inside",
+    "'''",
+    "y = \"\"\"doc \"\"\"",
+    "z = f'{a}{{b}}'",
+    "w = rb'\\\\'",
+    "a = (1,",
+    "     2)",
+    "b = 1 + \\",
+    "    2",
+    "# trunkguard: ignore[TG201]",
+    "# noqa",
+    "# a comment",
+    "ctx = context.elevated()",
+    "self.plugin.update_port(ctx, port, {})",
+    "context.is_admin = True",
+    "cfg.StrOpt('password')",
+    "from tenacity import retry as r",
+    "from contextlib import suppress as quiet",
+    "with quiet(Exception):",
+    "time.sleep(1)",
+    "",
+];
+
+fn indented_program() -> impl Strategy<Value = String> {
+    prop::collection::vec((0usize..4, prop::sample::select(LINES)), 1..40)
+        .prop_map(|lines| lines.iter().map(|(indent, line)| format!("{}{line}\n", "    ".repeat(*indent))).collect())
+}
+
+fn fixture_texts() -> &'static Vec<Vec<u8>> {
+    static TEXTS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    TEXTS.get_or_init(|| {
+        files_under(&common::root().join("fixtures")).iter().map(|f| std::fs::read(&f.path).unwrap()).collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_programs_give_identical_results(program in indented_program()) {
+        check_bytes(program.as_bytes())?;
+    }
+
+    #[test]
+    fn mutated_fixtures_give_identical_results(
+        index in any::<prop::sample::Index>(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0usize..6, prop::sample::select(LINES)), 1..4),
+    ) {
+        let original = &fixture_texts()[index.index(fixture_texts().len())];
+        let mut text = original.clone();
+        for (at, how, line) in edits {
+            let pos = at.index(text.len() + 1);
+            match how {
+                0 => { text.insert(pos, b'\t'); }
+                1 => { text.insert(pos, b'"'); }
+                2 => { text.truncate(pos); }
+                3 => { text.splice(pos..pos, format!("\n{line}\n").bytes()); }
+                4 => { text.splice(pos..pos, format!("    {line}").bytes()); }
+                _ => { if pos < text.len() { text.remove(pos); } }
+            }
+        }
+        check_bytes(&text)?;
+    }
+}
+
+fn corpus() -> PathBuf {
+    std::env::var_os("TRUNKGUARD_CORPUS").map(PathBuf::from).unwrap_or_else(|| common::root().join("corpus"))
+}
+
+#[test]
+#[ignore = "needs the corpus: bench/fetch-corpus.sh, then cargo test --test selective -- --ignored"]
+fn corpus_gives_identical_results_in_both_modes() {
+    let corpus = corpus();
+    let neutron = corpus.join("neutron-29.0.0");
+    assert!(
+        neutron.join("neutron").is_dir(),
+        "neutron 29.0.0 is not at {}: run bench/fetch-corpus.sh",
+        neutron.display()
+    );
+    // Neutron always (CI fetches it); the other trees of `bench/fetch-corpus.sh all` when present.
+    let trees = ["neutron-29.0.0", "neutron-lib-5.0.1", "nova-34.0.0", "keystone-30.0.0", "cinder-29.0.0"];
+    let (mut all_bytes, mut all_blanked) = (0usize, 0usize);
+    for tree in trees.iter().map(|t| corpus.join(t)).filter(|t| t.is_dir()) {
+        let files = files_under(&tree);
+        let (mut bytes, mut blanked, mut fallbacks) = (0usize, 0usize, 0usize);
+        for file in &files {
+            let raw = std::fs::read(&file.path).unwrap();
+            let (src, _) = source::SourceFile::decode(file.path.clone(), file.display.clone(), &raw);
+            let text = src.parser_text();
+            bytes += text.len();
+            match selector().prune(text.as_bytes()) {
+                Some(p) => blanked += p.blanked_bytes,
+                None => fallbacks += 1,
+            }
+        }
+        let findings = assert_same(&files, None);
+        eprintln!(
+            "{}: {} files, {findings} findings identical in both modes; {:.1} % of {bytes} bytes blanked; {fallbacks} files not pruned",
+            tree.file_name().unwrap().to_string_lossy(),
+            files.len(),
+            100.0 * blanked as f64 / bytes as f64,
+        );
+        all_bytes += bytes;
+        all_blanked += blanked;
+    }
+    eprintln!("all trees: {:.1} % of {all_bytes} bytes blanked", 100.0 * all_blanked as f64 / all_bytes as f64);
+}
