@@ -230,6 +230,11 @@ impl Selector {
     }
 }
 
+/// Can the lexical pass vouch for its cut of `text` (else selective parsing parses it whole)?
+pub fn cuttable(text: &[u8]) -> bool {
+    layout(text, &[]).is_some()
+}
+
 fn is_ident(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
@@ -574,4 +579,176 @@ fn layout(b: &[u8], getlogger: &[usize]) -> Option<Layout> {
         return None;
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The units of `text` as (first line, last line), 1-based.
+    fn units(text: &str) -> Option<Vec<(usize, usize)>> {
+        let line = |byte: usize| text[..byte].matches('\n').count() + 1;
+        let layout = layout(text.as_bytes(), &[])?;
+        Some(layout.units.iter().map(|u| (line(u.start), line(u.end - 1))).collect())
+    }
+
+    const EXCEPT: Triggers = Triggers { words: &["except"], ..Triggers::NONE };
+
+    fn prune_with(triggers: &[Triggers], text: &str) -> Option<String> {
+        let pruned = Selector::new(triggers)?.prune(text.as_bytes())?;
+        assert_eq!(pruned.text.len(), text.len());
+        Some(String::from_utf8(pruned.text).unwrap())
+    }
+
+    fn parses_cleanly(text: &str) -> bool {
+        !crate::engine::new_parser().parse(text, None).unwrap().root_node().has_error()
+    }
+
+    #[test]
+    fn a_unit_runs_from_its_first_decorator_to_its_last_code_line() {
+        let code = "import x\n\n@a.b(\n    c)\n@d\ndef f():\n    return 1\n\n# about g\nasync def g():\n    pass\n";
+        assert_eq!(units(code), Some(vec![(3, 7), (10, 11)]));
+    }
+
+    #[test]
+    fn methods_are_units_and_nested_functions_belong_to_theirs() {
+        let code = "class A(object):\n    x = 1\n\n    def f(self):\n        def inner():\n            pass\n        return inner\n\n    @property\n    def g(self):\n        return 2\nclass B:\n    pass\n";
+        assert_eq!(units(code), Some(vec![(4, 7), (9, 11)]));
+        let layout = layout(code.as_bytes(), &[]).unwrap();
+        assert_eq!(layout.classes.len(), 2);
+    }
+
+    #[test]
+    fn strings_and_comments_do_not_cut() {
+        let code = concat!(
+            "def f():\n",
+            "    '''Docstring.\n",
+            "def not_a_function():\n",
+            "dedented text\n",
+            "'''\n",
+            "    x = f\"{a['k']}\" + rb'\\'' + \"\\\"\"\n",
+            "# a comment at column 0\n",
+            "        # a deeper one\n",
+            "    y = (1,\n",
+            "2)\n",
+            "    z = [\n",
+            "  ']'  # ]\n",
+            "    ]\n",
+            "    w = 1 + \\\n",
+            "2\n",
+            "    return '''\n",
+            "'''\n",
+            "def g(): return 1\n",
+            "v = 2\n",
+        );
+        assert_eq!(units(code), Some(vec![(1, 17), (18, 18)]));
+    }
+
+    #[test]
+    fn crlf_lines_are_kept() {
+        let code = "def f():\r\n    return 1\r\n\r\nx = 1\r\n";
+        assert_eq!(units(code), Some(vec![(1, 2)]));
+        let blanked = prune_with(&[EXCEPT], code).unwrap();
+        assert_eq!(blanked, "pass    \r\n            \r\n\r\nx = 1\r\n");
+    }
+
+    #[test]
+    fn unsure_cuts_fall_back() {
+        for code in [
+            "def f():\n\treturn 1\n",               // tab indentation
+            "def f():\n    x = '\n",                // unterminated string
+            "def f():\n    x = '''\n",              // unterminated triple-quoted string
+            "def f():\n    x = (1,\n",              // unclosed bracket
+            "def f():\n    x = 1)\n",               // unbalanced bracket
+            "def f():\n    x = 1\n      y = 2\n",   // unexpected indent
+            "def f():\n        x = 1\n    y = 2\n", // inconsistent dedent
+            "def f():\n",                           // a block without a body
+            "@dec\nx = 1\n",                        // a decorator on nothing
+            "def f():\n    x = f\"{d[\"k\"]}\"\n",  // same quotes nested in an f-string
+            "def f():\n    return x\\ y\n",         // a backslash that continues nothing
+            "\u{a0}def f():\n    pass\n",           // non-ASCII white space
+            "def f():\n\x0c    pass\n",             // form feed in indentation
+            "def f():\n    return print\"x\"\n",    // not a string prefix
+        ] {
+            assert_eq!(units(code), None, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn blanking_keeps_offsets_and_parses() {
+        let code = "class A:\n    @d\n    def f(self):\n        return '''\nx'''\n\n    async def g(self):\n        try:\n            pass\n        except Exception:\n            pass\n";
+        let blanked = prune_with(&[EXCEPT], code).unwrap();
+        assert_eq!(blanked.len(), code.len());
+        assert_eq!(blanked.lines().count(), code.lines().count());
+        assert!(blanked.starts_with("class A:\n      \n    pass"), "{blanked}");
+        assert!(blanked.contains("async def g"), "{blanked}");
+        assert!(parses_cleanly(&blanked));
+        // Every method blanked: the class still parses.
+        let blanked = prune_with(&[Triggers::NONE], code).unwrap();
+        assert!(!blanked.contains("def"), "{blanked}");
+        assert!(parses_cleanly(&blanked));
+    }
+
+    #[test]
+    fn words_fragments_and_case() {
+        let t = Triggers { words: &["LOG"], fragments: &["Opt"], fragments_nocase: &["retry"], ..Triggers::NONE };
+        let kept = |body: &str| {
+            let code = format!("def f():\n    {body}\n");
+            prune_with(&[t], &code).is_none()
+        };
+        assert!(kept("LOG.info(x)"));
+        assert!(kept("self.LOG.info(x)"));
+        assert!(!kept("CATALOG.info(x)"));
+        assert!(!kept("log.info(x)"));
+        assert!(!kept("LOGGING = 1"));
+        assert!(kept("cfg.StrOpt('a')"));
+        assert!(!kept("cfg.stropt('a')"));
+        assert!(kept("tenacity.Retrying()"));
+        assert!(kept("@retry"));
+        assert!(kept("x = 1  # noqa"), "suppression comments keep their function");
+        assert!(kept("x = 1  # TrunkGuard: ignore"));
+        assert!(!kept("x = 1  # a comment"));
+    }
+
+    #[test]
+    fn words_that_overlap_do_not_hide_each_other() {
+        let t = Triggers { words: &["log", "LOG", "logging"], ..Triggers::NONE };
+        for body in ["log.x()", "LOG.x()", "logging.x()", "dialog; log"] {
+            let code = format!("def f():\n    {body}\n");
+            assert!(prune_with(&[t], &code).is_none(), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_class_trigger_keeps_every_method_of_its_class() {
+        let t = Triggers { class_fragments: &[".elevated("], ..Triggers::NONE };
+        let code = "class A:\n    def f(self, c):\n        self._g(c.elevated())\n    def _g(self, c):\n        pass\n\ndef h():\n    pass\n";
+        let blanked = prune_with(&[t], code).unwrap();
+        assert!(blanked.contains("def _g"), "{blanked}");
+        assert!(!blanked.contains("def h"), "{blanked}");
+    }
+
+    #[test]
+    fn import_aliases_and_module_loggers_are_triggers() {
+        let t = Triggers { words: &["LOG"], import_modules: &["tenacity"], module_loggers: true, ..Triggers::NONE };
+        let code = "from tenacity import (retry as again,\n    stop_never)\nfrom x import y as z\n_lg = logging.getLogger(__name__)\n\ndef a():\n    again()\n\ndef b():\n    _lg.info(1)\n\ndef c():\n    z()\n";
+        let blanked = prune_with(&[t], code).unwrap();
+        assert!(blanked.contains("def a") && blanked.contains("def b"), "{blanked}");
+        assert!(!blanked.contains("def c"), "{blanked}");
+    }
+
+    #[test]
+    fn a_rule_without_triggers_turns_pruning_off() {
+        assert!(Selector::new(&[EXCEPT, Triggers::EVERYWHERE]).is_none());
+    }
+
+    #[test]
+    fn deep_nesting_is_no_problem() {
+        let n = 50_000;
+        let code = format!("def f():\n    x = {}1{}\n", "(".repeat(n), ")".repeat(n));
+        assert_eq!(units(&code), Some(vec![(1, 2)]));
+        let deep: String = (1..=2000).map(|i| format!("{}if x:\n", " ".repeat(i))).collect();
+        let code = format!("def f():\n{deep}{}pass\ny = 1\n", " ".repeat(2001));
+        assert_eq!(units(&code), Some(vec![(1, 2002)]));
+    }
 }

@@ -207,23 +207,29 @@ fn corpus_gives_identical_results_in_both_modes() {
     let (mut all_bytes, mut all_blanked) = (0usize, 0usize);
     for tree in trees.iter().map(|t| corpus.join(t)).filter(|t| t.is_dir()) {
         let files = files_under(&tree);
-        let (mut bytes, mut blanked, mut fallbacks) = (0usize, 0usize, 0usize);
+        let (mut bytes, mut blanked, mut pruned, mut unsure) = (0usize, 0usize, 0usize, Vec::new());
         for file in &files {
             let raw = std::fs::read(&file.path).unwrap();
             let (src, _) = source::SourceFile::decode(file.path.clone(), file.display.clone(), &raw);
             let text = src.parser_text();
             bytes += text.len();
-            match selector().prune(text.as_bytes()) {
-                Some(p) => blanked += p.blanked_bytes,
-                None => fallbacks += 1,
+            if let Some(p) = selector().prune(text.as_bytes()) {
+                blanked += p.blanked_bytes;
+                pruned += 1;
+            }
+            if !prune::cuttable(text.as_bytes()) {
+                unsure.push(file.display.clone());
             }
         }
         let findings = assert_same(&files, None);
         eprintln!(
-            "{}: {} files, {findings} findings identical in both modes; {:.1} % of {bytes} bytes blanked; {fallbacks} files not pruned",
+            "{}: {} files, {findings} findings identical in both modes; {:.1} % of {bytes} bytes blanked in {pruned} \
+             files; {} files parsed whole for an unsure cut: {:?}",
             tree.file_name().unwrap().to_string_lossy(),
             files.len(),
             100.0 * blanked as f64 / bytes as f64,
+            unsure.len(),
+            unsure.iter().take(20).collect::<Vec<_>>(),
         );
         all_bytes += bytes;
         all_blanked += blanked;
