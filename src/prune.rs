@@ -162,13 +162,17 @@ impl Selector {
     /// The text with every function that holds no trigger blanked, or `None` when nothing can be
     /// blanked or the lexical pass cannot vouch for the cut (the caller parses `text` whole).
     pub fn prune(&self, text: &[u8]) -> Option<Pruned> {
-        let loggers: Vec<usize> =
-            if self.module_loggers { memmem::find_iter(text, "getLogger").collect() } else { Vec::new() };
-        let layout = layout(text, &loggers)?;
+        let marks = |on: bool, word: &str| if on { memmem::find_iter(text, word).collect() } else { Vec::new() };
+        let imports: Vec<usize> = marks(!self.import_modules.is_empty(), "import");
+        let loggers: Vec<usize> = marks(self.module_loggers, "getLogger");
+        let layout = layout(text, &imports, &loggers)?;
         if layout.units.is_empty() {
             return None;
         }
-        let mut dynamic: Vec<&[u8]> = layout.loggers.iter().map(|&(s, e)| &text[s..e]).collect();
+        let mut dynamic: Vec<&[u8]> = Vec::new();
+        for &(s, e) in &layout.loggers {
+            assigned(&text[s..e], &mut dynamic);
+        }
         for &(s, e) in &layout.imports {
             let line = &text[s..e];
             let mentions =
@@ -232,7 +236,7 @@ impl Selector {
 
 /// Can the lexical pass vouch for its cut of `text` (else selective parsing parses it whole)?
 pub fn cuttable(text: &[u8]) -> bool {
-    layout(text, &[]).is_some()
+    layout(text, &[], &[]).is_some()
 }
 
 fn is_ident(b: u8) -> bool {
@@ -242,6 +246,28 @@ fn is_ident(b: u8) -> bool {
 /// Does `text[s..e]` stand as a whole word?
 fn is_word_at(text: &[u8], s: usize, e: usize) -> bool {
     (s == 0 || !is_ident(text[s - 1])) && text.get(e).is_none_or(|&b| !is_ident(b))
+}
+
+/// Plain names assigned on a logical line (`name =`, not `==`): where `module_loggers` finds them.
+fn assigned<'t>(line: &'t [u8], out: &mut Vec<&'t [u8]>) {
+    let mut i = 0;
+    while i < line.len() {
+        if !is_ident(line[i]) || (i > 0 && (is_ident(line[i - 1]) || line[i - 1] == b'.')) {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while i < line.len() && is_ident(line[i]) {
+            i += 1;
+        }
+        let mut k = i;
+        while k < line.len() && (line[k] == b' ' || line[k] == b'\t') {
+            k += 1;
+        }
+        if line.get(k) == Some(&b'=') && line.get(k + 1) != Some(&b'=') {
+            out.push(&line[s..i]);
+        }
+    }
 }
 
 /// Names bound with `as` in one import statement (`import a.b as c`, `from a import (b as c, d as e)`).
@@ -287,9 +313,9 @@ struct Layout {
     units: Vec<Unit>,
     /// Outermost classes outside functions: (start, end), sorted and disjoint.
     classes: Vec<(usize, usize)>,
-    /// Import statements outside functions: (start, end).
+    /// Logical lines outside functions that hold `import`: (start, end).
     imports: Vec<(usize, usize)>,
-    /// First identifier of each logical line outside functions that mentions `getLogger`.
+    /// Logical lines outside functions that hold `getLogger`: (start, end).
     loggers: Vec<(usize, usize)>,
 }
 
@@ -298,7 +324,6 @@ enum Head {
     Def,
     Class,
     Decorator,
-    Import,
     Other,
 }
 
@@ -312,8 +337,6 @@ fn head(b: &[u8], at: usize) -> Head {
         b'@' => Head::Decorator,
         b'd' if starts_word(b, at, b"def") => Head::Def,
         b'c' if starts_word(b, at, b"class") => Head::Class,
-        b'i' if starts_word(b, at, b"import") => Head::Import,
-        b'f' if starts_word(b, at, b"from") => Head::Import,
         b'a' if starts_word(b, at, b"async") => {
             let mut k = at + 5;
             while k < b.len() && (b[k] == b' ' || b[k] == b'\t') {
@@ -388,8 +411,27 @@ fn skip_string(b: &[u8], q: usize) -> Option<usize> {
     }
 }
 
-/// The lexical pass. `getlogger` holds the offsets of every `getLogger` in the text, sorted.
-fn layout(b: &[u8], getlogger: &[usize]) -> Option<Layout> {
+/// Sorted offsets of a word in the text, visited in order by the lexer.
+struct Marks<'m> {
+    at: &'m [usize],
+    next: usize,
+}
+
+impl Marks<'_> {
+    /// Is there a mark in `start..end`? Calls must come with growing `start`.
+    fn contains(&mut self, start: usize, end: usize) -> bool {
+        while self.at.get(self.next).is_some_and(|&p| p < start) {
+            self.next += 1;
+        }
+        self.at.get(self.next).is_some_and(|&p| p < end)
+    }
+}
+
+/// The lexical pass. `imports` and `loggers` hold the sorted offsets of `import` and `getLogger` in
+/// the text: logical lines outside functions holding one are recorded.
+fn layout(b: &[u8], imports: &[usize], loggers: &[usize]) -> Option<Layout> {
+    let mut imports = Marks { at: imports, next: 0 };
+    let mut loggers = Marks { at: loggers, next: 0 };
     let n = b.len();
     let mut out = Layout::default();
     let mut indents: Vec<usize> = vec![0];
@@ -401,7 +443,6 @@ fn layout(b: &[u8], getlogger: &[usize]) -> Option<Layout> {
     // First decorator line of a run not yet followed by its definition: (start, indent).
     let mut decorators: Option<(usize, usize)> = None;
     let mut last_code_end = 0;
-    let mut next_logger = 0;
     let mut i = 0;
     while i < n {
         let line_start = i;
@@ -488,7 +529,7 @@ fn layout(b: &[u8], getlogger: &[usize]) -> Option<Layout> {
                     }
                     classes.push((line_start, indent));
                 }
-                Head::Import | Head::Other => {
+                Head::Other => {
                     if decorators.is_some() {
                         return None;
                     }
@@ -542,20 +583,13 @@ fn layout(b: &[u8], getlogger: &[usize]) -> Option<Layout> {
         };
         expect_indent = last == b':';
         if unit.is_none() {
-            if kind == Head::Import {
+            // Import statements and `getLogger` assignments outside functions, wherever they stand
+            // on the line (`try: import json as js`, `a = 1; _log = getLogger()`).
+            if imports.contains(line_start, end) {
                 out.imports.push((line_start, end));
             }
-            while getlogger.get(next_logger).is_some_and(|&p| p < line_start) {
-                next_logger += 1;
-            }
-            if getlogger.get(next_logger).is_some_and(|&p| p < end) {
-                let mut e = j;
-                while e < n && is_ident(b[e]) {
-                    e += 1;
-                }
-                if e > j {
-                    out.loggers.push((j, e));
-                }
+            if loggers.contains(line_start, end) {
+                out.loggers.push((line_start, end));
             }
         }
         last_code_end = end;
@@ -588,7 +622,7 @@ mod tests {
     /// The units of `text` as (first line, last line), 1-based.
     fn units(text: &str) -> Option<Vec<(usize, usize)>> {
         let line = |byte: usize| text[..byte].matches('\n').count() + 1;
-        let layout = layout(text.as_bytes(), &[])?;
+        let layout = layout(text.as_bytes(), &[], &[])?;
         Some(layout.units.iter().map(|u| (line(u.start), line(u.end - 1))).collect())
     }
 
@@ -614,7 +648,7 @@ mod tests {
     fn methods_are_units_and_nested_functions_belong_to_theirs() {
         let code = "class A(object):\n    x = 1\n\n    def f(self):\n        def inner():\n            pass\n        return inner\n\n    @property\n    def g(self):\n        return 2\nclass B:\n    pass\n";
         assert_eq!(units(code), Some(vec![(4, 7), (9, 11)]));
-        let layout = layout(code.as_bytes(), &[]).unwrap();
+        let layout = layout(code.as_bytes(), &[], &[]).unwrap();
         assert_eq!(layout.classes.len(), 2);
     }
 
@@ -731,9 +765,9 @@ mod tests {
     #[test]
     fn import_aliases_and_module_loggers_are_triggers() {
         let t = Triggers { words: &["LOG"], import_modules: &["tenacity"], module_loggers: true, ..Triggers::NONE };
-        let code = "from tenacity import (retry as again,\n    stop_never)\nfrom x import y as z\n_lg = logging.getLogger(__name__)\n\ndef a():\n    again()\n\ndef b():\n    _lg.info(1)\n\ndef c():\n    z()\n";
+        let code = "from tenacity import (retry as again,\n    stop_never)\nfrom x import y as z\nn = 1; _lg = logging.getLogger(__name__)\ntry: import tenacity as ten\nexcept ImportError: pass\n\ndef a():\n    again()\n\ndef b():\n    _lg.info(1)\n\ndef c():\n    z()\n    x == 1\n\ndef d():\n    ten()\n";
         let blanked = prune_with(&[t], code).unwrap();
-        assert!(blanked.contains("def a") && blanked.contains("def b"), "{blanked}");
+        assert!(blanked.contains("def a") && blanked.contains("def b") && blanked.contains("def d"), "{blanked}");
         assert!(!blanked.contains("def c"), "{blanked}");
     }
 
