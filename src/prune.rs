@@ -188,7 +188,7 @@ impl Selector {
         let mut blanked_bytes = 0;
         let mut blanked_units = 0;
         for u in &layout.units {
-            if self.unit_triggered(text, u.start, u.end, &dynamic) {
+            if self.unit_triggered(text, u.start, u.tail, &dynamic) {
                 continue;
             }
             // The outermost class around the unit, if any (classes are disjoint and sorted).
@@ -305,13 +305,18 @@ struct Unit {
     start: usize,
     def_at: usize,
     end: usize,
+    /// Where the next code line starts (or the end of the text): the comment lines between `end` and
+    /// `tail` are not blanked, but tree-sitter may count them in the function (a finding on a
+    /// suppression comment there gets the function as scope), so they are searched for triggers.
+    tail: usize,
 }
 
 /// What the lexical pass found.
 #[derive(Debug, Default)]
 struct Layout {
     units: Vec<Unit>,
-    /// Outermost classes outside functions: (start, end), sorted and disjoint.
+    /// Outermost classes outside functions: (start, start of the next code line or end of text),
+    /// sorted and disjoint.
     classes: Vec<(usize, usize)>,
     /// Logical lines outside functions that hold `import`: (start, end).
     imports: Vec<(usize, usize)>,
@@ -495,7 +500,7 @@ fn layout(b: &[u8], imports: &[usize], loggers: &[usize]) -> Option<Layout> {
         if let Some((start, def_at, ind)) = unit
             && indent <= ind
         {
-            out.units.push(Unit { start, def_at, end: last_code_end });
+            out.units.push(Unit { start, def_at, end: last_code_end, tail: line_start });
             unit = None;
         }
         while let Some(&(start, ind)) = classes.last() {
@@ -504,7 +509,7 @@ fn layout(b: &[u8], imports: &[usize], loggers: &[usize]) -> Option<Layout> {
             }
             classes.pop();
             if classes.is_empty() {
-                out.classes.push((start, last_code_end));
+                out.classes.push((start, line_start));
             }
         }
         let kind = head(b, j);
@@ -599,10 +604,10 @@ fn layout(b: &[u8], imports: &[usize], loggers: &[usize]) -> Option<Layout> {
         return None;
     }
     if let Some((start, def_at, _)) = unit {
-        out.units.push(Unit { start, def_at, end: last_code_end });
+        out.units.push(Unit { start, def_at, end: last_code_end, tail: n });
     }
     if let Some(&(start, _)) = classes.first() {
-        out.classes.push((start, last_code_end));
+        out.classes.push((start, n));
     }
     // `pass` must fit on the `def` line.
     if out
@@ -742,6 +747,15 @@ mod tests {
         assert!(kept("x = 1  # noqa"), "suppression comments keep their function");
         assert!(kept("x = 1  # TrunkGuard: ignore"));
         assert!(!kept("x = 1  # a comment"));
+    }
+
+    #[test]
+    fn comments_after_a_function_count_as_its_own() {
+        // tree-sitter may end `f` after the comment: a TG001 finding there is scoped `f`.
+        let code = "def f():\n    pass\n    # trunkguard: ignore[TG201]\ndef g():\n    pass\n";
+        let blanked = prune_with(&[EXCEPT], code).unwrap();
+        assert!(blanked.starts_with("def f():\n    pass\n    # trunkguard"), "{blanked}");
+        assert!(!blanked.contains("def g"), "{blanked}");
     }
 
     #[test]

@@ -98,13 +98,16 @@ fn check_bytes(bytes: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Lines of Python-ish code: keywords, strings of every kind, brackets, continuations, decorators.
+/// Statements of Python-ish code: keywords, strings of every kind, brackets, continuations,
+/// decorators, suppression comments, the rules' triggers. A statement may span lines: each gets the
+/// statement's indentation, except those starting with `<` (text at column 0 inside a string).
 const LINES: &[&str] = &[
     "def f(self, context, port):",
     "async def g(x):",
     "class ARpcCallback(object):",
-    "@tenacity.retry(stop=None)",
-    "@property",
+    "class Plain:",
+    "@tenacity.retry(stop=None)\ndef r():",
+    "@property\ndef p(self):",
     "try:",
     "except Exception as e:",
     "except:",
@@ -114,6 +117,8 @@ const LINES: &[&str] = &[
     "if x:",
     "else:",
     "pass",
+    "pass",
+    "x = 1",
     "return x",
     "continue",
     "raise ValueError(password)",
@@ -122,33 +127,71 @@ const LINES: &[&str] = &[
     "_logger = logging.getLogger(__name__)",
     "_logger.info(token)",
     "print(password)",
-    "x = '''multi",
-    "line with def inside",
-    "'''",
+    "x = '''multi\n<line with def inside\n<'''",
     "y = \"\"\"doc \"\"\"",
-    "z = f'{a}{{b}}'",
-    "w = rb'\\\\'",
-    "a = (1,",
-    "     2)",
-    "b = 1 + \\",
-    "    2",
+    "z = f'{a}{{b}}' + f\"{d['k']!r:>{w}}\"",
+    "w = rb'\\\\' + u'\\''",
+    "a = (1,\n<2)",
+    "b = 1 + \\\n    2",
     "# trunkguard: ignore[TG201]",
-    "# noqa",
+    "x = 1  # noqa",
     "# a comment",
+    "<# a comment at column 0",
+    "        # a deep comment",
+    "        # noqa: E722",
     "ctx = context.elevated()",
     "self.plugin.update_port(ctx, port, {})",
     "context.is_admin = True",
     "cfg.StrOpt('password')",
-    "from tenacity import retry as r",
+    "from tenacity import retry as again",
+    "again(lambda: 1)",
     "from contextlib import suppress as quiet",
     "with quiet(Exception):",
     "time.sleep(1)",
     "",
 ];
 
+/// Programs whose indentation mostly follows Python's rules: a line after a `:` line goes one level
+/// deeper, any other line stays or goes back out by a random number of levels.
 fn indented_program() -> impl Strategy<Value = String> {
-    prop::collection::vec((0usize..4, prop::sample::select(LINES)), 1..40)
-        .prop_map(|lines| lines.iter().map(|(indent, line)| format!("{}{line}\n", "    ".repeat(*indent))).collect())
+    (prop::collection::vec((0usize..3, prop::sample::select(LINES)), 1..30), any::<bool>()).prop_map(|(lines, crlf)| {
+        let mut out = String::new();
+        let mut level = 0usize;
+        let mut opens = false;
+        for (out_by, line) in lines {
+            if !line.is_empty() && !line.starts_with('#') {
+                level = if opens { level + 1 } else { level.saturating_sub(out_by) };
+            }
+            for part in line.split('\n') {
+                match part.strip_prefix('<') {
+                    Some(raw) => out.push_str(raw),
+                    None => out.push_str(&format!("{}{part}", "    ".repeat(level))),
+                }
+                out.push('\n');
+            }
+            if !line.is_empty() && !line.starts_with('#') {
+                opens = line.ends_with(':');
+            }
+        }
+        if opens {
+            out.push_str(&format!("{}pass\n", "    ".repeat(level + 1)));
+        }
+        if crlf { out.replace('\n', "\r\n") } else { out }
+    })
+}
+
+#[test]
+fn random_programs_are_often_pruned() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = indented_program();
+    let pruned = (0..200)
+        .filter(|_| {
+            let program = strategy.new_tree(&mut runner).unwrap().current();
+            selector().prune(program.as_bytes()).is_some()
+        })
+        .count();
+    assert!(pruned > 25, "only {pruned} of 200 random programs were pruned");
 }
 
 fn fixture_texts() -> &'static Vec<Vec<u8>> {
