@@ -435,6 +435,9 @@ impl Marks<'_> {
 /// The lexical pass. `imports` and `loggers` hold the sorted offsets of `import` and `getLogger` in
 /// the text: logical lines outside functions holding one are recorded.
 fn layout(b: &[u8], imports: &[usize], loggers: &[usize]) -> Option<Layout> {
+    if memchr::memchr(0, b).is_some() {
+        return None; // tree-sitter may read a NUL as the end of the input
+    }
     let mut imports = Marks { at: imports, next: 0 };
     let mut loggers = Marks { at: loggers, next: 0 };
     let n = b.len();
@@ -560,11 +563,18 @@ fn layout(b: &[u8], imports: &[usize], loggers: &[usize]) -> Option<Layout> {
                     }
                 }
                 b'#' => k = memchr::memchr(b'\n', &b[k..]).map_or(n, |p| k + p),
-                b'\\' => match (b.get(k + 1), b.get(k + 2)) {
-                    (Some(b'\n'), _) => k += 2,
-                    (Some(b'\r'), Some(b'\n')) => k += 3,
-                    _ => return None,
-                },
+                b'\\' => {
+                    k += match (b.get(k + 1), b.get(k + 2)) {
+                        (Some(b'\n'), _) => 2,
+                        (Some(b'\r'), Some(b'\n')) => 3,
+                        _ => return None,
+                    };
+                    // A continuation into a blank line, a comment or the end of the text is an error.
+                    let rest = b[k..].iter().find(|&&c| !matches!(c, b' ' | b'\t' | b'\x0c'));
+                    if matches!(rest, None | Some(b'\n' | b'\r' | b'#')) {
+                        return None;
+                    }
+                }
                 b'(' | b'[' | b'{' => {
                     depth += 1;
                     last = c;
@@ -694,20 +704,24 @@ mod tests {
     #[test]
     fn unsure_cuts_fall_back() {
         for code in [
-            "def f():\n\treturn 1\n",               // tab indentation
-            "def f():\n    x = '\n",                // unterminated string
-            "def f():\n    x = '''\n",              // unterminated triple-quoted string
-            "def f():\n    x = (1,\n",              // unclosed bracket
-            "def f():\n    x = 1)\n",               // unbalanced bracket
-            "def f():\n    x = 1\n      y = 2\n",   // unexpected indent
-            "def f():\n        x = 1\n    y = 2\n", // inconsistent dedent
-            "def f():\n",                           // a block without a body
-            "@dec\nx = 1\n",                        // a decorator on nothing
-            "def f():\n    x = f\"{d[\"k\"]}\"\n",  // same quotes nested in an f-string
-            "def f():\n    return x\\ y\n",         // a backslash that continues nothing
-            "\u{a0}def f():\n    pass\n",           // non-ASCII white space
-            "def f():\n\x0c    pass\n",             // form feed in indentation
-            "def f():\n    return print\"x\"\n",    // not a string prefix
+            "def f():\n\treturn 1\n",                 // tab indentation
+            "def f():\n    x = '\n",                  // unterminated string
+            "def f():\n    x = '''\n",                // unterminated triple-quoted string
+            "def f():\n    x = (1,\n",                // unclosed bracket
+            "def f():\n    x = 1)\n",                 // unbalanced bracket
+            "def f():\n    x = 1\n      y = 2\n",     // unexpected indent
+            "def f():\n        x = 1\n    y = 2\n",   // inconsistent dedent
+            "def f():\n",                             // a block without a body
+            "@dec\nx = 1\n",                          // a decorator on nothing
+            "def f():\n    x = f\"{d[\"k\"]}\"\n",    // same quotes nested in an f-string
+            "def f():\n    return x\\ y\n",           // a backslash that continues nothing
+            "\u{a0}def f():\n    pass\n",             // non-ASCII white space
+            "def f():\n\x0c    pass\n",               // form feed in indentation
+            "def f():\n    return print\"x\"\n",      // not a string prefix
+            "def f():\n    return 1 + \\\n\nx = 1\n", // a continuation into a blank line
+            "def f():\n    return 1 + \\\n    # c\n", // a continuation into a comment
+            "def f():\n    return 1 + \\\n",          // a continuation into the end of the text
+            "def f():\n    return '\0'\n",            // a NUL byte
         ] {
             assert_eq!(units(code), None, "{code:?}");
         }
