@@ -45,6 +45,9 @@ pub struct Triggers {
     /// Text that keeps a whole class, every method of it, when it appears anywhere in the class (rules
     /// that follow calls between the methods of a class). Also a trigger for a single function.
     pub class_fragments: &'static [&'static str],
+    /// Which classes `class_fragments` can keep whole, judged from the class name and text (e.g. only
+    /// classes the rule analyses); `None`: every class.
+    pub class_filter: Option<ClassFilter>,
     /// Modules whose import aliases are triggers too: in an import statement outside functions that
     /// mentions one of these, every name bound with `as` is a word trigger (`from tenacity import
     /// retry as r` makes `r` one).
@@ -61,6 +64,7 @@ impl Triggers {
         fragments: &[],
         fragments_nocase: &[],
         class_fragments: &[],
+        class_filter: None,
         import_modules: &[],
         module_loggers: false,
     };
@@ -68,6 +72,10 @@ impl Triggers {
     /// The rule may report in any function: selective parsing is off while it runs.
     pub const EVERYWHERE: Triggers = Triggers { everywhere: true, ..Triggers::NONE };
 }
+
+/// May a class named `name`, with text `text` (its whole range, methods included), be one the rule
+/// analyses? Must answer `true` whenever the rule could.
+pub type ClassFilter = fn(name: &str, text: &[u8]) -> bool;
 
 /// Suppression comments (see [`crate::suppress`]) keep their function whatever rules run: they mark or
 /// silence findings and may be reported unused.
@@ -87,7 +95,8 @@ pub struct Selector {
     /// pattern must really match.
     unit: AhoCorasick,
     variants: Vec<Vec<(Match, &'static str)>>,
-    class: Option<AhoCorasick>,
+    /// One per rule with class fragments.
+    class: Vec<(AhoCorasick, Option<ClassFilter>)>,
     import_modules: Vec<String>,
     module_loggers: bool,
 }
@@ -126,17 +135,18 @@ impl Selector {
         for d in DIRECTIVES {
             add(Match::NoCase, d);
         }
-        let mut class_keys: Vec<&'static str> = Vec::new();
+        let mut class = Vec::new();
         let mut import_modules: Vec<String> = Vec::new();
         for t in triggers {
             t.words.iter().for_each(|w| add(Match::Word, w));
             t.fragments.iter().chain(t.class_fragments).for_each(|f| add(Match::Fragment, f));
             t.fragments_nocase.iter().for_each(|f| add(Match::NoCase, f));
-            class_keys.extend(t.class_fragments.iter().filter(|f| !f.is_empty()));
+            if !t.class_fragments.is_empty() {
+                let ac = AhoCorasick::new(t.class_fragments).expect("a few short literal patterns always compile");
+                class.push((ac, t.class_filter));
+            }
             import_modules.extend(t.import_modules.iter().map(|m| m.to_ascii_lowercase()));
         }
-        class_keys.sort_unstable();
-        class_keys.dedup();
         import_modules.sort_unstable();
         import_modules.dedup();
         let unit = AhoCorasickBuilder::new()
@@ -144,12 +154,6 @@ impl Selector {
             .match_kind(MatchKind::Standard)
             .build(&keys)
             .expect("a few short literal patterns always compile");
-        let class = (!class_keys.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostFirst)
-                .build(&class_keys)
-                .expect("a few short literal patterns always compile")
-        });
         Some(Selector {
             unit,
             variants,
@@ -191,16 +195,16 @@ impl Selector {
             if self.unit_triggered(text, u.start, u.tail, &dynamic) {
                 continue;
             }
-            // The outermost class around the unit, if any (classes are disjoint and sorted).
-            let at = layout.classes.partition_point(|&(s, _)| s <= u.start);
-            if let Some(i) = at.checked_sub(1).filter(|&i| u.end <= layout.classes[i].1) {
-                let (s, e) = layout.classes[i];
-                let kept = *class_kept[i].get_or_insert_with(|| {
-                    self.class.as_ref().is_some_and(|ac| ac.find(Input::new(&text[s..e])).is_some())
-                });
-                if kept {
-                    continue;
-                }
+            // A class around the unit, at any depth, that a class trigger keeps whole.
+            let mut around = u.class;
+            let mut kept = false;
+            while let Some(c) = around.filter(|_| !kept) {
+                let class = &layout.classes[c];
+                kept = *class_kept[c].get_or_insert_with(|| self.class_triggered(text, class));
+                around = class.parent;
+            }
+            if kept {
+                continue;
             }
             let buf = out.get_or_insert_with(|| text.to_vec());
             for byte in &mut buf[u.start..u.end] {
@@ -213,6 +217,12 @@ impl Selector {
             blanked_units += 1;
         }
         out.map(|text| Pruned { text, blanked_bytes, units: layout.units.len(), blanked_units })
+    }
+
+    fn class_triggered(&self, text: &[u8], class: &Class) -> bool {
+        let body = &text[class.start..class.tail];
+        let name = std::str::from_utf8(&text[class.name.0..class.name.1]).unwrap_or("");
+        self.class.iter().any(|(ac, filter)| filter.is_none_or(|f| f(name, body)) && ac.find(body).is_some())
     }
 
     fn unit_triggered(&self, text: &[u8], start: usize, end: usize, dynamic: &[&[u8]]) -> bool {
@@ -309,15 +319,28 @@ struct Unit {
     /// `tail` are not blanked, but tree-sitter may count them in the function (a finding on a
     /// suppression comment there gets the function as scope), so they are searched for triggers.
     tail: usize,
+    /// The innermost class around it (index in [`Layout::classes`]).
+    class: Option<usize>,
+}
+
+/// A class outside functions: from its `class` line to where the next code line at its indentation
+/// or less starts (or the end of the text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Class {
+    start: usize,
+    tail: usize,
+    /// Byte range of its name.
+    name: (usize, usize),
+    /// The class around it.
+    parent: Option<usize>,
 }
 
 /// What the lexical pass found.
 #[derive(Debug, Default)]
 struct Layout {
     units: Vec<Unit>,
-    /// Outermost classes outside functions: (start, start of the next code line or end of text),
-    /// sorted and disjoint.
-    classes: Vec<(usize, usize)>,
+    /// Classes outside functions, in source order.
+    classes: Vec<Class>,
     /// Logical lines outside functions that hold `import`: (start, end).
     imports: Vec<(usize, usize)>,
     /// Logical lines outside functions that hold `getLogger`: (start, end).
@@ -444,9 +467,9 @@ fn layout(b: &[u8], imports: &[usize], loggers: &[usize]) -> Option<Layout> {
     let mut out = Layout::default();
     let mut indents: Vec<usize> = vec![0];
     let mut expect_indent = false;
-    // The open unit: (start, def_at, indent).
-    let mut unit: Option<(usize, usize, usize)> = None;
-    // Open classes outside units: (start, indent), outermost first.
+    // The open unit.
+    let mut unit: Option<(Unit, usize)> = None;
+    // Open classes outside units: (index in `out.classes`, indent), outermost first.
     let mut classes: Vec<(usize, usize)> = Vec::new();
     // First decorator line of a run not yet followed by its definition: (start, indent).
     let mut decorators: Option<(usize, usize)> = None;
@@ -500,20 +523,18 @@ fn layout(b: &[u8], imports: &[usize], loggers: &[usize]) -> Option<Layout> {
             }
         }
         // A line at or left of an open unit or class closes it.
-        if let Some((start, def_at, ind)) = unit
+        if let Some((u, ind)) = unit
             && indent <= ind
         {
-            out.units.push(Unit { start, def_at, end: last_code_end, tail: line_start });
+            out.units.push(Unit { end: last_code_end, tail: line_start, ..u });
             unit = None;
         }
-        while let Some(&(start, ind)) = classes.last() {
+        while let Some(&(c, ind)) = classes.last() {
             if indent > ind {
                 break;
             }
             classes.pop();
-            if classes.is_empty() {
-                out.classes.push((start, line_start));
-            }
+            out.classes[c].tail = line_start;
         }
         let kind = head(b, j);
         if unit.is_none() {
@@ -529,13 +550,27 @@ fn layout(b: &[u8], imports: &[usize], loggers: &[usize]) -> Option<Layout> {
                         Some(_) => return None,
                         None => line_start,
                     };
-                    unit = Some((start, j, indent));
+                    let class = classes.last().map(|&(c, _)| c);
+                    unit = Some((Unit { start, def_at: j, end: 0, tail: 0, class }, indent));
                 }
                 Head::Class => {
                     if decorators.take().is_some_and(|(_, ind)| ind != indent) {
                         return None;
                     }
-                    classes.push((line_start, indent));
+                    let mut s = j + 5;
+                    while s < n && matches!(b[s], b' ' | b'\t') {
+                        s += 1;
+                    }
+                    let mut e = s;
+                    while e < n && is_ident(b[e]) {
+                        e += 1;
+                    }
+                    if e == s {
+                        return None; // a class whose name the lexer cannot read
+                    }
+                    let parent = classes.last().map(|&(c, _)| c);
+                    out.classes.push(Class { start: line_start, tail: n, name: (s, e), parent });
+                    classes.push((out.classes.len() - 1, indent));
                 }
                 Head::Other => {
                     if decorators.is_some() {
@@ -613,11 +648,8 @@ fn layout(b: &[u8], imports: &[usize], loggers: &[usize]) -> Option<Layout> {
     if expect_indent || decorators.is_some() {
         return None;
     }
-    if let Some((start, def_at, _)) = unit {
-        out.units.push(Unit { start, def_at, end: last_code_end, tail: n });
-    }
-    if let Some(&(start, _)) = classes.first() {
-        out.classes.push((start, n));
+    if let Some((u, _)) = unit {
+        out.units.push(Unit { end: last_code_end, tail: n, ..u });
     }
     // `pass` must fit on the `def` line.
     if out
@@ -788,6 +820,34 @@ mod tests {
         let blanked = prune_with(&[t], code).unwrap();
         assert!(blanked.contains("def _g"), "{blanked}");
         assert!(!blanked.contains("def h"), "{blanked}");
+    }
+
+    #[test]
+    fn a_class_filter_limits_the_classes_kept_whole() {
+        let t = Triggers {
+            class_fragments: &[".elevated("],
+            class_filter: Some(|name, _| name.ends_with("RpcCallback")),
+            ..Triggers::NONE
+        };
+        let code = concat!(
+            "class Outer:\n",
+            "    def a(self):\n",
+            "        pass\n",
+            "    class InnerRpcCallback:\n",
+            "        def b(self, c):\n",
+            "            self._g(c.elevated())\n",
+            "        def _g(self, c):\n",
+            "            pass\n",
+            "class PortManager:\n",
+            "    def d(self, c):\n",
+            "        self._h(c.elevated())\n",
+            "    def _h(self, c):\n",
+            "        pass\n",
+        );
+        let blanked = prune_with(&[t], code).unwrap();
+        for (name, kept) in [("a", false), ("b", true), ("_g", true), ("d", true), ("_h", false)] {
+            assert_eq!(blanked.contains(&format!("def {name}(")), kept, "{name}: {blanked}");
+        }
     }
 
     #[test]

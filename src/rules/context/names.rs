@@ -114,6 +114,19 @@ pub fn is_guard_call(call: Node<'_>, src: &str, extra: &ContextSettings) -> bool
     full.is_some_and(|n| n == "policy.check" || n.ends_with(".policy.check"))
 }
 
+/// Names of entry-point classes end with one of these.
+const ENTRY_POINT_SUFFIXES: &[&str] = &["RpcCallback", "RpcCallbacks", "RpcCallbackMixin", "Skeleton", "Controller"];
+
+/// Could a class named `name` whose text is `text` be an entry point ([`is_entry_point_class`])? Judged
+/// from the text alone for selective parsing, so it errs towards yes: a class that is not named like
+/// one nor a `*Manager` and mentions `Target` anywhere may set `target = Target(...)`.
+pub fn may_be_entry_point_class(name: &str, text: &[u8]) -> bool {
+    if ENTRY_POINT_SUFFIXES.iter().any(|s| name.ends_with(s)) {
+        return true;
+    }
+    !name.ends_with("Manager") && memchr::memmem::find(text, b"Target").is_some()
+}
+
 /// Is the class an entry point with no policy layer in front of it: an RPC endpoint — a class whose
 /// body sets `target = oslo_messaging.Target(...)`, or whose name says it is one (`*RpcCallback`,
 /// `*RpcCallbacks`, `*RpcCallbackMixin`, `*Skeleton`) — or an API `*Controller`? Service managers
@@ -121,7 +134,7 @@ pub fn is_guard_call(call: Node<'_>, src: &str, extra: &ContextSettings) -> bool
 /// which have enforced policy already.
 pub fn is_entry_point_class(class: Node<'_>, src: &str) -> bool {
     let name = class.child_by_field_id(fields::name()).map_or("", |n| text(n, src));
-    if ["RpcCallback", "RpcCallbacks", "RpcCallbackMixin", "Skeleton", "Controller"].iter().any(|s| name.ends_with(s)) {
+    if ENTRY_POINT_SUFFIXES.iter().any(|s| name.ends_with(s)) {
         return true;
     }
     if name.ends_with("Manager") {

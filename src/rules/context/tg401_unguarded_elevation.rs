@@ -19,9 +19,13 @@ impl Rule for UnguardedElevation {
     }
 
     /// The rule follows calls between the methods of a class: a class that mentions `.elevated(` is
-    /// kept whole (the same test [`super::unguarded`] starts with).
+    /// kept whole (the same test [`super::unguarded`] starts with) if it may be an entry point.
     fn triggers(&self) -> Triggers {
-        Triggers { class_fragments: &[super::ELEVATED], ..Triggers::NONE }
+        Triggers {
+            class_fragments: &[super::ELEVATED],
+            class_filter: Some(super::names::may_be_entry_point_class),
+            ..Triggers::NONE
+        }
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {

@@ -20,7 +20,11 @@ impl Rule for AdminContextReplacesCaller {
 
     /// Like TG401, for the admin-context mentions [`super::unguarded`] starts with.
     fn triggers(&self) -> Triggers {
-        Triggers { class_fragments: super::ADMIN, ..Triggers::NONE }
+        Triggers {
+            class_fragments: super::ADMIN,
+            class_filter: Some(super::names::may_be_entry_point_class),
+            ..Triggers::NONE
+        }
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
