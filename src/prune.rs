@@ -40,8 +40,6 @@ pub struct Triggers {
     pub words: &'static [&'static str],
     /// Text matched case-sensitively anywhere (`Opt` in `cfg.StrOpt(`).
     pub fragments: &'static [&'static str],
-    /// Text matched anywhere, ignoring ASCII case (`retry` in `tenacity.Retrying`).
-    pub fragments_nocase: &'static [&'static str],
     /// Text that keeps a whole class, every method of it, when it appears anywhere in the class (rules
     /// that follow calls between the methods of a class). Also a trigger for a single function.
     pub class_fragments: &'static [&'static str],
@@ -62,7 +60,6 @@ impl Triggers {
         everywhere: false,
         words: &[],
         fragments: &[],
-        fragments_nocase: &[],
         class_fragments: &[],
         class_filter: None,
         import_modules: &[],
@@ -78,23 +75,16 @@ impl Triggers {
 pub type ClassFilter = fn(name: &str, text: &[u8]) -> bool;
 
 /// Suppression comments (see [`crate::suppress`]) keep their function whatever rules run: they mark or
-/// silence findings and may be reported unused.
-const DIRECTIVES: &[&str] = &["trunkguard:", "noqa", "nosec", "pylint:"];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Match {
-    Word,
-    Fragment,
-    NoCase,
-}
+/// silence findings and may be reported unused. Matched ignoring case after a `#`, as `suppress` does.
+const DIRECTIVES: &[&[u8]] = &[b"trunkguard:", b"noqa", b"nosec", b"pylint:"];
 
 /// The union of the enabled rules' triggers, compiled once per scan.
 #[derive(Debug)]
 pub struct Selector {
-    /// Every unit trigger, lower-cased and searched case-insensitively; `variants` says how each
-    /// pattern must really match.
+    /// Every word and fragment; `words[k]`: pattern `k` must stand as a whole word.
     unit: AhoCorasick,
-    variants: Vec<Vec<(Match, &'static str)>>,
+    patterns: Vec<&'static str>,
+    words: Vec<bool>,
     /// One per rule with class fragments.
     class: Vec<(AhoCorasick, Option<ClassFilter>)>,
     import_modules: Vec<String>,
@@ -116,31 +106,18 @@ impl Selector {
         if triggers.iter().any(|t| t.everywhere) {
             return None;
         }
-        let mut keys: Vec<String> = Vec::new();
-        let mut variants: Vec<Vec<(Match, &'static str)>> = Vec::new();
-        let mut add = |how: Match, s: &'static str| {
-            if s.is_empty() {
-                return;
-            }
-            let key = s.to_ascii_lowercase();
-            let at = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
-                keys.push(key);
-                variants.push(Vec::new());
-                keys.len() - 1
-            });
-            if !variants[at].contains(&(how, s)) {
-                variants[at].push((how, s));
-            }
+        // A fragment also matches where the same text as a word would: keep the fragment.
+        let mut patterns: Vec<(&'static str, bool)> = Vec::new();
+        let mut add = |p: &'static str, word: bool| match patterns.iter_mut().find(|(q, _)| *q == p) {
+            Some(seen) => seen.1 &= word,
+            None if !p.is_empty() => patterns.push((p, word)),
+            None => {}
         };
-        for d in DIRECTIVES {
-            add(Match::NoCase, d);
-        }
         let mut class = Vec::new();
         let mut import_modules: Vec<String> = Vec::new();
         for t in triggers {
-            t.words.iter().for_each(|w| add(Match::Word, w));
-            t.fragments.iter().chain(t.class_fragments).for_each(|f| add(Match::Fragment, f));
-            t.fragments_nocase.iter().for_each(|f| add(Match::NoCase, f));
+            t.words.iter().for_each(|w| add(w, true));
+            t.fragments.iter().chain(t.class_fragments).for_each(|f| add(f, false));
             if !t.class_fragments.is_empty() {
                 let ac = AhoCorasick::new(t.class_fragments).expect("a few short literal patterns always compile");
                 class.push((ac, t.class_filter));
@@ -149,14 +126,16 @@ impl Selector {
         }
         import_modules.sort_unstable();
         import_modules.dedup();
+        // Leftmost-first: when a word fails its boundary test, the search goes on one byte further;
+        // a pattern that starts at the same byte is looked at directly (see `unit_triggered`).
         let unit = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(&keys)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(patterns.iter().map(|(p, _)| p))
             .expect("a few short literal patterns always compile");
         Some(Selector {
+            words: patterns.iter().map(|(_, w)| *w).collect(),
+            patterns: patterns.iter().map(|(p, _)| *p).collect(),
             unit,
-            variants,
             class,
             import_modules,
             module_loggers: triggers.iter().any(|t| t.module_loggers),
@@ -208,9 +187,9 @@ impl Selector {
             }
             let buf = out.get_or_insert_with(|| text.to_vec());
             for byte in &mut buf[u.start..u.end] {
-                if *byte != b'\n' && *byte != b'\r' {
-                    *byte = b' ';
-                }
+                // Branch-free, so the loop vectorises.
+                let keep = *byte == b'\n' || *byte == b'\r';
+                *byte = if keep { *byte } else { b' ' };
             }
             buf[u.def_at..u.def_at + 4].copy_from_slice(b"pass");
             blanked_bytes += u.end - u.start;
@@ -226,20 +205,29 @@ impl Selector {
     }
 
     fn unit_triggered(&self, text: &[u8], start: usize, end: usize, dynamic: &[&[u8]]) -> bool {
-        let input = Input::new(text).span(start..end);
-        for m in self.unit.find_overlapping_iter(input) {
-            let (s, e) = (m.start(), m.end());
-            let found = &text[s..e];
-            let ok = self.variants[m.pattern().as_usize()].iter().any(|&(how, p)| match how {
-                Match::NoCase => true,
-                Match::Fragment => found == p.as_bytes(),
-                Match::Word => found == p.as_bytes() && is_word_at(text, s, e),
-            });
-            if ok {
+        let holds = |k: usize, s: usize| !self.words[k] || is_word_at(text, s, s + self.patterns[k].len());
+        let mut from = start;
+        while let Some(m) = self.unit.find(Input::new(text).span(from..end)) {
+            let (k, s) = (m.pattern().as_usize(), m.start());
+            if holds(k, s) {
                 return true;
             }
+            // `log` failed as a word in `logx`: might another pattern starting here hold?
+            let here = &text[s..end];
+            if self.patterns.iter().enumerate().any(|(o, p)| o != k && here.starts_with(p.as_bytes()) && holds(o, s)) {
+                return true;
+            }
+            from = s + 1;
         }
         let hay = &text[start..end];
+        let directive = memchr::memchr_iter(b'#', hay).any(|at| {
+            let comment = &hay[at..];
+            let comment = &comment[..memchr::memchr(b'\n', comment).unwrap_or(comment.len())];
+            DIRECTIVES.iter().any(|d| comment.windows(d.len()).any(|w| w.eq_ignore_ascii_case(d)))
+        });
+        if directive {
+            return true;
+        }
         dynamic.iter().any(|w| memmem::find_iter(hay, w).any(|at| is_word_at(text, start + at, start + at + w.len())))
     }
 }
@@ -455,6 +443,18 @@ impl Marks<'_> {
     }
 }
 
+/// Bytes that end a run of ordinary code: line breaks, comments, continuations, brackets, quotes.
+const SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let special = b"\n#\\()[]{}\"'";
+    let mut i = 0;
+    while i < special.len() {
+        table[special[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// The lexical pass. `imports` and `loggers` hold the sorted offsets of `import` and `getLogger` in
 /// the text: logical lines outside functions holding one are recorded.
 fn layout(b: &[u8], imports: &[usize], loggers: &[usize]) -> Option<Layout> {
@@ -624,10 +624,13 @@ fn layout(b: &[u8], imports: &[usize], loggers: &[usize]) -> Option<Layout> {
                     k = skip_string(b, k)?;
                     last = b'"';
                 }
-                b' ' | b'\t' | b'\x0c' | b'\r' => k += 1,
                 _ => {
-                    last = c;
-                    k += 1;
+                    // A run of bytes that matter only as the last one of the line.
+                    let run = b[k..].iter().position(|&c| SPECIAL[usize::from(c)]).map_or(n, |p| k + p);
+                    if let Some(&c) = b[k..run].iter().rev().find(|&&c| !matches!(c, b' ' | b'\t' | b'\x0c' | b'\r')) {
+                        last = c;
+                    }
+                    k = run;
                 }
             }
         };
@@ -776,7 +779,7 @@ mod tests {
 
     #[test]
     fn words_fragments_and_case() {
-        let t = Triggers { words: &["LOG"], fragments: &["Opt"], fragments_nocase: &["retry"], ..Triggers::NONE };
+        let t = Triggers { words: &["LOG"], fragments: &["Opt", "retry", "Retry"], ..Triggers::NONE };
         let kept = |body: &str| {
             let code = format!("def f():\n    {body}\n");
             prune_with(&[t], &code).is_none()

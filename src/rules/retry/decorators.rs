@@ -7,11 +7,12 @@ use crate::python::{self, named_children, text};
 use crate::rules::Triggers;
 use tree_sitter::Node;
 
-/// What [`library`] recognises: `retry`/`Retrying`/`AsyncRetrying` (any case), backoff's
-/// `on_exception`/`on_predicate`, and names imported from the three libraries under an alias.
+/// What [`library`] recognises: the callee names `retry`, `Retrying`, `AsyncRetrying`,
+/// `TornadoRetrying`, `on_exception` and `on_predicate`, modules `tenacity`, `retrying` (has `retry`) and
+/// `backoff` (its two names), and names imported from the three libraries under an alias.
 pub const TRIGGERS: Triggers = Triggers {
     words: &["on_exception", "on_predicate"],
-    fragments_nocase: &["retry"],
+    fragments: &["retry", "Retry"],
     import_modules: &["tenacity", "retrying", "backoff"],
     ..Triggers::NONE
 };
