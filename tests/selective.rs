@@ -23,11 +23,16 @@ fn files_under(dir: &Path) -> Vec<discover::Candidate> {
     found.files
 }
 
-/// Scans `files` in both modes; returns (findings, notifications) rendered for comparison.
-fn both_modes(files: &[discover::Candidate], threads: Option<usize>) -> [(Vec<String>, Vec<String>); 2] {
+/// Each family alone blanks far more than `ALL` does: a harder test of the cut.
+const SELECTIONS: &[&str] = &["ALL", "TG0", "TG1", "TG2", "TG3", "TG4"];
+
+/// Scans `files` with the rules `select` picks, in both modes; returns (findings, notifications)
+/// rendered for comparison.
+fn both_modes(files: &[discover::Candidate], threads: Option<usize>, select: &str) -> [(Vec<String>, Vec<String>); 2] {
+    let rules = selection::resolve(&[select.to_string()], &[]).unwrap();
     [true, false].map(|full_parse| {
         let options = ScanOptions { threads, progress: None, full_parse };
-        let result = scan(files, all_rules(), &Default::default(), &options).unwrap();
+        let result = scan(files, &rules, &Default::default(), &options).unwrap();
         (
             result.findings.iter().map(|(path, f)| format!("{path}: {f:?}")).collect(),
             result.notifications.iter().map(|n| format!("{n:?}")).collect(),
@@ -35,14 +40,20 @@ fn both_modes(files: &[discover::Candidate], threads: Option<usize>) -> [(Vec<St
     })
 }
 
+/// Asserts both modes agree for every selection of [`SELECTIONS`]; returns the number of findings
+/// compared.
 fn assert_same(files: &[discover::Candidate], threads: Option<usize>) -> usize {
-    let [(full_findings, full_notes), (sel_findings, sel_notes)] = both_modes(files, threads);
-    for (a, b) in full_findings.iter().zip(&sel_findings) {
-        assert_eq!(a, b, "first differing finding (full parse, then selective)");
+    let mut compared = 0;
+    for select in SELECTIONS {
+        let [(full_findings, full_notes), (sel_findings, sel_notes)] = both_modes(files, threads, select);
+        for (a, b) in full_findings.iter().zip(&sel_findings) {
+            assert_eq!(a, b, "--select {select}: first differing finding (full parse, then selective)");
+        }
+        assert_eq!(full_findings.len(), sel_findings.len(), "--select {select}: finding counts differ");
+        assert_eq!(full_notes, sel_notes, "--select {select}: notifications differ");
+        compared += full_findings.len();
     }
-    assert_eq!(full_findings.len(), sel_findings.len(), "finding counts differ");
-    assert_eq!(full_notes, sel_notes, "notifications differ");
-    full_findings.len()
+    compared
 }
 
 #[test]
@@ -75,9 +86,16 @@ fn the_fixtures_are_really_pruned() {
 /// Analyses `bytes` in both modes. Identical results, except where the full parse reports a syntax
 /// error the selective one does not see (an error inside a blanked function: documented in `prune`).
 fn check_bytes(bytes: &[u8]) -> Result<(), TestCaseError> {
+    for select in ["ALL", "TG0", "TG2"] {
+        check_selection(bytes, &selection::resolve(&[select.into()], &[]).unwrap())?;
+    }
+    Ok(())
+}
+
+fn check_selection(bytes: &[u8], rules: &[&'static dyn rules::Rule]) -> Result<(), TestCaseError> {
     let file = discover::Candidate { path: "p.py".into(), display: "p.py".into(), uri: "p.py".into() };
     let run = |selective: bool| {
-        let engine = engine::Engine::new(all_rules(), Default::default()).with_selective(selective);
+        let engine = engine::Engine::new(rules, Default::default()).with_selective(selective);
         let (analysis, notes) = trunkguard::analyse_bytes(&engine, &mut engine::new_parser(), &file, bytes);
         let findings: Vec<String> = analysis
             .findings
@@ -273,11 +291,12 @@ fn corpus_gives_identical_results_in_both_modes() {
         }
         let findings = assert_same(&files, None);
         eprintln!(
-            "{}: {} files, {findings} findings identical in both modes; {:.1} % of {bytes} bytes blanked in {pruned} \
+            "{}: {} files, {findings} findings (over --select {}) identical in both modes; {:.1} % of {bytes} bytes blanked in {pruned} \
              files ({:.0} MB/s on one thread), {reparsed} of them parsed again whole for an error; {} files parsed \
              whole for an unsure cut: {:?}",
             tree.file_name().unwrap().to_string_lossy(),
             files.len(),
+            SELECTIONS.join(", "),
             100.0 * blanked as f64 / bytes as f64,
             bytes as f64 / 1e6 / lexing.as_secs_f64(),
             unsure.len(),
