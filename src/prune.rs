@@ -91,12 +91,16 @@ pub struct Selector {
     module_loggers: bool,
 }
 
-/// A blanked text and how many bytes of functions it blanked.
+/// A blanked text, and how much of it was blanked.
 #[derive(Debug)]
 pub struct Pruned {
+    /// The text to parse: as long as the original, with the same line breaks.
     pub text: Vec<u8>,
+    /// Bytes of the blanked functions.
     pub blanked_bytes: usize,
+    /// Functions found (outermost, with their decorators).
     pub units: usize,
+    /// Functions blanked.
     pub blanked_units: usize,
 }
 
