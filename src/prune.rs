@@ -41,7 +41,8 @@ pub struct Triggers {
     /// Text matched case-sensitively anywhere (`Opt` in `cfg.StrOpt(`).
     pub fragments: &'static [&'static str],
     /// Text that keeps a whole class, every method of it, when it appears anywhere in the class (rules
-    /// that follow calls between the methods of a class). Also a trigger for a single function.
+    /// that follow calls between the methods of a class). Also a trigger for a function that holds a
+    /// class of its own.
     pub class_fragments: &'static [&'static str],
     /// Which classes `class_fragments` can keep whole, judged from the class name and text (e.g. only
     /// classes the rule analyses); `None`: every class.
@@ -81,14 +82,25 @@ const DIRECTIVES: &[&[u8]] = &[b"trunkguard:", b"noqa", b"nosec", b"pylint:"];
 /// The union of the enabled rules' triggers, compiled once per scan.
 #[derive(Debug)]
 pub struct Selector {
-    /// Every word and fragment; `words[k]`: pattern `k` must stand as a whole word.
+    /// Every word and fragment, and where each counts.
     unit: AhoCorasick,
     patterns: Vec<&'static str>,
-    words: Vec<bool>,
+    counts: Vec<Counts>,
     /// One per rule with class fragments.
     class: Vec<(AhoCorasick, Option<ClassFilter>)>,
     import_modules: Vec<String>,
     module_loggers: bool,
+}
+
+/// Where a unit pattern counts as a trigger (the union over the rules that declare it).
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    /// Anywhere (a fragment).
+    anywhere: bool,
+    /// As a whole word.
+    as_word: bool,
+    /// Anywhere in a function that holds a class (a class fragment).
+    with_class: bool,
 }
 
 /// A blanked text, and how much of it was blanked.
@@ -110,18 +122,26 @@ impl Selector {
         if triggers.iter().any(|t| t.everywhere) {
             return None;
         }
-        // A fragment also matches where the same text as a word would: keep the fragment.
-        let mut patterns: Vec<(&'static str, bool)> = Vec::new();
-        let mut add = |p: &'static str, word: bool| match patterns.iter_mut().find(|(q, _)| *q == p) {
-            Some(seen) => seen.1 &= word,
-            None if !p.is_empty() => patterns.push((p, word)),
-            None => {}
+        let mut patterns: Vec<(&'static str, Counts)> = Vec::new();
+        let mut add = |p: &'static str, how: Counts| {
+            if p.is_empty() {
+                return;
+            }
+            let at = patterns.iter().position(|(q, _)| *q == p).unwrap_or_else(|| {
+                patterns.push((p, Counts::default()));
+                patterns.len() - 1
+            });
+            let c = &mut patterns[at].1;
+            c.anywhere |= how.anywhere;
+            c.as_word |= how.as_word;
+            c.with_class |= how.with_class;
         };
         let mut class = Vec::new();
         let mut import_modules: Vec<String> = Vec::new();
         for t in triggers {
-            t.words.iter().for_each(|w| add(w, true));
-            t.fragments.iter().chain(t.class_fragments).for_each(|f| add(f, false));
+            t.words.iter().for_each(|w| add(w, Counts { as_word: true, ..Counts::default() }));
+            t.fragments.iter().for_each(|f| add(f, Counts { anywhere: true, ..Counts::default() }));
+            t.class_fragments.iter().for_each(|f| add(f, Counts { with_class: true, ..Counts::default() }));
             if !t.class_fragments.is_empty() {
                 let ac = AhoCorasick::new(t.class_fragments).expect("a few short literal patterns always compile");
                 class.push((ac, t.class_filter));
@@ -137,7 +157,7 @@ impl Selector {
             .build(patterns.iter().map(|(p, _)| p))
             .expect("a few short literal patterns always compile");
         Some(Selector {
-            words: patterns.iter().map(|(_, w)| *w).collect(),
+            counts: patterns.iter().map(|(_, c)| *c).collect(),
             patterns: patterns.iter().map(|(p, _)| *p).collect(),
             unit,
             class,
@@ -175,7 +195,7 @@ impl Selector {
         let mut blanked_bytes = 0;
         let mut blanked_units = 0;
         for u in &layout.units {
-            if self.unit_triggered(text, u.start, u.tail, &dynamic) {
+            if self.unit_triggered(text, u, &dynamic) {
                 continue;
             }
             // A class around the unit, at any depth, that a class trigger keeps whole.
@@ -208,8 +228,14 @@ impl Selector {
         self.class.iter().any(|(ac, filter)| filter.is_none_or(|f| f(name, body)) && ac.find(body).is_some())
     }
 
-    fn unit_triggered(&self, text: &[u8], start: usize, end: usize, dynamic: &[&[u8]]) -> bool {
-        let holds = |k: usize, s: usize| !self.words[k] || is_word_at(text, s, s + self.patterns[k].len());
+    fn unit_triggered(&self, text: &[u8], u: &Unit, dynamic: &[&[u8]]) -> bool {
+        let (start, end) = (u.start, u.tail);
+        let holds = |k: usize, s: usize| {
+            let c = self.counts[k];
+            c.anywhere
+                || (c.with_class && u.has_class)
+                || (c.as_word && is_word_at(text, s, s + self.patterns[k].len()))
+        };
         let mut from = start;
         while let Some(m) = self.unit.find(Input::new(text).span(from..end)) {
             let (k, s) = (m.pattern().as_usize(), m.start());
@@ -313,6 +339,8 @@ struct Unit {
     tail: usize,
     /// The innermost class around it (index in [`Layout::classes`]).
     class: Option<usize>,
+    /// It holds a class statement.
+    has_class: bool,
 }
 
 /// A class outside functions: from its `class` line to where the next code line at its indentation
@@ -541,7 +569,9 @@ fn layout(b: &[u8], imports: &[usize], loggers: &[usize]) -> Option<Layout> {
             out.classes[c].tail = line_start;
         }
         let kind = head(b, j);
-        if unit.is_none() {
+        if let Some((u, _)) = unit.as_mut() {
+            u.has_class |= kind == Head::Class;
+        } else {
             match kind {
                 Head::Decorator => match decorators {
                     Some((_, ind)) if ind != indent => return None,
@@ -555,7 +585,7 @@ fn layout(b: &[u8], imports: &[usize], loggers: &[usize]) -> Option<Layout> {
                         None => line_start,
                     };
                     let class = classes.last().map(|&(c, _)| c);
-                    unit = Some((Unit { start, def_at: j, end: 0, tail: 0, class }, indent));
+                    unit = Some((Unit { start, def_at: j, end: 0, tail: 0, class, has_class: false }, indent));
                 }
                 Head::Class => {
                     if decorators.take().is_some_and(|(_, ind)| ind != indent) {
@@ -830,6 +860,17 @@ mod tests {
     }
 
     #[test]
+    fn a_class_trigger_keeps_a_function_only_if_it_holds_a_class() {
+        let t = Triggers { class_fragments: &[".elevated("], ..Triggers::NONE };
+        let code = "def f(c):\n    return c.elevated()\n\ndef g(c):\n    class A:\n        x = c.elevated()\n";
+        let blanked = prune_with(&[t], code).unwrap();
+        assert!(!blanked.contains("def f") && blanked.contains("def g"), "{blanked}");
+        // The same text as a plain fragment of another rule counts anywhere.
+        let plain = Triggers { fragments: &[".elevated("], ..Triggers::NONE };
+        assert!(prune_with(&[t, plain], code).is_none());
+    }
+
+    #[test]
     fn a_class_filter_limits_the_classes_kept_whole() {
         let t = Triggers {
             class_fragments: &[".elevated("],
@@ -852,7 +893,7 @@ mod tests {
             "        pass\n",
         );
         let blanked = prune_with(&[t], code).unwrap();
-        for (name, kept) in [("a", false), ("b", true), ("_g", true), ("d", true), ("_h", false)] {
+        for (name, kept) in [("a", false), ("b", true), ("_g", true), ("d", false), ("_h", false)] {
             assert_eq!(blanked.contains(&format!("def {name}(")), kept, "{name}: {blanked}");
         }
     }
