@@ -8,6 +8,13 @@
 //! kept node has the byte range it has in a full parse and rules, which read the original text by byte
 //! range, see nothing change. Module-level code and class bodies outside methods are never blanked.
 //!
+//! Triggers come from the enabled rules ([`crate::rules::Rule::triggers`]): words (`except`, `LOG`),
+//! fragments (`Opt`), names the module binds (import aliases, `getLogger` results), and class
+//! fragments that keep a whole class when a rule follows calls between its methods (TG401/TG402). A
+//! suppression comment keeps its function whatever runs; a rule that declares no triggers turns
+//! selective parsing off. Comments after a function's last line are searched with it (tree-sitter may
+//! count them in the function) but never blanked.
+//!
 //! The pass owns its doubts: it tracks string literals (every prefix, triple quotes, escapes,
 //! f-string replacement fields), comments, brackets and backslash continuations, and checks the
 //! indentation the way Python's tokenizer does. Whenever it cannot vouch for a cut — a tab or form
