@@ -134,7 +134,11 @@ impl Engine {
     pub fn analyse(&self, parser: &mut Parser, src: &SourceFile) -> Option<FileAnalysis> {
         let parser_text = src.parser_text();
         let pruned = self.selector.as_ref().and_then(|s| s.prune(parser_text.as_bytes()));
-        let mut tree = parser.parse(pruned.as_ref().map_or(parser_text.as_bytes(), |p| &p.text), None)?;
+        let parsed = match &pruned {
+            Some(p) => parse_pruned(parser, p),
+            None => parser.parse(parser_text.as_bytes(), None),
+        };
+        let mut tree = parsed?;
         if pruned.is_some() && tree.root_node().has_error() {
             // The full parse decides what an error means (and reports it where it is).
             tree = parser.parse(parser_text.as_bytes(), None)?;
@@ -191,6 +195,19 @@ impl Engine {
         finish(&src.display, &mut findings);
         Some(FileAnalysis { findings, syntax_errors: syntax, facts: cx.facts, deferred: cx.deferred })
     }
+}
+
+/// Parses a blanked text, lexing only its included ranges (the blanked functions' spaces are skipped,
+/// not lexed: tree-sitter-python's scanner takes about as long over a blank line as over a comment).
+/// Leaves the parser set to parse whole documents again.
+pub fn parse_pruned(parser: &mut Parser, pruned: &crate::prune::Pruned) -> Option<tree_sitter::Tree> {
+    if parser.set_included_ranges(&pruned.included_ranges()).is_err() {
+        return parser.parse(&pruned.text, None);
+    }
+    let tree = parser.parse(&pruned.text, None);
+    // An empty list means the whole document, which is always valid.
+    let _ = parser.set_included_ranges(&[]);
+    tree
 }
 
 /// Puts one file's findings in source order and fingerprints them. Run again after kept deferred

@@ -121,6 +121,43 @@ pub struct Pruned {
     pub units: usize,
     /// Functions blanked.
     pub blanked_units: usize,
+    /// Sorted, disjoint byte ranges of `text` that hold nothing but blanks and line breaks and that the
+    /// parser may skip without lexing (see [`Pruned::included_ranges`]): the lines of a blanked unit
+    /// before its `pass` line, and everything after `pass` up to the unit's last line break.
+    pub gaps: Vec<(usize, usize)>,
+}
+
+impl Pruned {
+    /// The complement of [`Pruned::gaps`] as tree-sitter included ranges (rows counted in `\n`, columns
+    /// in bytes, as tree-sitter counts them). Parsing only these gives the tree of the whole blanked
+    /// text — the skipped bytes are blanks between a `pass` and its line break, or whole blank lines —
+    /// without lexing megabytes of spaces.
+    pub fn included_ranges(&self) -> Vec<tree_sitter::Range> {
+        let mut out = Vec::with_capacity(self.gaps.len() + 1);
+        let mut row = 0;
+        let mut row_start = 0;
+        let mut at = 0;
+        let mut point_of = |byte: usize| {
+            for nl in memchr::memchr_iter(b'\n', &self.text[at..byte]) {
+                row += 1;
+                row_start = at + nl + 1;
+            }
+            at = byte;
+            tree_sitter::Point { row, column: byte - row_start }
+        };
+        let mut start = 0;
+        for &(gap_start, gap_end) in &self.gaps {
+            if gap_start > start {
+                let (start_point, end_point) = (point_of(start), point_of(gap_start));
+                out.push(tree_sitter::Range { start_byte: start, end_byte: gap_start, start_point, end_point });
+            }
+            start = gap_end;
+        }
+        let end = self.text.len();
+        let (start_point, end_point) = (point_of(start), point_of(end));
+        out.push(tree_sitter::Range { start_byte: start, end_byte: end, start_point, end_point });
+        out
+    }
 }
 
 impl Selector {
@@ -201,6 +238,7 @@ impl Selector {
         let mut out: Option<Vec<u8>> = None;
         let mut blanked_bytes = 0;
         let mut blanked_units = 0;
+        let mut gaps: Vec<(usize, usize)> = Vec::new();
         for u in &layout.units {
             if self.unit_triggered(text, u, &dynamic) {
                 continue;
@@ -225,8 +263,23 @@ impl Selector {
             buf[u.def_at..u.def_at + 4].copy_from_slice(b"pass");
             blanked_bytes += u.end - u.start;
             blanked_units += 1;
+            // Skippable: whole blank lines before the `pass` line (blanked decorators)…
+            let line_of = |at: usize| buf[..at].iter().rposition(|&b| b == b'\n' || b == b'\r').map_or(0, |i| i + 1);
+            let (first_line, pass_line) = (line_of(u.start), line_of(u.def_at));
+            let blank = |b: &u8| matches!(b, b' ' | b'\n' | b'\r');
+            if first_line < pass_line && buf[first_line..pass_line].iter().all(blank) {
+                gaps.push((first_line, pass_line));
+            }
+            // …and the blanks after `pass` up to the unit's last line break.
+            let mut last = u.end;
+            while last > u.def_at + 4 && matches!(buf[last - 1], b'\n' | b'\r') {
+                last -= 1;
+            }
+            if last > u.def_at + 4 && buf[u.def_at + 4..last].iter().all(blank) {
+                gaps.push((u.def_at + 4, last));
+            }
         }
-        out.map(|text| Pruned { text, blanked_bytes, units: layout.units.len(), blanked_units })
+        out.map(|text| Pruned { text, blanked_bytes, units: layout.units.len(), blanked_units, gaps })
     }
 
     fn class_triggered(&self, text: &[u8], class: &Class) -> bool {
@@ -816,6 +869,42 @@ mod tests {
         let blanked = prune_with(&[Triggers::NONE], code).unwrap();
         assert!(!blanked.contains("def"), "{blanked}");
         assert!(parses_cleanly(&blanked));
+    }
+
+    #[test]
+    fn skipping_the_gaps_gives_the_tree_of_the_whole_blanked_text() {
+        let code = "import x\r\n\r\nclass A:\r\n    @d(1,\r\n       2)\r\n    def f(self):\r\n        return '''\r\nx'''\r\n\r\n    x = 1\r\n\r\n    def g(self):\r\n        try:\r\n            pass\r\n        except Exception:\r\n            pass\r\n# tail\r\n@e\r\nasync def h():\r\n    y = 'ü'\r\n\r\n\r\ndef k(): return 1\r\n";
+        let selector = Selector::new(&[EXCEPT]).unwrap();
+        let pruned = selector.prune(code.as_bytes()).unwrap();
+        assert!(pruned.gaps.len() >= 3, "{:?}", pruned.gaps);
+        for &(start, end) in &pruned.gaps {
+            assert!(pruned.text[start..end].iter().all(|b| b" \r\n".contains(b)));
+        }
+        let mut parser = crate::engine::new_parser();
+        let whole = parser.parse(&pruned.text, None).unwrap();
+        let ranged = crate::engine::parse_pruned(&mut parser, &pruned).unwrap();
+        assert!(!ranged.root_node().has_error());
+        let spans = |t: &tree_sitter::Tree| {
+            let mut out = Vec::new();
+            let mut cursor = t.walk();
+            'walk: loop {
+                let n = cursor.node();
+                out.push((n.kind(), n.start_byte(), n.end_byte(), n.start_position(), n.end_position()));
+                if cursor.goto_first_child() {
+                    continue;
+                }
+                while !cursor.goto_next_sibling() {
+                    if !cursor.goto_parent() {
+                        break 'walk;
+                    }
+                }
+            }
+            out
+        };
+        assert_eq!(spans(&ranged), spans(&whole), "every node at the same bytes and points");
+        // The parser is left parsing whole documents.
+        let again = parser.parse(code, None).unwrap();
+        assert_eq!(spans(&again), spans(&crate::engine::new_parser().parse(code, None).unwrap()));
     }
 
     #[test]
