@@ -26,22 +26,22 @@ fi
 for pin in "${pins[@]}"; do
   read -r name version sha <<<"$pin"
   dest="$corpus/$name-$version"
-  if [ -f "$dest/.complete" ]; then
-    continue
-  fi
   wheel_name=$(echo "$name" | tr - _)-$version-py3-none-any.whl
   if [ ! -f "$corpus/wheels/$wheel_name" ]; then
     echo "fetch-corpus: downloading $name==$version" >&2
+    rm -f "$dest/.complete"
     python3 -m pip download --quiet --no-deps --no-binary :none: --only-binary :all: \
       -d "$corpus/wheels" "$name==$version" \
       || { echo "fetch-corpus: ERROR: download of $name==$version failed" >&2; exit 1; }
   fi
-  if [ "$sha" != - ]; then
-    got=$(sha256sum "$corpus/wheels/$wheel_name" | cut -d' ' -f1)
-    if [ "$got" != "$sha" ]; then
-      echo "fetch-corpus: ERROR: $wheel_name has sha256 $got, expected $sha" >&2
-      exit 1
-    fi
+  # Every run checks every wheel: a tree is only trusted while its pinned wheel is there, intact.
+  got=$(sha256sum "$corpus/wheels/$wheel_name" | cut -d' ' -f1)
+  if [ "$got" != "$sha" ]; then
+    echo "fetch-corpus: ERROR: $wheel_name has sha256 $got, expected $sha" >&2
+    exit 1
+  fi
+  if [ -f "$dest/.complete" ]; then
+    continue
   fi
   rm -rf "$dest"
   mkdir -p "$dest"
