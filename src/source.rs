@@ -61,7 +61,7 @@ impl SourceFile {
     pub fn parser_text(&self) -> std::borrow::Cow<'_, str> {
         let b = self.text.as_bytes();
         let lone_cr = |i: usize| b[i] == b'\r' && b.get(i + 1) != Some(&b'\n');
-        if !(0..b.len()).any(lone_cr) {
+        if !memchr::memchr_iter(b'\r', b).any(lone_cr) {
             return std::borrow::Cow::Borrowed(&self.text);
         }
         let fixed: Vec<u8> = (0..b.len()).map(|i| if lone_cr(i) { b'\n' } else { b[i] }).collect();
@@ -146,19 +146,19 @@ pub fn indentation_exceeds(text: &str, limit: usize) -> bool {
 
 /// The widest leading whitespace of any line, in columns (tabs to the next multiple of 8).
 fn max_indent_width(bytes: &[u8]) -> usize {
-    let mut widest = 0;
-    for line in bytes.split(|&b| b == b'\n' || b == b'\r') {
+    let width = |start: usize| {
         let mut width = 0;
-        for &b in line {
+        for &b in &bytes[start..] {
             match b {
                 b' ' | b'\x0c' => width += 1,
                 b'\t' => width = (width / 8 + 1) * 8,
                 _ => break,
             }
         }
-        widest = widest.max(width);
-    }
-    widest
+        width
+    };
+    let line_starts = std::iter::once(0).chain(memchr::memchr2_iter(b'\n', b'\r', bytes).map(|i| i + 1));
+    line_starts.map(width).max().unwrap_or(0)
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -171,18 +171,11 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 fn line_starts(text: &str) -> Vec<usize> {
     let b = text.as_bytes();
     let mut starts = vec![0];
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\n' => starts.push(i + 1),
-            b'\r' if b.get(i + 1) == Some(&b'\n') => {
-                starts.push(i + 2);
-                i += 1;
-            }
-            b'\r' => starts.push(i + 1),
-            _ => {}
+    for i in memchr::memchr2_iter(b'\n', b'\r', b) {
+        // `\r\n` is one break: its `\n` records the start of the next line.
+        if b[i] == b'\n' || b.get(i + 1) != Some(&b'\n') {
+            starts.push(i + 1);
         }
-        i += 1;
     }
     starts
 }
@@ -236,6 +229,24 @@ mod tests {
 
     fn src(text: &str) -> SourceFile {
         SourceFile::from_text(PathBuf::from("x.py"), "x.py".into(), text.into())
+    }
+
+    #[test]
+    fn line_breaks_are_lf_crlf_and_lone_cr() {
+        assert_eq!(line_starts("a\r\nb\rc\n\nd"), [0, 3, 5, 7, 8]);
+        assert_eq!(line_starts("\r"), [0, 1]);
+        assert_eq!(line_starts(""), [0]);
+        assert_eq!(src("a\rb\r\nc").parser_text(), "a\nb\r\nc");
+        assert!(matches!(src("a\r\nb").parser_text(), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_widest_indentation_bounds_the_depth() {
+        assert_eq!(max_indent_width(b"x\n    y\r\n\tz\r  w"), 8);
+        assert_eq!(max_indent_width(b"   "), 3);
+        let deep: String = (0..400).map(|i| format!("{}if x:\n", " ".repeat(i))).collect();
+        assert!(indentation_exceeds(&deep, 300));
+        assert!(!indentation_exceeds(&deep, 400));
     }
 
     #[test]
