@@ -199,9 +199,10 @@ fn analysis_key(rules: &[&'static dyn rules::Rule], settings: &config::Settings,
     )
 }
 
-/// The cache key of a file: its absolute path (files whose path is not UTF-8 are not cached).
-fn cache_key(path: &std::path::Path) -> Option<&str> {
-    path.to_str()
+/// The cache key of a file: its absolute path, so runs from other directories share entries (files
+/// whose path is not UTF-8 are not cached).
+fn cache_key(path: &std::path::Path) -> Option<String> {
+    std::path::absolute(path).ok()?.into_os_string().into_string().ok()
 }
 
 /// One file's analysis: from the cache when its metadata or content is unchanged, else by reading and
@@ -213,7 +214,8 @@ fn obtain(
     cache: Option<&cache::Cache>,
     now: std::time::SystemTime,
 ) -> Outcome {
-    let key = cache.and(cache_key(&file.path));
+    let key = cache.and_then(|_| cache_key(&file.path));
+    let key = key.as_deref();
     let meta = key.and_then(|_| std::fs::metadata(&file.path).ok());
     if let (Some(cache), Some(key), Some(meta)) = (cache, key, &meta)
         && let Some(entry) = cache.fresh(key, meta)

@@ -165,9 +165,23 @@ fn the_cli_cache_is_invisible_in_the_reports() {
     let warm = sarif_bytes(dir.path(), &["pkg"]);
     assert_eq!(uncached, cold);
     assert_eq!(cold, warm, "a warm run's SARIF is byte-identical");
-    // Run from inside the package: other display paths, so the cached findings are re-fingerprinted.
+    // Run from inside the package: the same file (keyed by its absolute path) under another display
+    // path, so the cached findings are re-fingerprinted — and nothing is written, it was a cache hit.
+    let buckets = || {
+        let mut out = Vec::new();
+        for folder in fs::read_dir(&cache).unwrap().flatten().filter(|e| e.path().is_dir()) {
+            for bucket in fs::read_dir(folder.path()).unwrap().flatten() {
+                out.push((bucket.path(), bucket.metadata().unwrap().modified().unwrap()));
+            }
+        }
+        out.sort();
+        out
+    };
+    let before = buckets();
     let inner = sarif_bytes(&dir.path().join("pkg"), &["a.py", "--cache-dir", "../.trunkguard_cache"]);
+    assert_eq!(buckets(), before, "answered from the cache: no bucket rewritten");
     assert_eq!(inner, sarif_bytes(&dir.path().join("pkg"), &["a.py", "--no-cache"]));
+    assert_ne!(inner, cold, "other display paths, other fingerprints");
     // A configuration file in the tree moves the project root, and the cache with it.
     fs::write(dir.path().join("pkg/trunkguard.toml"), "ignore = ['TG202']\n").unwrap();
     sarif_bytes(dir.path(), &["pkg"]);
