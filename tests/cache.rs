@@ -204,3 +204,33 @@ fn an_unwritable_cache_is_a_warning_not_an_error() {
     let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(common::results(&log).len(), 1);
 }
+
+#[test]
+fn concurrent_runs_share_one_cache_safely() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("pkg")).unwrap();
+    for i in 0..40 {
+        write_aged(&dir.path().join(format!("pkg/m{i}.py")), &format!("{SWALLOW}\n# {i}\n"), 3600);
+    }
+    let expected = sarif_bytes(dir.path(), &["pkg", "--no-cache"]);
+    // Four runs at once fill the same (empty) cache: each bucket is replaced atomically, so every run
+    // reports the same, and so does the run after them, whichever writer won each bucket.
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("trunkguard"))
+                .current_dir(dir.path())
+                .args(["check", "pkg", "--output-format", "sarif"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.stdout, expected);
+    }
+    assert_eq!(sarif_bytes(dir.path(), &["pkg"]), expected);
+}
