@@ -171,21 +171,14 @@ pub fn parse_only(files: &[discover::Candidate], threads: Option<usize>) -> Resu
     }))
 }
 
-/// Visits every node of `tree` in pre-order with a cursor; returns how many there are.
+/// How many nodes `tree` has, counted on a pre-order cursor walk.
 fn count_nodes(tree: &tree_sitter::Tree) -> usize {
-    let mut cursor = tree.walk();
     let mut n = 0;
-    loop {
+    python::preorder(tree.root_node(), |_| {
         n += 1;
-        if cursor.goto_first_child() {
-            continue;
-        }
-        while !cursor.goto_next_sibling() {
-            if !cursor.goto_parent() {
-                return n;
-            }
-        }
-    }
+        python::Visit::Descend
+    });
+    n
 }
 
 /// Everything that changes what analysing a file yields, besides the file: the build (part of the

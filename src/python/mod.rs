@@ -54,17 +54,31 @@ pub fn dotted_name(node: Node<'_>, src: &str) -> Option<String> {
     Some(parts.join("."))
 }
 
-/// Does the subtree of `node` (itself included) hold an identifier? One cursor, no allocation.
-pub fn contains_identifier(node: Node<'_>) -> bool {
+/// What [`preorder`] does after visiting a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visit {
+    /// Go on into the node's children.
+    Descend,
+    /// Leave the node's children out.
+    Skip,
+    /// End the walk.
+    Stop,
+}
+
+/// Visits `node`, then its descendants, in pre-order with one cursor: no recursion (input nests tens of
+/// thousands of levels deep) and no allocation per node. `visit` decides, node by node, whether to
+/// enter its children, skip them or stop. Returns whether the walk was stopped.
+pub fn preorder<'t>(node: Node<'t>, mut visit: impl FnMut(Node<'t>) -> Visit) -> bool {
     let mut cursor = node.walk();
     let mut depth = 0usize;
     loop {
-        if cursor.node().kind_id() == kinds::identifier() {
-            return true;
-        }
-        if cursor.goto_first_child() {
-            depth += 1;
-            continue;
+        match visit(cursor.node()) {
+            Visit::Stop => return true,
+            Visit::Descend if cursor.goto_first_child() => {
+                depth += 1;
+                continue;
+            }
+            Visit::Descend | Visit::Skip => {}
         }
         loop {
             if depth == 0 {
@@ -77,6 +91,11 @@ pub fn contains_identifier(node: Node<'_>) -> bool {
             depth -= 1;
         }
     }
+}
+
+/// Does the subtree of `node` (itself included) hold an identifier?
+pub fn contains_identifier(node: Node<'_>) -> bool {
+    preorder(node, |n| if n.kind_id() == kinds::identifier() { Visit::Stop } else { Visit::Descend })
 }
 
 /// The dotted name of the function a `call` node calls (`LOG.error` for `LOG.error(...)`).
@@ -341,48 +360,33 @@ pub fn module_loggers(root: Node<'_>, src: &str) -> Vec<String> {
 }
 
 /// Calls directly inside `node` (not inside nested functions, classes or lambdas), in source order.
-/// Iterative.
 pub fn calls_within<'t>(node: Node<'t>) -> Vec<Node<'t>> {
     let mut out = Vec::new();
-    let mut stack = vec![node];
-    while let Some(n) = stack.pop() {
-        if n.kind() == "call" {
+    preorder(node, |n| {
+        if n != node && (!n.is_named() || is_scope(n)) {
+            return Visit::Skip;
+        }
+        if n.kind_id() == kinds::call() {
             out.push(n);
         }
-        let children = named_children(n);
-        for child in children.into_iter().rev() {
-            if !is_scope(child) {
-                stack.push(child);
-            }
-        }
-    }
+        Visit::Descend
+    });
     out
 }
 
-/// All descendants of `node` (excluding `node`) in pre-order, not entering nested scopes. Iterative.
+/// All named descendants of `node` (excluding `node`) in pre-order, not entering nested scopes (which
+/// are listed, their insides not).
 pub fn descendants_in_scope<'t>(node: Node<'t>) -> Vec<Node<'t>> {
     let mut out = Vec::new();
-    // One cursor, pre-order, no allocation per node; `depth` keeps it inside `node`.
-    let mut cursor = node.walk();
-    if !cursor.goto_first_child() {
-        return out;
-    }
-    let mut depth = 1usize;
-    loop {
-        let n = cursor.node();
-        let descend = n.is_named() && {
-            out.push(n);
-            !is_scope(n)
-        };
-        if descend && cursor.goto_first_child() {
-            depth += 1;
-            continue;
+    preorder(node, |n| {
+        if n == node {
+            return Visit::Descend;
         }
-        while !cursor.goto_next_sibling() {
-            if depth == 1 || !cursor.goto_parent() {
-                return out;
-            }
-            depth -= 1;
+        if !n.is_named() {
+            return Visit::Skip;
         }
-    }
+        out.push(n);
+        if is_scope(n) { Visit::Skip } else { Visit::Descend }
+    });
+    out
 }
