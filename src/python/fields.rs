@@ -4,26 +4,31 @@
 //! `child_by_field_id` with these; and `Node::kind()` builds a `&str` (`strlen`, UTF-8 check) that hot
 //! helpers avoid by comparing [`kinds`] ids.
 
-use std::sync::LazyLock;
-
-/// The id of field `name` (0, which matches no child, if the grammar has no such field).
-fn id(name: &str) -> u16 {
-    crate::engine::language().field_id_for_name(name).map_or(0, |id| id.get())
-}
-
-macro_rules! fields {
-    ($($name:ident),* $(,)?) => {
+/// Defines one function per name returning its id, looked up once with `$lookup`, and `ALL` listing
+/// every (name, id function) pair for the test that checks the grammar has them all.
+macro_rules! grammar_ids {
+    ($what:literal, $lookup:expr; $($name:ident),* $(,)?) => {
         $(
-            #[doc = concat!("The id of the `", stringify!($name), "` field.")]
+            #[doc = concat!("The id of the `", stringify!($name), "` ", $what, ".")]
             pub fn $name() -> u16 {
-                static ID: LazyLock<u16> = LazyLock::new(|| id(stringify!($name)));
+                static ID: std::sync::LazyLock<u16> = std::sync::LazyLock::new(|| $lookup(stringify!($name)));
                 *ID
             }
         )*
+
+        /// Every id defined here, by name.
+        #[cfg(test)]
+        pub const ALL: &[(&str, fn() -> u16)] = &[$((stringify!($name), $name)),*];
     };
 }
 
-fields!(
+/// The id of field `name` (0, which matches no child, if the grammar has no such field).
+fn field_id(name: &str) -> u16 {
+    crate::engine::language().field_id_for_name(name).map_or(0, |id| id.get())
+}
+
+grammar_ids!(
+    "field", field_id;
     alias,
     alternative,
     arguments,
@@ -47,68 +52,22 @@ fields!(
 
 /// Node-kind ids of the kinds hot helpers test (`node.kind_id() == kinds::call()`).
 pub mod kinds {
-    use std::sync::LazyLock;
-
-    fn id(kind: &str) -> u16 {
+    /// The id of named node kind `kind` (0 if the grammar has no such kind).
+    fn kind_id(kind: &str) -> u16 {
         crate::engine::language().id_for_node_kind(kind, true)
     }
 
-    macro_rules! kinds {
-        ($($name:ident),* $(,)?) => {
-            $(
-                #[doc = concat!("The id of the `", stringify!($name), "` node kind.")]
-                pub fn $name() -> u16 {
-                    static ID: LazyLock<u16> = LazyLock::new(|| id(stringify!($name)));
-                    *ID
-                }
-            )*
-        };
-    }
-
-    kinds!(attribute, call, class_definition, function_definition, identifier, lambda);
+    grammar_ids!("node kind", kind_id; attribute, call, class_definition, function_definition, identifier, lambda);
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn every_kind_exists_in_the_grammar() {
-        use super::kinds;
-        for id in [
-            kinds::attribute(),
-            kinds::call(),
-            kinds::class_definition(),
-            kinds::function_definition(),
-            kinds::identifier(),
-            kinds::lambda(),
-        ] {
-            assert_ne!(id, 0);
+    fn every_field_and_kind_exists_in_the_grammar() {
+        for (name, id) in super::ALL.iter().chain(super::kinds::ALL) {
+            assert_ne!(id(), 0, "`{name}` is not in tree-sitter-python");
         }
-    }
-
-    #[test]
-    fn every_field_exists_in_the_grammar() {
-        for id in [
-            super::alias(),
-            super::alternative(),
-            super::arguments(),
-            super::attribute(),
-            super::body(),
-            super::condition(),
-            super::consequence(),
-            super::definition(),
-            super::expression(),
-            super::function(),
-            super::left(),
-            super::module_name(),
-            super::name(),
-            super::object(),
-            super::operator(),
-            super::parameters(),
-            super::right(),
-            super::subscript(),
-            super::value(),
-        ] {
-            assert_ne!(id, 0);
-        }
+        assert_eq!(super::kinds::identifier(), crate::engine::language().id_for_node_kind("identifier", true));
+        assert_eq!(super::body(), crate::engine::language().field_id_for_name("body").unwrap().get());
     }
 }
