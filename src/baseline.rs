@@ -3,8 +3,7 @@
 //! matching counts duplicates rather than trusting their order): matched results are `unchanged`, the
 //! rest `new`, and baseline results no longer found come back as `absent`.
 
-use crate::finding::{BaselineState, Finding};
-use crate::report::sarif::FINGERPRINT_KEY;
+use crate::finding::{BaselineState, FINGERPRINT_KEY, Finding};
 use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};

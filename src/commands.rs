@@ -5,12 +5,23 @@
 use crate::cli::{CheckArgs, ColorChoice, Command, ConfigSource, FailOn, OutputFormat};
 use crate::config::{self, Config};
 use crate::finding::{BaselineState, Level, Notification};
-use crate::{Exit, baseline, diff, discover, output, report, rules, selection, source};
+use crate::{baseline, diff, discover, docs, output, report, rules, selection, source};
 use anyhow::{Context, Result, bail};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+
+/// Process exit statuses, documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// No findings.
+    Clean = 0,
+    /// Findings reported.
+    Findings = 1,
+    /// Usage, configuration or I/O error.
+    Error = 2,
+}
 
 /// Scans with more files than this show a progress bar (when stderr is a terminal).
 const PROGRESS_THRESHOLD: usize = 300;
@@ -20,13 +31,12 @@ pub fn run(cli: crate::cli::Cli) -> Result<Exit> {
     match cli.command {
         Command::Check(args) => check(&args),
         Command::Rules(args) => {
-            let out = if args.markdown { rules::docs::markdown_table() } else { rules_listing() };
+            let out = if args.markdown { docs::markdown_table() } else { rules_listing() };
             print_stdout(&out)?;
             Ok(Exit::Clean)
         }
         Command::Rule { id } => {
-            let doc =
-                rules::docs::get(&id).with_context(|| format!("unknown rule `{id}`; `trunkguard rules` lists them"))?;
+            let doc = docs::get(&id).with_context(|| format!("unknown rule `{id}`; `trunkguard rules` lists them"))?;
             print_stdout(&doc.render_text())?;
             Ok(Exit::Clean)
         }
@@ -47,7 +57,7 @@ pub fn run(cli: crate::cli::Cli) -> Result<Exit> {
 
 fn rules_listing() -> String {
     let mut out = String::new();
-    for d in rules::docs::all() {
+    for d in docs::all() {
         let on = if d.enabled { "on" } else { "opt-in" };
         out.push_str(&format!("{:<6} {:<32} {:<8} {:<7} {}\n", d.id, d.name, d.level.as_str(), on, d.summary));
     }
@@ -73,7 +83,7 @@ fn load_config(source: &ConfigSource, start: &Path) -> Result<Config> {
         (None, false) => config::find(start),
     };
     match file {
-        Some(file) => Ok(config::load(&file)?),
+        Some(file) => Ok(config::load(&file, &rules::ids())?),
         None => Ok(Config { root: cwd, ..Config::default() }),
     }
 }
@@ -202,7 +212,7 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     let found = discover::discover(&args.paths, &excludes, &cwd)?;
     let progress = (found.files.len() > PROGRESS_THRESHOLD && !args.quiet && std::io::stderr().is_terminal())
         .then(|| indicatif::ProgressBar::new(found.files.len() as u64));
-    let options = crate::ScanOptions {
+    let options = crate::scan::ScanOptions {
         threads: args.threads,
         progress: progress.as_ref(),
         full_parse: args.full_parse,
@@ -210,7 +220,7 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     };
     if args.parse_only {
         let started = std::time::Instant::now();
-        let floor = crate::parse_only(&found.files, args.threads)?;
+        let floor = crate::scan::parse_only(&found.files, args.threads)?;
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
             "trunkguard: parse-only: {} files, {:.1} MB, {} nodes in {secs:.3} s",
@@ -220,7 +230,7 @@ fn check(args: &CheckArgs) -> Result<Exit> {
         );
         return Ok(Exit::Clean);
     }
-    let mut scan = crate::scan(&found.files, &rules, &settings, &options)?;
+    let mut scan = crate::scan::scan(&found.files, &rules, &settings, &options)?;
     if let Some(p) = progress {
         p.finish_and_clear();
     }
@@ -248,7 +258,7 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     let report = report::Report {
         findings: scan.findings,
         notifications: scan.notifications,
-        rules: rules.iter().filter_map(|r| rules::docs::get(r.id())).collect(),
+        rules: rules.iter().filter_map(|r| docs::get(r.id())).collect(),
         files_scanned: scan.files_scanned,
         srcroot: cwd.clone(),
         uris: found.files.iter().map(|c| (c.display.clone(), c.uri.clone())).collect(),
@@ -313,7 +323,7 @@ fn statistics(report: &report::Report) -> String {
     rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let mut out = String::new();
     for (rule, n) in rows {
-        let name = rules::docs::get(rule).map_or("", |d| d.name.as_str());
+        let name = docs::get(rule).map_or("", |d| d.name.as_str());
         out.push_str(&format!("{n:>6}  {rule}  {name}\n"));
     }
     out

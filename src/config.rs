@@ -13,7 +13,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 /// Family knobs of the sensitive-logging rules (TG3xx).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SensitiveSettings {
     /// Extra words that make a name sensitive (`["vault_key"]`).
     pub extra_words: Vec<String>,
@@ -22,7 +22,7 @@ pub struct SensitiveSettings {
 }
 
 /// Family knobs of the request-context rules (TG4xx).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ContextSettings {
     /// Extra parameter names that hold a request context.
     pub context_params: Vec<String>,
@@ -33,13 +33,42 @@ pub struct ContextSettings {
 }
 
 /// Family knobs of the retry rules (TG1xx).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RetrySettings {
     /// Extra callees that wait between attempts (`utils.pause`).
     pub wait_functions: Vec<String>,
 }
 
-/// The effective settings of a run.
+/// The family knobs: all a rule may read of the configuration (besides its level).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Knobs {
+    pub sensitive: SensitiveSettings,
+    pub context: ContextSettings,
+    pub retry: RetrySettings,
+}
+
+/// Everything besides the file itself and the build that changes what analysing a file yields. The
+/// engine and the rules see only this, and the result cache is keyed by this value serialised, so a
+/// knob added here can never be forgotten by the key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Analysis {
+    /// The rules that run, each with the level it reports at (its document's, or the `severity` override).
+    pub levels: BTreeMap<&'static str, Level>,
+    pub knobs: Knobs,
+    /// Parse whole files (no selective parsing; findings are the same either way).
+    pub full_parse: bool,
+}
+
+impl Analysis {
+    /// The result cache's key for this analysis.
+    pub fn key(&self) -> String {
+        serde_json::to_string(self).expect("plain data serialises")
+    }
+}
+
+/// The effective settings of a run: which rules run ([`Settings::select`] …), what the triage stage
+/// filters out afterwards (`exclude`, `include_tests`, `per_file_ignores`), and the analysis part
+/// (`severity`, [`Knobs`]) from which the run's [`Analysis`] is made.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settings {
     /// Replaces the default rule set when present.
@@ -53,9 +82,7 @@ pub struct Settings {
     pub per_file_ignores: Vec<(String, Vec<String>)>,
     /// Level overrides per rule id.
     pub severity: BTreeMap<String, Level>,
-    pub sensitive: SensitiveSettings,
-    pub context: ContextSettings,
-    pub retry: RetrySettings,
+    pub knobs: Knobs,
 }
 
 /// A loaded configuration: the settings, where they came from, and where each key was set.
@@ -154,17 +181,18 @@ pub fn find(start: &Path) -> Option<PathBuf> {
     None
 }
 
-/// Loads the configuration file `file`.
-pub fn load(file: &Path) -> Result<Config, ConfigError> {
+/// Loads the configuration file `file`; `rules` are the ids of every rule there is (selectors and
+/// severity keys must name at least one).
+pub fn load(file: &Path, rules: &[&str]) -> Result<Config, ConfigError> {
     let text =
         std::fs::read_to_string(file).map_err(|source| ConfigError::Read { file: file.to_path_buf(), source })?;
-    parse(file, &text)
+    parse(file, &text, rules)
 }
 
 /// Parses configuration text; `file` names it in errors and decides the layout (`pyproject.toml`
 /// keeps the settings under `[tool.trunkguard]`).
-pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
-    let parser = Parser { file, text };
+pub fn parse(file: &Path, text: &str, rules: &[&str]) -> Result<Config, ConfigError> {
+    let parser = Parser { file, text, rules };
     let doc = DeTable::parse(text).map_err(|e| ConfigError::Syntax {
         file: file.to_path_buf(),
         line: e.span().map_or(1, |s| parser.line(s.start)),
@@ -199,6 +227,8 @@ fn as_table<'a, 'i>(v: &'a DeValue<'i>) -> Option<&'a DeTable<'i>> {
 struct Parser<'a> {
     file: &'a Path,
     text: &'a str,
+    /// Every rule id there is.
+    rules: &'a [&'a str],
 }
 
 impl Parser<'_> {
@@ -252,7 +282,7 @@ impl Parser<'_> {
     }
 
     fn known_rule(&self, rule: &str, key: &str, span: std::ops::Range<usize>) -> Result<(), ConfigError> {
-        if crate::selection::is_known(rule) {
+        if self.rules.iter().any(|id| crate::finding::selects(rule, id)) {
             return Ok(());
         }
         Err(ConfigError::UnknownRule {
@@ -260,7 +290,7 @@ impl Parser<'_> {
             line: self.line(span.start),
             key: key.into(),
             rule: rule.into(),
-            suggestion: nearest(rule, crate::rules::REGISTRY.iter().map(|r| r.id())),
+            suggestion: nearest(rule, self.rules.iter().copied()),
         })
     }
 
@@ -312,8 +342,8 @@ impl Parser<'_> {
                         let key = format!("sensitive.{}", k.get_ref());
                         let words = self.strings(v, &key)?;
                         match k.get_ref().as_ref() {
-                            "extra-words" => s.sensitive.extra_words = words,
-                            _ => s.sensitive.allow_words = words,
+                            "extra-words" => s.knobs.sensitive.extra_words = words,
+                            _ => s.knobs.sensitive.allow_words = words,
                         }
                     }
                 }
@@ -323,9 +353,9 @@ impl Parser<'_> {
                     for (k, v) in t {
                         let values = self.strings(v, &format!("context.{}", k.get_ref()))?;
                         match k.get_ref().as_ref() {
-                            "context-params" => s.context.context_params = values,
-                            "guards" => s.context.guards = values,
-                            _ => s.context.write_prefixes = values,
+                            "context-params" => s.knobs.context.context_params = values,
+                            "guards" => s.knobs.context.guards = values,
+                            _ => s.knobs.context.write_prefixes = values,
                         }
                     }
                 }
@@ -333,7 +363,7 @@ impl Parser<'_> {
                     let t = self.table(value, name)?;
                     self.check_keys(t, RETRY_KEYS, "retry.")?;
                     for (k, v) in t {
-                        s.retry.wait_functions = self.strings(v, &format!("retry.{}", k.get_ref()))?;
+                        s.knobs.retry.wait_functions = self.strings(v, &format!("retry.{}", k.get_ref()))?;
                     }
                 }
                 _ => {}
@@ -368,20 +398,20 @@ pub fn describe(config: &Config, cli: &BTreeMap<String, String>) -> String {
         "sensitive",
         format!(
             "{{extra-words = {}, allow-words = {}}}",
-            list(&s.sensitive.extra_words),
-            list(&s.sensitive.allow_words)
+            list(&s.knobs.sensitive.extra_words),
+            list(&s.knobs.sensitive.allow_words)
         ),
     );
     line(
         "context",
         format!(
             "{{context-params = {}, guards = {}, write-prefixes = {}}}",
-            list(&s.context.context_params),
-            list(&s.context.guards),
-            list(&s.context.write_prefixes)
+            list(&s.knobs.context.context_params),
+            list(&s.knobs.context.guards),
+            list(&s.knobs.context.write_prefixes)
         ),
     );
-    line("retry", format!("{{wait-functions = {}}}", list(&s.retry.wait_functions)));
+    line("retry", format!("{{wait-functions = {}}}", list(&s.knobs.retry.wait_functions)));
     out
 }
 
@@ -389,8 +419,11 @@ pub fn describe(config: &Config, cli: &BTreeMap<String, String>) -> String {
 mod tests {
     use super::*;
 
+    /// Rule ids as the registry passes them in.
+    const IDS: &[&str] = &["TG001", "TG101", "TG201", "TG202", "TG203", "TG301", "TG401"];
+
     fn err(text: &str) -> String {
-        parse(Path::new("trunkguard.toml"), text).unwrap_err().to_string()
+        parse(Path::new("trunkguard.toml"), text, IDS).unwrap_err().to_string()
     }
 
     #[test]
@@ -418,13 +451,13 @@ write-prefixes = ["attach"]
 [retry]
 wait-functions = ["pause"]
 "#;
-        let c = parse(Path::new("/p/trunkguard.toml"), text).unwrap();
+        let c = parse(Path::new("/p/trunkguard.toml"), text, IDS).unwrap();
         let s = &c.settings;
         assert_eq!(s.select.as_deref(), Some(&["TG2".to_string()][..]));
         assert_eq!(s.per_file_ignores[1], ("tools/*.py".to_string(), vec!["TG201".to_string()]));
         assert_eq!(s.severity.get("TG201"), Some(&Level::Error));
-        assert_eq!(s.context.write_prefixes, ["attach"]);
-        assert_eq!(s.retry.wait_functions, ["pause"]);
+        assert_eq!(s.knobs.context.write_prefixes, ["attach"]);
+        assert_eq!(s.knobs.retry.wait_functions, ["pause"]);
         assert_eq!(c.origins["ignore"], "/p/trunkguard.toml:4");
         assert_eq!(c.root, Path::new("/p"));
     }
@@ -432,10 +465,10 @@ wait-functions = ["pause"]
     #[test]
     fn pyproject_uses_tool_trunkguard() {
         let text = "[project]\nname = 'x'\n\n[tool.trunkguard]\nignore = ['TG203']\n\n[tool.trunkguard.retry]\nwait-functions = ['nap']\n";
-        let c = parse(Path::new("pyproject.toml"), text).unwrap();
+        let c = parse(Path::new("pyproject.toml"), text, IDS).unwrap();
         assert_eq!(c.settings.ignore, ["TG203"]);
-        assert_eq!(c.settings.retry.wait_functions, ["nap"]);
-        let e = parse(Path::new("pyproject.toml"), "[tool.trunkguard]\nextend-selct = ['TG2']\n").unwrap_err();
+        assert_eq!(c.settings.knobs.retry.wait_functions, ["nap"]);
+        let e = parse(Path::new("pyproject.toml"), "[tool.trunkguard]\nextend-selct = ['TG2']\n", IDS).unwrap_err();
         assert_eq!(e.to_string(), "pyproject.toml:2: unknown key `extend-selct` (did you mean `extend-select`?)");
     }
 

@@ -119,10 +119,35 @@ pub type StaticId = &'static str;
 pub const NOTIFICATION_IDS: &[&str] =
     &["decode-error", "internal-error", "parse-error", "read-error", "syntax-error", "too-deep"];
 
-/// Reads a rule id back as the registry's `&'static str` (an unknown id is an error: the data is stale).
+/// Reads a rule id back as a `&'static str` (see [`rule_id_of`]); anything else is an error: the data
+/// is not ours.
 fn rule_id<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
     let s = String::deserialize(d)?;
-    crate::rules::by_id(&s).map(|r| r.id()).ok_or_else(|| serde::de::Error::custom(format!("unknown rule `{s}`")))
+    rule_id_of(&s).ok_or_else(|| serde::de::Error::custom(format!("not a rule id: `{s}`")))
+}
+
+/// `TG` and three digits: the shape of every rule id (the registry's are checked against it).
+const RULE_ID_PREFIX: &str = "TG";
+
+/// Every id of the rule-id shape, spelt out once, so that an id read back from data (the result cache)
+/// becomes a `&'static str` without consulting the rule registry, which lives above this layer.
+static RULE_IDS: std::sync::LazyLock<Vec<String>> =
+    std::sync::LazyLock::new(|| (0..1000).map(|n| format!("{RULE_ID_PREFIX}{n:03}")).collect());
+
+/// `s` as a `&'static str` if it has the shape of a rule id (`TG201`), else `None`.
+pub fn rule_id_of(s: &str) -> Option<&'static str> {
+    let digits = s.strip_prefix(RULE_ID_PREFIX)?;
+    if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    RULE_IDS.get(digits.parse::<usize>().ok()?).map(String::as_str)
+}
+
+/// Does the rule selector `selector` (an id, a prefix such as `TG2`, or `ALL`; any case) take in the
+/// rule `id`? The one definition of selector matching (selection, configuration, suppressions).
+pub fn selects(selector: &str, id: &str) -> bool {
+    selector.eq_ignore_ascii_case("ALL")
+        || id.len() >= selector.len() && id.as_bytes()[..selector.len()].eq_ignore_ascii_case(selector.as_bytes())
 }
 
 /// Reads a notification id back as one of [`NOTIFICATION_IDS`].
@@ -134,6 +159,9 @@ fn notification_id<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::E
         .find(|&id| id == s)
         .ok_or_else(|| serde::de::Error::custom(format!("unknown notification `{s}`")))
 }
+
+/// The key of trunkguard's fingerprint in SARIF `partialFingerprints` (baselines match on it).
+pub const FINGERPRINT_KEY: &str = "trunkguard/v1";
 
 /// FNV-1a, 64-bit: stable across platforms and releases, unlike `std`'s hasher.
 fn fnv1a(parts: &[&str]) -> u64 {
@@ -179,5 +207,21 @@ mod tests {
         assert_ne!(a, fingerprint("TG201", "a.py", "C.f", "except Exception:", 2));
         assert_ne!(a, fingerprint("TG202", "a.py", "C.f", "except Exception:", 1));
         assert!(a.ends_with(":1"));
+    }
+
+    #[test]
+    fn rule_ids_by_shape() {
+        assert_eq!(rule_id_of("TG201"), Some("TG201"));
+        assert_eq!(rule_id_of("TG000"), Some("TG000"));
+        for bad in ["TG2011", "TG20", "tg201", "XX201", "TG20a", "TG+01", ""] {
+            assert_eq!(rule_id_of(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn selectors() {
+        assert!(selects("ALL", "TG201") && selects("all", "TG201"));
+        assert!(selects("tg2", "TG201") && selects("TG201", "TG201"));
+        assert!(!selects("TG3", "TG201") && !selects("TG2011", "TG201"));
     }
 }

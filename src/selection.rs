@@ -1,7 +1,9 @@
 //! Which rules run: `--select` / `--ignore` with rule ids or prefixes (`TG2`, `TG201`, `ALL`).
 //! Without `--select`, the rules enabled by default run; an explicit selector also turns on opt-in rules.
 
-use crate::rules::{REGISTRY, Rule, docs};
+use crate::docs;
+use crate::finding::selects as matches;
+use crate::rules::{REGISTRY, Rule};
 
 /// A selector that names no rule.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -9,10 +11,6 @@ use crate::rules::{REGISTRY, Rule, docs};
 pub struct UnknownSelector {
     pub selector: String,
     hint: String,
-}
-
-fn matches(selector: &str, id: &str) -> bool {
-    selector.eq_ignore_ascii_case("ALL") || id.to_ascii_uppercase().starts_with(&selector.to_ascii_uppercase())
 }
 
 /// Does `selector` (an id, a prefix or `ALL`) name at least one rule?

@@ -12,7 +12,7 @@
 //! Suppressed findings are kept (SARIF `suppressions`), marked with the comment as justification. A
 //! trunkguard directive that silenced nothing is reported as TG001 unused-suppression.
 
-use crate::finding::Finding;
+use crate::finding::{Finding, selects as matches};
 
 /// A comment of the file, as the walk found it.
 #[derive(Debug, Clone)]
@@ -112,10 +112,6 @@ fn mapped<'a>(codes: impl Iterator<Item = &'a str>) -> Vec<String> {
     rules
 }
 
-fn matches(selector: &str, rule: &str) -> bool {
-    selector == "ALL" || rule.starts_with(selector)
-}
-
 /// A trunkguard directive that silenced nothing: the comment and the selectors that went unused
 /// (empty: the whole directive).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,11 +123,11 @@ pub struct Unused {
 }
 
 /// Marks the findings the comments silence; returns trunkguard directives that silenced nothing.
-/// `enabled` tells whether a rule ran (a directive for a rule that did not run is not "unused").
+/// `enabled` are the ids of the rules that ran (a directive for a rule that did not run is not "unused").
 pub fn apply<'f>(
     findings: impl Iterator<Item = &'f mut Finding>,
     comments: &[Comment],
-    enabled: &dyn Fn(&str) -> bool,
+    enabled: &[&str],
 ) -> Vec<Unused> {
     let mut directives: Vec<Directive> = Vec::new();
     for (i, c) in comments.iter().enumerate() {
@@ -170,8 +166,7 @@ pub fn apply<'f>(
                 .iter()
                 .zip(&d.used)
                 .filter(|(s, used)| {
-                    let ran = s.as_str() == "ALL"
-                        || crate::rules::REGISTRY.iter().any(|r| matches(s, r.id()) && enabled(r.id()));
+                    let ran = s.as_str() == "ALL" || enabled.iter().any(|id| matches(s, id));
                     !**used && ran
                 })
                 .map(|(s, _)| s.clone())

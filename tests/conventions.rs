@@ -4,7 +4,8 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use trunkguard::rules::{REGISTRY, docs};
+use trunkguard::docs;
+use trunkguard::rules::REGISTRY;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -75,4 +76,152 @@ fn every_module_says_what_it_owns() {
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(text.starts_with("//!"), "{} lacks a `//!` header saying what it owns", file.display());
     }
+}
+
+/// The layers of `src/`: each top-level module and the modules it may use (`crate::…` outside its
+/// tests). Stages point down — discover → source → parse/prune → engine walk → rules → findings →
+/// triage → report — and this table is the one place that says so. The test fails on an edge the table
+/// does not allow, on a module the table does not place, and on a cycle in the table itself.
+const LAYERS: &[(&str, &[&str])] = &[
+    ("cli", &[]),
+    ("output", &[]),
+    ("source", &[]),
+    ("python", &[]),
+    ("prune", &[]),
+    ("diff", &[]),
+    ("finding", &["source"]),
+    ("docs", &["finding"]),
+    ("discover", &["finding"]),
+    ("index", &["finding"]),
+    ("config", &["finding"]),
+    ("suppress", &["finding"]),
+    ("baseline", &["finding"]),
+    ("checker", &["config", "finding", "index", "prune", "python", "source", "suppress"]),
+    ("rules", &["checker", "config", "finding", "index", "prune", "python", "source"]),
+    ("engine", &["checker", "config", "finding", "index", "prune", "python", "source", "suppress"]),
+    ("cache", &["engine", "finding"]),
+    ("selection", &["checker", "docs", "finding", "rules"]),
+    ("scan", &["cache", "checker", "config", "discover", "docs", "engine", "finding", "index", "python", "source"]),
+    ("triage", &["baseline", "config", "diff", "discover", "docs", "finding"]),
+    ("report", &["discover", "docs", "finding", "triage"]),
+    (
+        "commands",
+        &[
+            "baseline",
+            "cache",
+            "cli",
+            "config",
+            "diff",
+            "discover",
+            "docs",
+            "engine",
+            "finding",
+            "output",
+            "python",
+            "report",
+            "rules",
+            "scan",
+            "selection",
+            "source",
+            "triage",
+        ],
+    ),
+];
+
+/// Modules that may name tree-sitter: the front end, the walk and the rules. Reports, triage and
+/// findings know nothing of trees.
+const TREE_MODULES: &[&str] = &["checker", "commands", "engine", "prune", "python", "rules", "scan"];
+
+/// The top-level module a file under `src/` belongs to (`None` for the crate root and `main.rs`).
+fn top_module(src: &Path, file: &Path) -> Option<String> {
+    let rel = file.strip_prefix(src).ok()?;
+    let first = rel.components().next()?.as_os_str().to_str()?;
+    let name = first.strip_suffix(".rs").unwrap_or(first);
+    (!matches!(name, "lib" | "main")).then(|| name.to_string())
+}
+
+/// The code of a file outside its `#[cfg(test)]` module and its comments.
+fn non_test_code(text: &str) -> String {
+    let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or(text);
+    code.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
+}
+
+/// The first path segment of every `crate::…` path in `code`, including each item of a
+/// `use crate::{a, b::c}` group.
+fn crate_paths(code: &str) -> Vec<String> {
+    let ident = |s: &str| s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>();
+    let mut out = Vec::new();
+    for (at, _) in code.match_indices("crate::") {
+        let rest = &code[at + "crate::".len()..];
+        let Some(group) = rest.strip_prefix('{') else {
+            out.push(ident(rest));
+            continue;
+        };
+        let (mut depth, mut item_start) = (0usize, true);
+        for (i, c) in group.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 0 => break,
+                '}' => depth -= 1,
+                ',' if depth == 0 => item_start = true,
+                c if item_start && !c.is_whitespace() => {
+                    out.push(ident(&group[i..]));
+                    item_start = false;
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn layers_point_down() {
+    let src = root().join("src");
+    let mut files = Vec::new();
+    walk(&src, "rs", &mut files);
+    let allowed: std::collections::BTreeMap<&str, &[&str]> = LAYERS.iter().copied().collect();
+    let mut errors = Vec::new();
+    for file in &files {
+        let Some(module) = top_module(&src, file) else { continue };
+        let Some(may_use) = allowed.get(module.as_str()) else {
+            errors.push(format!("{}: module `{module}` has no place in LAYERS", file.display()));
+            continue;
+        };
+        let code = non_test_code(&std::fs::read_to_string(file).unwrap());
+        for target in crate_paths(&code) {
+            if target != module && !may_use.contains(&target.as_str()) {
+                errors.push(format!("{}: `{module}` may not use `crate::{target}`", file.display()));
+            }
+        }
+        if code.contains("tree_sitter") && !TREE_MODULES.contains(&module.as_str()) {
+            errors.push(format!("{}: `{module}` may not know syntax trees (tree_sitter)", file.display()));
+        }
+    }
+    assert!(errors.is_empty(), "layering violations:\n{}", errors.join("\n"));
+}
+
+#[test]
+fn the_layer_table_has_no_cycle() {
+    // Kahn's algorithm: repeatedly remove modules whose every allowed dependency is removed.
+    let mut left: Vec<(&str, &[&str])> = LAYERS.to_vec();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    while !left.is_empty() {
+        let before = left.len();
+        left.retain(|(m, deps)| {
+            let ready = deps.iter().all(|d| done.contains(d));
+            if ready {
+                done.insert(m);
+            }
+            !ready
+        });
+        assert!(left.len() < before, "LAYERS has a cycle (or names an unknown module) among {left:?}");
+    }
+}
+
+#[test]
+fn layer_checks_see_through_use_groups() {
+    let paths = crate_paths("use crate::{a, b::{c, d}, e::f};\nlet x = crate::g::h();");
+    assert_eq!(paths, ["a", "b", "e", "g"]);
+    assert_eq!(non_test_code("use x;\n// crate::y\n#[cfg(test)]\nmod tests {\n crate::z\n}"), "use x;");
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use trunkguard::finding::{Finding, Level, Notification, Related, Span};
 use trunkguard::report::{Report, github, gitlab, junit, review};
 use trunkguard::source::Position;
-use trunkguard::{ScanOptions, discover, rules, scan, selection};
+use trunkguard::{ScanOptions, discover, docs, scan, selection};
 
 /// Scans `target` (relative to the crate root) with every rule, as `check --select ALL` would.
 fn report_of(target: &str) -> Report {
@@ -20,7 +20,7 @@ fn report_of(target: &str) -> Report {
     Report {
         findings: result.findings,
         notifications: result.notifications,
-        rules: all.iter().filter_map(|r| rules::docs::get(r.id())).collect(),
+        rules: all.iter().filter_map(|r| docs::get(r.id())).collect(),
         files_scanned: result.files_scanned,
         srcroot: root.to_path_buf(),
         uris: BTreeMap::new(),
@@ -71,7 +71,7 @@ fn hostile() -> Report {
     Report {
         findings: vec![("weird:dir,x/a%b.py".into(), finding)],
         notifications: vec![note],
-        rules: vec![rules::docs::get("TG201").unwrap()],
+        rules: vec![docs::get("TG201").unwrap()],
         files_scanned: 2,
         srcroot: PathBuf::from("/"),
         uris: BTreeMap::new(),
@@ -146,7 +146,7 @@ fn github_has_one_command_per_finding_with_level_and_location() {
         } else {
             assert!(!props.contains_key("col"), "columns only on single-line annotations: {line}");
         }
-        let doc = rules::docs::get(f.rule).unwrap();
+        let doc = docs::get(f.rule).unwrap();
         assert_eq!(unescape(&props["title"]), format!("{} {}", doc.id, doc.name));
         assert_eq!(unescape(&message), f.message);
     }

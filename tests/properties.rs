@@ -22,7 +22,7 @@ fn schema() -> &'static jsonschema::Validator {
 
 /// Analyses `bytes` with every rule and checks every output format.
 fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
-    let engine = engine::Engine::new(all_rules(), Default::default());
+    let engine = engine::Engine::new(all_rules(), trunkguard::scan::analysis(all_rules(), &Default::default(), true));
     let mut parser = engine::new_parser();
     let file = Candidate { path: "p.py".into(), display: "p.py".into(), uri: "p.py".into() };
     let (analysis, notifications) = trunkguard::analyse_bytes(&engine, &mut parser, &file, bytes);
@@ -35,7 +35,7 @@ fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
             .map(|f| ("p.py".to_string(), f))
             .collect(),
         notifications,
-        rules: all_rules().iter().filter_map(|r| rules::docs::get(r.id())).collect(),
+        rules: all_rules().iter().filter_map(|r| trunkguard::docs::get(r.id())).collect(),
         files_scanned: 1,
         srcroot: "/src".into(),
         uris: Default::default(),

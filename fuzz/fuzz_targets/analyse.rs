@@ -11,7 +11,7 @@ fn engine() -> &'static (engine::Engine, Vec<&'static dyn rules::Rule>) {
     static ENGINE: OnceLock<(engine::Engine, Vec<&'static dyn rules::Rule>)> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let all = selection::resolve(&["ALL".into()], &[]).expect("ALL selects every rule");
-        (engine::Engine::new(&all, Default::default()), all)
+        (engine::Engine::new(&all, trunkguard::scan::analysis(&all, &Default::default(), true)), all)
     })
 }
 
@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     let report = report::Report {
         findings: analysis.findings.into_iter().chain(analysis.deferred.into_iter().map(|d| d.finding)).map(|f| ("fuzz.py".to_string(), f)).collect(),
         notifications,
-        rules: rules.iter().filter_map(|r| rules::docs::get(r.id())).collect(),
+        rules: rules.iter().filter_map(|r| docs::get(r.id())).collect(),
         files_scanned: 1,
         srcroot: "/src".into(),
         uris: Default::default(),

@@ -23,8 +23,8 @@ fn engines() -> &'static Engines {
         let logs: Vec<&'static dyn rules::Rule> = selection::resolve(&["TG3".into()], &[]).expect("TG3 exists");
         let triggers: Vec<_> = logs.iter().map(|r| r.triggers()).collect();
         Engines {
-            full: engine::Engine::new(&all, Default::default()),
-            selective: engine::Engine::new(&all, Default::default()).with_selective(true),
+            full: engine::Engine::new(&all, trunkguard::scan::analysis(&all, &Default::default(), true)),
+            selective: engine::Engine::new(&all, trunkguard::scan::analysis(&all, &Default::default(), false)),
             logs: prune::Selector::new(&triggers).expect("the logging rules declare triggers"),
         }
     })

@@ -24,7 +24,7 @@ macro_rules! grammar_ids {
 
 /// The id of field `name` (0, which matches no child, if the grammar has no such field).
 fn field_id(name: &str) -> u16 {
-    crate::engine::language().field_id_for_name(name).map_or(0, |id| id.get())
+    crate::python::language().field_id_for_name(name).map_or(0, |id| id.get())
 }
 
 grammar_ids!(
@@ -54,7 +54,7 @@ grammar_ids!(
 pub mod kinds {
     /// The id of named node kind `kind` (0 if the grammar has no such kind).
     fn kind_id(kind: &str) -> u16 {
-        crate::engine::language().id_for_node_kind(kind, true)
+        crate::python::language().id_for_node_kind(kind, true)
     }
 
     grammar_ids!("node kind", kind_id; attribute, call, class_definition, function_definition, identifier, lambda);
@@ -67,7 +67,7 @@ mod tests {
         for (name, id) in super::ALL.iter().chain(super::kinds::ALL) {
             assert_ne!(id(), 0, "`{name}` is not in tree-sitter-python");
         }
-        assert_eq!(super::kinds::identifier(), crate::engine::language().id_for_node_kind("identifier", true));
-        assert_eq!(super::body(), crate::engine::language().field_id_for_name("body").unwrap().get());
+        assert_eq!(super::kinds::identifier(), crate::python::language().id_for_node_kind("identifier", true));
+        assert_eq!(super::body(), crate::python::language().field_id_for_name("body").unwrap().get());
     }
 }

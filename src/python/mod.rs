@@ -11,6 +11,11 @@ pub mod flow;
 use std::collections::HashMap;
 use tree_sitter::Node;
 
+/// The tree-sitter-python language.
+pub fn language() -> tree_sitter::Language {
+    tree_sitter_python::LANGUAGE.into()
+}
+
 /// Deepest nesting a recursive helper descends before giving up conservatively.
 pub const MAX_DEPTH: usize = 200;
 

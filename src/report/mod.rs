@@ -9,8 +9,8 @@ pub mod review;
 pub mod sarif;
 pub mod text;
 
+use crate::docs::RuleDoc;
 use crate::finding::{Finding, Level, Notification, Span};
-use crate::rules::docs::RuleDoc;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

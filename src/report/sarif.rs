@@ -5,8 +5,8 @@
 
 use super::Report;
 use crate::discover::percent_encode;
-use crate::finding::{Finding, Level, Notification, Related, Span};
-use crate::rules::docs::RuleDoc;
+use crate::docs::RuleDoc;
+use crate::finding::{FINGERPRINT_KEY, Finding, Level, Notification, Related, Span};
 use serde_json::{Value, json};
 use serde_sarif::sarif::{
     ArtifactContent, ArtifactLocation, CodeFlow, Invocation, Location, Message, MultiformatMessageString,
@@ -19,8 +19,6 @@ use std::path::Path;
 /// The SARIF 2.1.0 schema URI written to `$schema`.
 pub const SCHEMA_URI: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
-/// Key of trunkguard's entry in `partialFingerprints`.
-pub const FINGERPRINT_KEY: &str = "trunkguard/v1";
 const SRCROOT: &str = "%SRCROOT%";
 
 /// Renders the report as a SARIF 2.1.0 log (pretty-printed JSON, trailing newline).

@@ -4,32 +4,12 @@
 //! document and fixture lines with `# expect: ID` markers. A test keeps registry and documents in step.
 
 pub mod context;
-pub mod docs;
 pub mod exceptions;
 pub mod logs;
 pub mod retry;
 pub mod suppressions;
 
-use crate::engine::Checker;
-pub use crate::prune::Triggers;
-use tree_sitter::Node;
-
-/// A check over one node kind (or a few). Rules know nothing of output formats.
-pub trait Rule: Send + Sync {
-    /// The rule id, e.g. `TG201`; its document is `rules/TG201.md`.
-    fn id(&self) -> &'static str;
-    /// The tree-sitter-python node kinds this rule wants to see.
-    fn node_kinds(&self) -> &'static [&'static str];
-    /// Called once for every node of a wanted kind, in source order.
-    fn check(&self, node: Node<'_>, cx: &mut Checker<'_>);
-    /// The tokens without which this rule cannot report anything in a function (see
-    /// [`crate::prune`]): a function holding none of any enabled rule's triggers is not parsed. The
-    /// default keeps every function; a rule that declares triggers must be sure of them (the
-    /// selective-parsing equivalence tests hold it to that).
-    fn triggers(&self) -> Triggers {
-        Triggers::EVERYWHERE
-    }
-}
+pub use crate::checker::{Checker, Rule, Triggers};
 
 /// Every rule, sorted by id.
 pub static REGISTRY: &[&dyn Rule] = &[
@@ -53,6 +33,11 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &context::tg402_admin_context_replaces_caller::AdminContextReplacesCaller,
     &context::tg403_context_made_admin::ContextMadeAdmin,
 ];
+
+/// The id of every rule, sorted.
+pub fn ids() -> Vec<&'static str> {
+    REGISTRY.iter().map(|r| r.id()).collect()
+}
 
 /// The rule with id `id` (case-insensitive).
 pub fn by_id(id: &str) -> Option<&'static dyn Rule> {

@@ -21,7 +21,7 @@ pub mod tg401_unguarded_elevation;
 pub mod tg402_admin_context_replaces_caller;
 pub mod tg403_context_made_admin;
 
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::finding::Related;
 use crate::python::fields;
 use crate::python::named_children;
@@ -106,7 +106,7 @@ fn fixpoint<'t>(functions: &[Node<'t>], cx: &Checker<'_>, unit: Unit) -> Vec<FnF
     for _ in 0..MAX_ROUNDS {
         facts = functions
             .iter()
-            .map(|f| analyse_function(*f, src, &cx.imports, &cx.settings.context, unit, &summaries))
+            .map(|f| analyse_function(*f, src, &cx.imports, &cx.knobs.context, unit, &summaries))
             .collect();
         let mut changed = false;
         for f in &facts {
@@ -203,7 +203,7 @@ mod tests {
 
     fn run(code: &str) -> Vec<Finding> {
         let rules: Vec<_> = REGISTRY.iter().copied().filter(|r| r.id().starts_with("TG4")).collect();
-        let engine = Engine::new(&rules, crate::config::Settings::default());
+        let engine = Engine::new(&rules, crate::scan::analysis(&rules, &Default::default(), true));
         let src = SourceFile::from_text("t.py".into(), "t.py".into(), code.to_string());
         engine.analyse(&mut new_parser(), &src).expect("parsed").findings
     }

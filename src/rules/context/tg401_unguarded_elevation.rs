@@ -2,7 +2,7 @@
 //! with no authorization check or ownership test first.
 
 use super::{Escalation, describe_sink, function_name, report, unguarded};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 

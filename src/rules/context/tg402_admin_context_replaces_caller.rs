@@ -2,7 +2,7 @@
 //! context and writes with it, or returns data read with it.
 
 use super::{Escalation, describe_sink, function_name, report, unguarded};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 

@@ -2,7 +2,7 @@
 //! caller's request context, in place.
 
 use super::dataflow::{Summaries, Unit, analyse_function};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 
@@ -37,7 +37,7 @@ impl Rule for ContextMadeAdmin {
             .and_then(|b| b.parent())
             .is_some_and(|c| c.kind() == "class_definition");
         let unit = if in_class { Unit::Class } else { Unit::Module };
-        let facts = analyse_function(node, cx.text(), &cx.imports, &cx.settings.context, unit, &Summaries::new());
+        let facts = analyse_function(node, cx.text(), &cx.imports, &cx.knobs.context, unit, &Summaries::new());
         for (stmt, what) in facts.made_admin {
             let message = format!(
                 "{what} in `{}` makes the caller's own request context admin in place: every later use of it, here and in whoever shares the object, bypasses the project scope and policy. Take an elevated copy instead (`admin_ctx = context.elevated()`) and use it only where needed.",

@@ -6,7 +6,7 @@ pub mod tg201_broad_except_swallowed;
 pub mod tg202_broad_except_silent;
 pub mod tg203_bare_except;
 
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::python::flow::{self, Exits};
 use crate::python::{self, named_children, statements};
 use crate::rules::Triggers;

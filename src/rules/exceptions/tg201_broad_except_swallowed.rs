@@ -1,7 +1,7 @@
 //! TG201 broad-except-swallowed: `except Exception` where some path does not re-raise.
 
 use super::{Catch, describe, handler, is_silent};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 

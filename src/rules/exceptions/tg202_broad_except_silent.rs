@@ -2,7 +2,7 @@
 //! `with contextlib.suppress(Exception):`.
 
 use super::{Catch, handler, is_broad_name, is_silent};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::python::fields;
 use crate::python::{self, named_children};
 use crate::rules::{Rule, Triggers};

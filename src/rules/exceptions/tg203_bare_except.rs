@@ -1,7 +1,7 @@
 //! TG203 bare-except: `except:` that does not re-raise on every path.
 
 use super::{Catch, describe, handler};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 

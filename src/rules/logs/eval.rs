@@ -5,7 +5,7 @@
 
 use super::taint::{Binding, Env};
 use super::{Eval, SourceFn};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::python::fields;
 use crate::python::{self, MAX_DEPTH, named_children};
 use tree_sitter::Node;

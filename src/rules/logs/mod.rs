@@ -21,7 +21,7 @@ pub use eval::{evaluate, is_sanitizer};
 pub use options::{declares_secret, option_declaration, record_secret_option};
 pub use sources::{string_literal, value_source};
 
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::finding::{Finding, Related};
 use crate::python::fields;
 use crate::python::{self, named_children};

@@ -2,7 +2,7 @@
 //! and recording the ones declared `secret=True` in the project index.
 
 use super::sources::string_literal;
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::python;
 use tree_sitter::Node;
 

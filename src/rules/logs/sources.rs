@@ -5,7 +5,7 @@
 //! oslo.policy `credentials`, domain objects' `__dict__`).
 
 use super::{Hit, Kind, words};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::python::fields;
 use crate::python::{self, named_children};
 use tree_sitter::Node;
@@ -186,7 +186,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             if is_constant(name) || cx.imports.binds(name).is_some() {
                 return None;
             }
-            if let Some(m) = words::classify_with(name, &cx.settings.sensitive)
+            if let Some(m) = words::classify_with(name, &cx.knobs.sensitive)
                 .filter(|_| !is_policy_credentials(name, node, cx) && !used_as_object(name, node, cx))
             {
                 return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
@@ -215,7 +215,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             if is_constant(attr) {
                 return None;
             }
-            if let Some(m) = words::classify_with(attr, &cx.settings.sensitive) {
+            if let Some(m) = words::classify_with(attr, &cx.knobs.sensitive) {
                 return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
             if let Some(option) = conf_option(node, cx) {
@@ -227,7 +227,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
         }
         "subscript" => {
             let key = node.child_by_field_id(fields::subscript()).and_then(|k| string_literal(k, cx))?;
-            let m = words::classify_with(key, &cx.settings.sensitive)?;
+            let m = words::classify_with(key, &cx.knobs.sensitive)?;
             Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx))
         }
         "call" => {
@@ -260,7 +260,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             }
             if matches!(method, "get" | "pop") {
                 let key = positional.first().and_then(|k| string_literal(*k, cx))?;
-                let m = words::classify_with(key, &cx.settings.sensitive)?;
+                let m = words::classify_with(key, &cx.knobs.sensitive)?;
                 return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
             None

@@ -7,7 +7,7 @@
 //! stops at nested functions and classes.
 
 use super::{Carrier, Eval, Hit, SourceFn, evaluate};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::python::fields;
 use crate::python::{self, named_children, unparenthesize};
 use std::collections::HashMap;

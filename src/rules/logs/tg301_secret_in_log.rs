@@ -3,7 +3,7 @@
 //! `@log_method_call` on a function with a sensitive-named parameter.
 
 use super::{Hit, Kind, record_secret_option, report_hit, sink, sink_hits, why_secret, words};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::python::fields;
 use crate::python::{self, named_children};
 use crate::rules::{Rule, Triggers};
@@ -74,7 +74,7 @@ fn check_log_method_call(id: &'static str, node: Node<'_>, cx: &mut Checker<'_>)
         };
         let Some(name_node) = name_node else { continue };
         let name = cx.node_text(name_node);
-        let Some(m) = words::classify_with(name, &cx.settings.sensitive) else { continue };
+        let Some(m) = words::classify_with(name, &cx.knobs.sensitive) else { continue };
         let func = def.child_by_field_id(fields::name()).map(|n| cx.node_text(n)).unwrap_or("?");
         let hit = Hit::new(Kind::Secret, &m.word, m.class.as_str(), name_node, cx);
         let message = format!(

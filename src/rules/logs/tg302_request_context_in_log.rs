@@ -2,7 +2,7 @@
 //! `vars(context)`, `context.__dict__` — directly or through a local.
 
 use super::{Kind, report_hit, sink, sink_hits};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 

@@ -2,7 +2,7 @@
 //! (`locals()`, `vars()`, `globals()`, `obj.__dict__`) reaches a log call.
 
 use super::{Hit, Kind, report_hit, sink, sink_hits};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 

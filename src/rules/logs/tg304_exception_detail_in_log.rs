@@ -2,7 +2,7 @@
 //! text, `str(e)`, `e.args`…) is formatted into a log call at error level or above.
 
 use super::{Hit, Kind, evaluate, sink, taint};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::python::fields;
 use crate::python::{self, named_children};
 use crate::rules::exceptions::{Catch, caught};

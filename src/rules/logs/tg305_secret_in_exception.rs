@@ -1,7 +1,7 @@
 //! TG305 secret-in-exception: a sensitive value formatted into the message of a raised exception.
 
 use super::{Kind, evaluate, record_secret_option, report_hit, taint, value_source, why_secret};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::python;
 use crate::python::fields;
 use crate::rules::{Rule, Triggers};

@@ -2,7 +2,7 @@
 //! lacks `secret=True`, so oslo.config logs its value at start-up.
 
 use super::{declares_secret, option_declaration, string_literal, words};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::python;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
@@ -32,7 +32,7 @@ impl Rule for SecretOptionNotMarked {
             return;
         }
         let Some(name) = string_literal(name_node, cx) else { return };
-        let Some(m) = words::classify_with(name, &cx.settings.sensitive) else { return };
+        let Some(m) = words::classify_with(name, &cx.knobs.sensitive) else { return };
         if help_says_path(node, cx) {
             return;
         }

@@ -1,7 +1,7 @@
 //! Retry-library uses (TG105/TG106): tenacity, retrying and backoff decorators and call forms,
 //! with import aliases resolved from the module's imports.
 
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::python::fields;
 use crate::python::{self, named_children, text};
 use crate::rules::Triggers;

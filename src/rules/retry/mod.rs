@@ -16,7 +16,7 @@ pub mod tg104_retry_bound_external;
 pub mod tg105_retry_decorator_unbounded;
 pub mod tg106_retry_decorator_without_wait;
 
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::python::fields;
 use crate::python::flow::{self, Exits};
 use crate::python::{self, Imports, named_children, text};
@@ -750,7 +750,7 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
 
     let mut loop_nodes = all.clone();
     loop_nodes.extend(condition.and_then(scan).unwrap_or_default());
-    let backoff = loop_nodes.iter().copied().find(|n| is_wait_call(*n, src, &cx.settings.retry.wait_functions));
+    let backoff = loop_nodes.iter().copied().find(|n| is_wait_call(*n, src, &cx.knobs.retry.wait_functions));
 
     let tested: Vec<String> = {
         let mut tests: Vec<Node<'_>> = condition.into_iter().collect();
@@ -1148,7 +1148,7 @@ mod tests {
     fn findings(src: String) -> Vec<&'static str> {
         let rules: Vec<&'static dyn crate::rules::Rule> =
             crate::rules::REGISTRY.iter().copied().filter(|r| r.id().starts_with("TG1")).collect();
-        let engine = Engine::new(&rules, crate::config::Settings::default());
+        let engine = Engine::new(&rules, crate::scan::analysis(&rules, &Default::default(), true));
         let file = SourceFile::from_text("deep.py".into(), "deep.py".into(), src);
         let analysis = engine.analyse(&mut new_parser(), &file).expect("parses");
         analysis.findings.iter().map(|f| f.rule).collect()

@@ -1,7 +1,7 @@
 //! TG101 unbounded-retry: a retry loop that nothing bounds.
 
 use super::{backoff_name, report_loop, retry_loop};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 

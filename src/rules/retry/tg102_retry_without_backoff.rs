@@ -1,7 +1,7 @@
 //! TG102 retry-without-backoff: a bounded retry loop that tries again at once.
 
 use super::{report_loop, retry_loop};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 

@@ -1,7 +1,7 @@
 //! TG103 retry-exhaustion-swallowed: a bounded retry loop whose last failure vanishes.
 
 use super::{report_loop, retry_loop};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 

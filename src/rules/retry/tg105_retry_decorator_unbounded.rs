@@ -1,7 +1,7 @@
 //! TG105 retry-decorator-unbounded: a retry library configured to retry forever.
 
 use super::decorators::{Library, library_use};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 

@@ -1,7 +1,7 @@
 //! TG106 retry-decorator-without-wait: a tenacity retry without `wait=`.
 
 use super::decorators::{Library, library_use};
-use crate::engine::Checker;
+use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 

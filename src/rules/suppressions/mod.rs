@@ -1,4 +1,4 @@
-//! Rules about trunkguard's own suppression comments (TG0xx). Their findings come from the
-//! suppression stage (`crate::suppress`, run by the engine after the walk), not from node dispatch.
+//! Rules about trunkguard's own suppression comments (TG0xx). They report after the walk
+//! ([`crate::rules::Rule::after_walk`]), from what the suppression stage (`crate::suppress`) found.
 
 pub mod tg001_unused_suppression;

@@ -1,0 +1,258 @@
+//! What a rule sees and how it reports: the [`Rule`] trait, the per-file [`Checker`] and the scopes the
+//! walk records. This layer sits between the engine (which drives the walk and owns the dispatch table)
+//! and the rules (which implement [`Rule`]): both see it, neither sees the other.
+
+use crate::config::{Analysis, Knobs};
+use crate::finding::{Finding, Level, Related, Span};
+use crate::index::{Deferred, FileFacts};
+pub use crate::prune::Triggers;
+use crate::python::{self, Imports, fields};
+use crate::source::SourceFile;
+use crate::suppress::Unused;
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, HashMap};
+use tree_sitter::Node;
+
+/// A check over one node kind (or a few). Rules know nothing of output formats.
+pub trait Rule: Send + Sync {
+    /// The rule id, e.g. `TG201`; its document is `rules/TG201.md`.
+    fn id(&self) -> &'static str;
+    /// The tree-sitter-python node kinds this rule wants to see.
+    fn node_kinds(&self) -> &'static [&'static str];
+    /// Called once for every node of a wanted kind, in source order.
+    fn check(&self, node: Node<'_>, cx: &mut Checker<'_>);
+    /// The tokens without which this rule cannot report anything in a function (see
+    /// [`crate::prune`]): a function holding none of any enabled rule's triggers is not parsed. The
+    /// default keeps every function; a rule that declares triggers must be sure of them (the
+    /// selective-parsing equivalence tests hold it to that).
+    fn triggers(&self) -> Triggers {
+        Triggers::EVERYWHERE
+    }
+
+    /// Called once per file after the walk, once suppression comments have been applied (see
+    /// [`Checker::take_unused_suppressions`]). Most rules have nothing to do here.
+    fn after_walk(&self, _cx: &mut Checker<'_>) {}
+}
+
+/// Node kind ids the walk tests on every node (ids, not `Node::kind()` strings, which cost a `strlen`,
+/// a UTF-8 check and a comparison each).
+pub(crate) struct WalkKinds {
+    pub(crate) comment: u16,
+    pub(crate) function: u16,
+    pub(crate) class: u16,
+}
+
+/// A function or class definition met on the walk.
+#[derive(Debug, Clone)]
+struct ScopeDef {
+    start_byte: usize,
+    end_byte: usize,
+    /// `Class.method.inner`.
+    qualified: String,
+    /// Index of the enclosing definition in [`Scopes::defs`].
+    parent: Option<usize>,
+}
+
+/// The function and class definitions of a file, recorded in pre-order on the single walk, so that
+/// "which function encloses this byte" never needs `Node::parent()` (which tree-sitter answers by
+/// descending from the root: a chain of them is quadratic in the nesting depth).
+#[derive(Debug, Default)]
+pub struct Scopes {
+    defs: Vec<ScopeDef>,
+    /// Definitions enclosing the node being visited, innermost last.
+    open: Vec<usize>,
+}
+
+impl Scopes {
+    /// Called for every node in pre-order: closes definitions the walk has left, opens a new one.
+    pub(crate) fn enter(&mut self, node: Node<'_>, kind: u16, kinds: &WalkKinds, src: &str) {
+        while self.open.last().is_some_and(|&top| node.start_byte() >= self.defs[top].end_byte) {
+            self.open.pop();
+        }
+        if kind != kinds.function && kind != kinds.class {
+            return;
+        }
+        let Some(name) = node.child_by_field_id(fields::name()).map(|n| python::text(n, src)) else { return };
+        let parent = self.open.last().copied();
+        let qualified = match parent {
+            Some(p) => format!("{}.{name}", self.defs[p].qualified),
+            None => name.to_string(),
+        };
+        self.defs.push(ScopeDef { start_byte: node.start_byte(), end_byte: node.end_byte(), qualified, parent });
+        self.open.push(self.defs.len() - 1);
+    }
+
+    /// The qualified name of the innermost definition containing `byte` among those recorded so far
+    /// (after the walk: all of them), or `<module>`.
+    pub fn qualified_at(&self, byte: usize) -> String {
+        let mut candidate = self.defs.partition_point(|d| d.start_byte <= byte).checked_sub(1);
+        while let Some(i) = candidate {
+            let d = &self.defs[i];
+            if byte < d.end_byte {
+                return d.qualified.clone();
+            }
+            candidate = d.parent;
+        }
+        "<module>".to_string()
+    }
+}
+
+/// What a rule sees of the file under analysis, and where it reports.
+pub struct Checker<'a> {
+    /// The file being analysed.
+    pub src: &'a SourceFile,
+    /// The module's import aliases.
+    pub imports: Imports,
+    /// Module-level names bound from `getLogger(...)`.
+    pub loggers: Vec<String>,
+    /// Function and class definitions met so far (findings' scopes are assigned from it).
+    pub(crate) scopes: Scopes,
+    /// The family knobs of the run's configuration.
+    pub knobs: &'a Knobs,
+    /// The level each running rule reports at.
+    levels: &'a BTreeMap<&'static str, Level>,
+    /// The module node: the start of every descent (see [`python::ancestors`]).
+    root: Node<'a>,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) facts: FileFacts,
+    pub(crate) deferred: Vec<Deferred>,
+    /// Set by the engine after the walk: suppression comments that silenced nothing.
+    pub(crate) unused_suppressions: Vec<Unused>,
+    /// Per-file scratch space, one value per type: lets a rule family reuse work across `check`
+    /// calls on the same file (the TG3xx in-function flow is computed once per function).
+    scratch: HashMap<TypeId, Box<dyn Any>>,
+}
+
+impl<'a> Checker<'a> {
+    pub(crate) fn new(src: &'a SourceFile, root: Node<'a>, analysis: &'a Analysis) -> Checker<'a> {
+        Checker {
+            src,
+            imports: Imports::collect(root, &src.text),
+            loggers: python::module_loggers(root, &src.text),
+            scopes: Scopes::default(),
+            knobs: &analysis.knobs,
+            levels: &analysis.levels,
+            root,
+            findings: Vec::new(),
+            facts: FileFacts::default(),
+            deferred: Vec::new(),
+            unused_suppressions: Vec::new(),
+            scratch: HashMap::new(),
+        }
+    }
+
+    /// Takes this file's scratch value of type `T` (a default one the first time). Put it back with
+    /// [`Checker::put_scratch`]; taking it out lets the caller borrow the checker meanwhile.
+    pub fn take_scratch<T: Default + 'static>(&mut self) -> T {
+        self.scratch.remove(&TypeId::of::<T>()).and_then(|b| b.downcast::<T>().ok()).map_or_else(T::default, |b| *b)
+    }
+
+    /// Stores this file's scratch value of type `T`.
+    pub fn put_scratch<T: 'static>(&mut self, value: T) {
+        self.scratch.insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// Records that this file declares the oslo.config option `name` with `secret=True`.
+    pub fn declare_secret_option(&mut self, name: &str) {
+        self.facts.secret_options.insert(crate::index::option_key(name));
+    }
+
+    /// Like [`Checker::report_range`], but the finding stands only if the oslo.config option `option`
+    /// is declared `secret=True` somewhere in the scanned tree (decided by `lib::scan`).
+    pub fn report_deferred(
+        &mut self,
+        option: &str,
+        rule: &'static str,
+        start: usize,
+        end: usize,
+        message: String,
+    ) -> &mut Finding {
+        self.report_range(rule, start, end, message);
+        let finding = self.findings.pop().expect("just pushed");
+        self.deferred.push(Deferred { option: crate::index::option_key(option), finding });
+        &mut self.deferred.last_mut().expect("just pushed").finding
+    }
+
+    /// Takes the suppression comments of this file that silenced nothing (filled in after the walk,
+    /// for [`Rule::after_walk`]).
+    pub fn take_unused_suppressions(&mut self) -> Vec<Unused> {
+        std::mem::take(&mut self.unused_suppressions)
+    }
+
+    /// The module node of the file under analysis.
+    pub fn root(&self) -> Node<'a> {
+        self.root
+    }
+
+    /// The ancestors of `node`, outermost first (one descent from the root; see [`python::ancestors`]).
+    pub fn ancestors<'t>(&self, node: Node<'t>) -> Vec<Node<'t>>
+    where
+        'a: 't,
+    {
+        python::ancestors(self.root, node)
+    }
+
+    /// The innermost function definition enclosing `node` (one descent from the root).
+    pub fn enclosing_function<'t>(&self, node: Node<'t>) -> Option<Node<'t>>
+    where
+        'a: 't,
+    {
+        python::enclosing_function(self.root, node)
+    }
+
+    /// The file's text (tree byte offsets index into it).
+    pub fn text(&self) -> &'a str {
+        &self.src.text
+    }
+
+    /// The text of `node`.
+    pub fn node_text(&self, node: Node<'_>) -> &'a str {
+        python::text(node, &self.src.text)
+    }
+
+    /// The resolved span of a byte range.
+    pub fn span(&self, start_byte: usize, end_byte: usize) -> Span {
+        Span { start_byte, end_byte, start: self.src.position(start_byte), end: self.src.position(end_byte) }
+    }
+
+    /// The resolved span of a node.
+    pub fn node_span(&self, node: Node<'_>) -> Span {
+        self.span(node.start_byte(), node.end_byte())
+    }
+
+    /// A related location with a message.
+    pub fn related(&self, node: Node<'_>, message: impl Into<String>) -> Related {
+        Related { span: self.node_span(node), message: message.into() }
+    }
+
+    /// Reports a finding of rule `rule` on the byte range `start..end`. Returns it so the rule can
+    /// add related locations or properties. Its scope is the definition enclosing `start`.
+    pub fn report_range(&mut self, rule: &'static str, start: usize, end: usize, message: String) -> &mut Finding {
+        let level = self.levels.get(rule).copied().unwrap_or(Level::Warning);
+        let snippet = self.src.text.get(start..end).unwrap_or("").to_string();
+        let span = self.span(start, end);
+        let last = span.end.line.min(span.start.line + 2);
+        let lines = (span.start.line..=last).map(|l| self.src.line_text(l).to_string()).collect();
+        self.findings.push(Finding {
+            rule,
+            level,
+            message,
+            span,
+            snippet,
+            lines,
+            scope: String::new(), // assigned after the walk, from `scopes`
+            related: Vec::new(),
+            flow: Vec::new(),
+            properties: BTreeMap::new(),
+            fingerprint: String::new(),
+            suppressed: None,
+            baseline: None,
+        });
+        self.findings.last_mut().expect("just pushed")
+    }
+
+    /// Reports a finding of rule `rule` covering `node`.
+    pub fn report(&mut self, rule: &'static str, node: Node<'_>, message: String) -> &mut Finding {
+        self.report_range(rule, node.start_byte(), node.end_byte(), message)
+    }
+}

@@ -1,0 +1,326 @@
+//! The per-file pipeline over a set of files: each file's analysis comes from the result cache or from
+//! reading, decoding, parsing and analysing it ([`analyse_bytes`]), in parallel; then the project index
+//! decides the deferred findings, and everything is put in a deterministic order. Knows nothing of
+//! output formats or of what the triage stage filters afterwards.
+
+use crate::checker::Rule;
+use crate::config::{Analysis, Settings};
+use crate::finding::{Finding, Level, Notification};
+use crate::{cache, discover, docs, engine, index, python, source};
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+
+/// What scanning a set of files produced.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// (display path, finding), sorted by path, line, column, rule.
+    pub findings: Vec<(String, Finding)>,
+    /// Sorted by path, line.
+    pub notifications: Vec<Notification>,
+    pub files_scanned: usize,
+    /// Files whose analysis came from the cache.
+    pub cached: usize,
+    /// Set when the cache could not be written (the results are complete regardless).
+    pub cache_warning: Option<String>,
+}
+
+/// How a scan runs (none of it changes the findings).
+#[derive(Debug, Default, Clone)]
+pub struct ScanOptions<'p> {
+    /// Worker threads; `None`: one per core.
+    pub threads: Option<usize>,
+    /// Ticked once per file.
+    pub progress: Option<&'p indicatif::ProgressBar>,
+    /// Parse every function of every file, even those no selected rule can fire in.
+    pub full_parse: bool,
+    /// The result cache directory; `None`: no cache.
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+/// How one file's analysis was obtained.
+struct Outcome {
+    analysis: engine::FileAnalysis,
+    notes: Vec<Notification>,
+    /// A new or refreshed cache entry (`None`: the cached one stands, or the result is not cacheable).
+    update: Option<(String, cache::Entry)>,
+    from_cache: bool,
+}
+
+/// Scans `files` with `rules` and `settings`.
+pub fn scan(
+    files: &[discover::Candidate],
+    rules: &[&'static dyn Rule],
+    settings: &Settings,
+    options: &ScanOptions<'_>,
+) -> Result<Scan> {
+    let analysis = analysis(rules, settings, options.full_parse);
+    let key = analysis.key();
+    let engine = engine::Engine::new(rules, analysis);
+    let progress = options.progress;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads.unwrap_or(0))
+        .build()
+        .context("cannot start worker threads")?;
+    let cache = options.cache_dir.as_deref().map(|dir| cache::Cache::open(dir, &key));
+    let now = std::time::SystemTime::now();
+    let outcomes: Vec<Outcome> = pool.install(|| {
+        files
+            .par_iter()
+            .map_init(engine::new_parser, |parser, file| {
+                let outcome = obtain(&engine, parser, file, cache.as_ref(), now);
+                if let Some(p) = progress {
+                    p.inc(1);
+                }
+                outcome
+            })
+            .collect()
+    });
+    // Project index: merge every file's facts, then keep the deferred findings whose condition holds
+    // (e.g. a logged `CONF.database.connection` where some file declares `connection` secret). A set
+    // union in file order: the same result whatever the thread count or the cache.
+    let mut index = index::ProjectIndex::default();
+    for outcome in &outcomes {
+        index.merge(&outcome.analysis.facts);
+    }
+    let mut scan = Scan { files_scanned: files.len(), ..Scan::default() };
+    let mut updates = Vec::new();
+    for (file, outcome) in files.iter().zip(outcomes) {
+        let Outcome { mut analysis, notes, update, from_cache } = outcome;
+        scan.cached += usize::from(from_cache);
+        updates.extend(update);
+        let before = analysis.findings.len();
+        analysis.findings.extend(analysis.deferred.drain(..).filter(|d| index.keeps(d)).map(|d| d.finding));
+        if analysis.findings.len() != before {
+            engine::finish(&file.display, &mut analysis.findings);
+        }
+        scan.findings.extend(analysis.findings.into_iter().map(|f| (file.display.clone(), f)));
+        scan.notifications.extend(notes);
+    }
+    if let Some(Err(e)) = cache.map(|cache| cache.save(updates)) {
+        scan.cache_warning = Some(e.to_string());
+    }
+    scan.findings.sort_by(|(pa, a), (pb, b)| {
+        (pa, a.span.start.line, a.span.start.column, a.rule).cmp(&(pb, b.span.start.line, b.span.start.column, b.rule))
+    });
+    scan.notifications.sort_by(|a, b| (&a.path, a.line, a.id).cmp(&(&b.path, b.line, b.id)));
+    Ok(scan)
+}
+
+/// What [`parse_only`] measured.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ParseFloor {
+    pub files: usize,
+    pub bytes: usize,
+    pub nodes: usize,
+}
+
+/// The benchmark floor: reads, decodes, parses and walks (with a `TreeCursor`, visiting every node)
+/// every file, running no rule. What a tree-sitter front end that parses everything cannot go below.
+pub fn parse_only(files: &[discover::Candidate], threads: Option<usize>) -> Result<ParseFloor> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .context("cannot start worker threads")?;
+    let counts: Vec<ParseFloor> = pool.install(|| {
+        files
+            .par_iter()
+            .map_init(engine::new_parser, |parser, file| {
+                let Ok(bytes) = std::fs::read(&file.path) else { return ParseFloor::default() };
+                let (src, _) = source::SourceFile::decode(file.path.clone(), file.display.clone(), &bytes);
+                if source::indentation_exceeds(&src.text, source::MAX_INDENT_LEVELS) {
+                    return ParseFloor { files: 1, bytes: bytes.len(), nodes: 0 };
+                }
+                let nodes = parser.parse(src.parser_text().as_bytes(), None).map_or(0, |tree| count_nodes(&tree));
+                ParseFloor { files: 1, bytes: bytes.len(), nodes }
+            })
+            .collect()
+    });
+    Ok(counts.iter().fold(ParseFloor::default(), |a, c| ParseFloor {
+        files: a.files + c.files,
+        bytes: a.bytes + c.bytes,
+        nodes: a.nodes + c.nodes,
+    }))
+}
+
+/// How many nodes `tree` has, counted on a pre-order cursor walk.
+fn count_nodes(tree: &tree_sitter::Tree) -> usize {
+    let mut n = 0;
+    python::preorder(tree.root_node(), |_| {
+        n += 1;
+        python::Visit::Descend
+    });
+    n
+}
+
+/// The [`Analysis`] of a run: the rules that run at their levels (the document's, unless `severity`
+/// overrides it), the family knobs and the parse mode. (Exclusions, per-file ignores and the test-code
+/// filter act after the scan, in [`crate::triage`], and are not part of it.)
+pub fn analysis(rules: &[&'static dyn Rule], settings: &Settings, full_parse: bool) -> Analysis {
+    let level = |id: &str| settings.severity.get(id).copied().or_else(|| docs::get(id).map(|d| d.level));
+    Analysis {
+        levels: rules.iter().map(|r| (r.id(), level(r.id()).unwrap_or(Level::Warning))).collect(),
+        knobs: settings.knobs.clone(),
+        full_parse,
+    }
+}
+
+/// The cache key of a file: its absolute path, so runs from other directories share entries (files
+/// whose path is not UTF-8 are not cached).
+fn cache_key(path: &std::path::Path) -> Option<String> {
+    std::path::absolute(path).ok()?.into_os_string().into_string().ok()
+}
+
+/// One file's analysis: from the cache when its metadata or content is unchanged, else by reading and
+/// analysing it. An unreadable file becomes a `read-error` notification.
+fn obtain(
+    engine: &engine::Engine,
+    parser: &mut tree_sitter::Parser,
+    file: &discover::Candidate,
+    cache: Option<&cache::Cache>,
+    now: std::time::SystemTime,
+) -> Outcome {
+    let key = cache.and_then(|_| cache_key(&file.path));
+    let key = key.as_deref();
+    let meta = key.and_then(|_| std::fs::metadata(&file.path).ok());
+    if let (Some(cache), Some(key), Some(meta)) = (cache, key, &meta)
+        && let Some(entry) = cache.fresh(key, meta)
+    {
+        return reuse(entry, file, None);
+    }
+    let bytes = match std::fs::read(&file.path) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let message = format!("cannot read file: {e}");
+            let note = Notification {
+                id: "read-error",
+                level: Level::Error,
+                path: Some(file.display.clone()),
+                line: None,
+                message,
+            };
+            return Outcome { analysis: Default::default(), notes: vec![note], update: None, from_cache: false };
+        }
+    };
+    let (Some(cache), Some(key)) = (cache, key) else {
+        let (analysis, notes) = analyse_bytes(engine, parser, file, &bytes);
+        return Outcome { analysis, notes, update: None, from_cache: false };
+    };
+    let hash = cache::content_hash(&bytes);
+    let stamp = meta.as_ref().and_then(|m| cache::Stamp::of(m, now));
+    if let Some(entry) = cache.get(key).filter(|e| e.hash == hash) {
+        return reuse(entry, file, Some((key, stamp)));
+    }
+    let (analysis, notes) = analyse_bytes(engine, parser, file, &bytes);
+    // A crash inside a rule is not a result worth keeping: the next run tries again.
+    let update = (!notes.iter().any(|n| n.id == "internal-error")).then(|| {
+        let entry = cache::Entry {
+            stamp,
+            hash,
+            display: file.display.clone(),
+            analysis: analysis.clone(),
+            notes: notes.clone(),
+        };
+        (key.to_string(), entry)
+    });
+    Outcome { analysis, notes, update, from_cache: false }
+}
+
+/// A cached analysis, re-fingerprinted if the file is displayed under another path this time. `restamp`
+/// (key, new stamp): the content matched but the metadata changed, so the entry is refreshed.
+fn reuse(entry: &cache::Entry, file: &discover::Candidate, restamp: Option<(&str, Option<cache::Stamp>)>) -> Outcome {
+    let mut analysis = entry.analysis.clone();
+    let mut notes = entry.notes.clone();
+    if entry.display != file.display {
+        engine::finish(&file.display, &mut analysis.findings);
+        for n in &mut notes {
+            n.path = Some(file.display.clone());
+        }
+    }
+    let update = restamp.map(|(key, stamp)| {
+        let entry = cache::Entry {
+            stamp,
+            display: file.display.clone(),
+            analysis: analysis.clone(),
+            notes: notes.clone(),
+            ..entry.clone()
+        };
+        (key.to_string(), entry)
+    });
+    Outcome { analysis, notes, update, from_cache: true }
+}
+
+/// Decodes, parses and analyses the contents of one file. Never panics outward: a panic inside a rule
+/// becomes an `internal-error` notification (and a fresh parser), so the scan goes on. Deferred
+/// findings (those waiting on the project index) are left in the analysis for [`scan`] to resolve.
+pub fn analyse_bytes(
+    engine: &engine::Engine,
+    parser: &mut tree_sitter::Parser,
+    file: &discover::Candidate,
+    bytes: &[u8],
+) -> (engine::FileAnalysis, Vec<Notification>) {
+    let note =
+        |id, level, line, message: String| Notification { id, level, path: Some(file.display.clone()), line, message };
+    let (src, decode) = source::SourceFile::decode(file.path.clone(), file.display.clone(), bytes);
+    let mut notes = Vec::new();
+    match decode {
+        Some(source::DecodeNote::InvalidUtf8 { byte_offset }) => notes.push(note(
+            "decode-error",
+            Level::Warning,
+            None,
+            format!("not valid UTF-8 (first bad byte at offset {byte_offset}); analysed with replacement characters"),
+        )),
+        Some(source::DecodeNote::UnknownEncoding { name }) => notes.push(note(
+            "decode-error",
+            Level::Warning,
+            None,
+            format!("unknown source encoding `{name}`; analysed as UTF-8 with replacement characters"),
+        )),
+        None => {}
+    }
+    if source::indentation_exceeds(&src.text, source::MAX_INDENT_LEVELS) {
+        notes.push(note(
+            "too-deep",
+            Level::Warning,
+            None,
+            format!(
+                "indentation nested more than {} levels deep; not analysed (the Python grammar cannot track it)",
+                source::MAX_INDENT_LEVELS
+            ),
+        ));
+        return (Default::default(), notes);
+    }
+    let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.analyse(parser, &src)));
+    match analysed {
+        Ok(Some(a)) => {
+            if let Some(e) = a.syntax_errors {
+                notes.push(note(
+                    "syntax-error",
+                    Level::Warning,
+                    Some(e.first_line),
+                    format!(
+                        "syntax error at line {}, column {} ({} error node{}); the rest of the file was analysed",
+                        e.first_line,
+                        e.first_column,
+                        e.count,
+                        if e.count == 1 { "" } else { "s" }
+                    ),
+                ));
+            }
+            (a, notes)
+        }
+        Ok(None) => {
+            notes.push(note("parse-error", Level::Error, None, "the parser gave up on this file".into()));
+            (Default::default(), notes)
+        }
+        Err(panic) => {
+            *parser = engine::new_parser();
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            notes.push(note("internal-error", Level::Error, None, format!("internal error while analysing: {what}")));
+            (Default::default(), notes)
+        }
+    }
+}
