@@ -4,10 +4,9 @@
 
 use crate::cli::{CheckArgs, ColorChoice, Command, ConfigSource, FailOn, OutputFormat};
 use crate::config::{self, Config};
-use crate::finding::{BaselineState, Level, Notification};
-use crate::{baseline, diff, discover, docs, output, report, rules, selection, source};
+use crate::finding::{Level, Notification};
+use crate::{baseline, diff, discover, docs, output, report, rules, selection, source, triage};
 use anyhow::{Context, Result, bail};
-use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -147,30 +146,6 @@ fn plan_outputs(formats: &[OutputFormat], outputs: &[String]) -> Result<Vec<Dest
     Ok(plan)
 }
 
-/// Per-file ignores: (glob set, rule selectors) pairs.
-struct PerFileIgnores(Vec<(GlobSet, Vec<String>)>);
-
-impl PerFileIgnores {
-    fn new(entries: &[(String, Vec<String>)]) -> Result<PerFileIgnores> {
-        let mut out = Vec::new();
-        for (glob, rules) in entries {
-            let set = GlobSetBuilder::new()
-                .add(Glob::new(glob).with_context(|| format!("per-file-ignores: invalid glob `{glob}`"))?)
-                .build()
-                .with_context(|| format!("per-file-ignores: invalid glob `{glob}`"))?;
-            out.push((set, rules.iter().map(|r| r.to_ascii_uppercase()).collect()));
-        }
-        Ok(PerFileIgnores(out))
-    }
-
-    /// Is rule `rule` ignored in the file at `paths` (display path, path relative to the config)?
-    fn ignores(&self, paths: &[&str], rule: &str) -> bool {
-        self.0.iter().any(|(set, rules)| {
-            paths.iter().any(|p| set.is_match(p)) && rules.iter().any(|s| s == "ALL" || rule.starts_with(s.as_str()))
-        })
-    }
-}
-
 /// The result cache directory of a run, `None` with `--no-cache`.
 fn cache_dir(args: &CheckArgs, root: &Path, cwd: &Path) -> Option<PathBuf> {
     if args.no_cache {
@@ -194,7 +169,7 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     settings.include_tests |= args.include_tests;
     let rules = selection::resolve_with(settings.select.as_deref(), &settings.extend_select, &settings.ignore)?;
     let excludes = discover::exclude_set(&settings.exclude)?;
-    let per_file = PerFileIgnores::new(&settings.per_file_ignores)?;
+    let mut triage = triage::Triage::new(&settings, &config.root, &cwd)?;
     let plan = plan_outputs(&args.output_format, &args.output)?;
     // Prepare output files first: an unwritable destination fails before any work is done.
     let mut files = Vec::new();
@@ -206,8 +181,8 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     if !files.is_empty() {
         output::install_interrupt_cleanup();
     }
-    let old = args.baseline.as_deref().map(baseline::Baseline::load).transpose()?;
-    let changes = args.diff_against.as_deref().map(|rev| diff::changes_since(&cwd, rev)).transpose()?;
+    triage.baseline = args.baseline.as_deref().map(baseline::Baseline::load).transpose()?;
+    triage.changes = args.diff_against.as_deref().map(|rev| diff::changes_since(&cwd, rev)).transpose()?;
 
     let found = discover::discover(&args.paths, &excludes, &cwd)?;
     let progress = (found.files.len() > PROGRESS_THRESHOLD && !args.quiet && std::io::stderr().is_terminal())
@@ -237,34 +212,15 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     if let Some(warning) = scan.cache_warning.take().filter(|_| !args.quiet) {
         eprintln!("trunkguard: warning: {warning}; results are complete, the next run starts cold");
     }
-    let config_root = std::path::absolute(&config.root).unwrap_or(config.root.clone());
-    scan.findings.retain(|(path, f)| {
-        let rel = std::path::absolute(cwd.join(path))
-            .ok()
-            .and_then(|a| a.strip_prefix(&config_root).ok().map(Path::to_path_buf));
-        let rel = rel.map(|r| discover::display_path(&r, Path::new("")));
-        let paths: Vec<&str> = [Some(path.as_str()), rel.as_deref()].into_iter().flatten().collect();
-        !per_file.ignores(&paths, f.rule)
-    });
-    if !settings.include_tests {
-        scan.findings.retain(|(path, _)| !discover::is_test_path(path));
-    }
-    if let Some(changes) = &changes {
-        scan.findings.retain(|(path, f)| changes.contains(path, f.span.start.line));
-    }
-    let absent = old.map(|b| b.apply(scan.findings.iter_mut().map(|(_, f)| f))).unwrap_or_default();
-    scan.notifications.extend(found.notifications.iter().cloned());
-    scan.notifications.sort_by(|a, b| (&a.path, a.line, a.id).cmp(&(&b.path, b.line, b.id)));
-    let report = report::Report {
-        findings: scan.findings,
-        notifications: scan.notifications,
-        rules: rules.iter().filter_map(|r| docs::get(r.id())).collect(),
-        files_scanned: scan.files_scanned,
-        srcroot: cwd.clone(),
-        uris: found.files.iter().map(|c| (c.display.clone(), c.uri.clone())).collect(),
-        show_suppressed: args.show_suppressed,
-        absent,
-    };
+    let mut report = report::Report::new(scan.findings);
+    report.notifications = scan.notifications;
+    report.notifications.extend(found.notifications.iter().cloned());
+    report.rules = rules.iter().filter_map(|r| docs::get(r.id())).collect();
+    report.files_scanned = scan.files_scanned;
+    report.srcroot = cwd.clone();
+    report.uris = found.files.iter().map(|c| (c.display.clone(), c.uri.clone())).collect();
+    report.show_suppressed = args.show_suppressed;
+    triage.apply(&mut report);
     if !args.quiet || report.notifications.iter().any(|n| n.level == Level::Error) {
         print_notifications(&report.notifications, args.quiet);
     }
@@ -293,11 +249,8 @@ fn check(args: &CheckArgs) -> Result<Exit> {
         FailOn::Warning => Level::Warning,
         FailOn::Note => Level::Note,
     };
-    let failing = report
-        .active()
-        .filter(|(_, f)| f.level >= threshold)
-        .filter(|(_, f)| !args.fail_on_new || f.baseline == Some(BaselineState::New))
-        .count();
+    // Against a baseline only new findings are reported, so `--fail-on-new` needs no filter of its own.
+    let failing = report.reported().filter(|(_, f)| f.level >= threshold).count();
     Ok(if failing == 0 || args.exit_zero { Exit::Clean } else { Exit::Findings })
 }
 
@@ -316,7 +269,7 @@ fn render(report: &report::Report, format: OutputFormat, color: bool, summary: b
 /// Findings per rule, most frequent first: `  12  TG201  broad-except-swallowed`.
 fn statistics(report: &report::Report) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for (_, f) in report.active() {
+    for (_, f) in report.reported() {
         *counts.entry(f.rule).or_default() += 1;
     }
     let mut rows: Vec<(&str, usize)> = counts.into_iter().collect();

@@ -27,6 +27,7 @@ pub mod scan;
 pub mod selection;
 pub mod source;
 pub mod suppress;
+pub mod triage;
 
 pub use commands::{Exit, run};
 pub use scan::{Scan, ScanOptions, analyse_bytes, parse_only, scan};

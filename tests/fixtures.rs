@@ -1,13 +1,20 @@
 //! The fixture harness: every `fixtures/**/*.py` is scanned with all rules (`--select ALL`); each line
 //! marked `# expect: TG201` (or `# expect: TG201, TG301`) must get exactly those findings, and no other
-//! line may get any. Fails on a missing *or* an unexpected finding.
+//! line may get any. Markers and findings are compared as multisets: a rule that reports the same line
+//! twice fails unless the marker names it twice (`# expect: TG301, TG301`). Fails on a missing *or* an
+//! unexpected finding.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use trunkguard::{ScanOptions, discover, rules, scan, selection};
 
-/// (path, line, rule) triples.
-type Marks = BTreeSet<(String, usize, String)>;
+/// (path, line, rule) → how many times.
+type Marks = BTreeMap<(String, usize, String), usize>;
+
+/// What `a` has more of than `b`, each entry as often as it is in excess.
+fn excess<'m>(a: &'m Marks, b: &Marks) -> Vec<&'m (String, usize, String)> {
+    a.iter().flat_map(|(k, &n)| std::iter::repeat_n(k, n.saturating_sub(b.get(k).copied().unwrap_or(0)))).collect()
+}
 
 fn expected(files: &[discover::Candidate]) -> Marks {
     let mut marks = Marks::new();
@@ -18,7 +25,7 @@ fn expected(files: &[discover::Candidate]) -> Marks {
             for rule in line[at + "# expect:".len()..].split(',') {
                 let rule = rule.split_whitespace().next().unwrap_or("");
                 assert!(rules::by_id(rule).is_some(), "{}:{}: marker names unknown rule `{rule}`", file.display, i + 1);
-                marks.insert((file.display.clone(), i + 1, rule.to_string()));
+                *marks.entry((file.display.clone(), i + 1, rule.to_string())).or_default() += 1;
             }
         }
     }
@@ -40,15 +47,13 @@ fn check_family(dir: &str) {
     let result =
         scan(&files, &all, &Default::default(), &ScanOptions { threads: Some(2), ..Default::default() }).unwrap();
     // Findings silenced by a suppression comment are not reported, so they carry no marker.
-    let got: Marks = result
-        .findings
-        .iter()
-        .filter(|(_, f)| f.suppressed.is_none())
-        .map(|(path, f)| (path.clone(), f.span.start.line, f.rule.to_string()))
-        .collect();
+    let mut got = Marks::new();
+    for (path, f) in result.findings.iter().filter(|(_, f)| f.suppressed.is_none()) {
+        *got.entry((path.clone(), f.span.start.line, f.rule.to_string())).or_default() += 1;
+    }
     let want = expected(&files);
-    let missing: Vec<_> = want.difference(&got).collect();
-    let unexpected: Vec<_> = got.difference(&want).collect();
+    let missing = excess(&want, &got);
+    let unexpected = excess(&got, &want);
     let describe = |set: &[&(String, usize, String)]| {
         set.iter()
             .map(|(p, l, r)| {
@@ -66,6 +71,17 @@ fn check_family(dir: &str) {
     );
     let bad: Vec<_> = result.notifications.iter().filter(|n| n.id != "skipped").collect();
     assert!(bad.is_empty(), "fixtures should parse cleanly: {bad:?}");
+}
+
+#[test]
+fn marks_are_multisets() {
+    let marks = |entries: &[(usize, usize)]| -> Marks {
+        entries.iter().map(|&(line, n)| (("a.py".to_string(), line, "TG201".to_string()), n)).collect()
+    };
+    let (once, twice) = (marks(&[(3, 1)]), marks(&[(3, 2)]));
+    assert_eq!(excess(&twice, &once).len(), 1, "a duplicate finding is unexpected");
+    assert!(excess(&once, &twice).is_empty());
+    assert_eq!(excess(&marks(&[(3, 1), (4, 1)]), &once), [&("a.py".to_string(), 4, "TG201".to_string())]);
 }
 
 #[test]

@@ -17,21 +17,17 @@ fn report_of(target: &str) -> Report {
     let all = selection::resolve(&["ALL".into()], &[]).unwrap();
     let result =
         scan(&found.files, &all, &Default::default(), &ScanOptions { threads: Some(2), ..Default::default() }).unwrap();
-    Report {
-        findings: result.findings,
-        notifications: result.notifications,
-        rules: all.iter().filter_map(|r| docs::get(r.id())).collect(),
-        files_scanned: result.files_scanned,
-        srcroot: root.to_path_buf(),
-        uris: BTreeMap::new(),
-        show_suppressed: false,
-        absent: Vec::new(),
-    }
+    let mut report = Report::new(result.findings);
+    report.notifications = result.notifications;
+    report.rules = all.iter().filter_map(|r| docs::get(r.id())).collect();
+    report.files_scanned = result.files_scanned;
+    report.srcroot = root.to_path_buf();
+    report
 }
 
 fn example() -> Report {
     let report = report_of("fixtures/example");
-    assert!(report.findings.len() >= 3, "the example should have findings: {:?}", report.findings);
+    assert!(report.all().count() >= 3, "the example should have findings: {:?}", report.all().collect::<Vec<_>>());
     report
 }
 
@@ -68,16 +64,12 @@ fn hostile() -> Report {
         line: Some(7),
         message: "invalid syntax: `)`\nhere".into(),
     };
-    Report {
-        findings: vec![("weird:dir,x/a%b.py".into(), finding)],
-        notifications: vec![note],
-        rules: vec![docs::get("TG201").unwrap()],
-        files_scanned: 2,
-        srcroot: PathBuf::from("/"),
-        uris: BTreeMap::new(),
-        show_suppressed: false,
-        absent: Vec::new(),
-    }
+    let mut report = Report::new(vec![("weird:dir,x/a%b.py".into(), finding)]);
+    report.notifications = vec![note];
+    report.rules = vec![docs::get("TG201").unwrap()];
+    report.files_scanned = 2;
+    report.srcroot = PathBuf::from("/");
+    report
 }
 
 // ---------------------------------------------------------------------------------------------- github
@@ -119,7 +111,7 @@ fn github_escapes_properties_and_data_as_the_runner_does() {
     );
     let (_, props, message) = parse_command(lines[0]);
     assert_eq!(unescape(&props[0].1), "weird:dir,x/a%b.py");
-    assert_eq!(unescape(&message), hostile().findings[0].1.message);
+    assert_eq!(unescape(&message), hostile().all().next().unwrap().1.message);
 }
 
 #[test]
@@ -127,8 +119,8 @@ fn github_has_one_command_per_finding_with_level_and_location() {
     let report = example();
     let out = github::render(&report);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), report.findings.len() + report.notifications.len());
-    for ((path, f), line) in report.findings.iter().zip(&lines) {
+    assert_eq!(lines.len(), report.all().count() + report.notifications.len());
+    for ((path, f), line) in report.all().zip(&lines) {
         let (command, props, message) = parse_command(line);
         let want = match f.level {
             Level::Error => "error",
@@ -155,7 +147,7 @@ fn github_has_one_command_per_finding_with_level_and_location() {
 #[test]
 fn github_notice_for_notes_and_notifications_without_a_file() {
     let mut report = hostile();
-    report.findings[0].1.level = Level::Note;
+    report.findings_mut()[0].1.level = Level::Note;
     report.notifications[0] =
         Notification { id: "internal-error", level: Level::Error, path: None, line: None, message: "boom".into() };
     let out = github::render(&report);
@@ -298,12 +290,12 @@ fn junit_is_well_formed_and_counts_match_the_findings() {
     assert_eq!(suites.len(), ids.len(), "one suite per rule that ran");
     let cases = root.all("testcase");
     let failures = root.all("failure");
-    assert_eq!(failures.len(), report.findings.len());
-    assert_eq!(root.count("failures"), report.findings.len());
+    assert_eq!(failures.len(), report.all().count());
+    assert_eq!(root.count("failures"), report.all().count());
     assert_eq!(root.count("errors"), 0);
     assert_eq!(root.count("tests"), cases.len());
-    let rules_with_findings: BTreeSet<&str> = report.findings.iter().map(|(_, f)| f.rule).collect();
-    assert_eq!(cases.len(), report.findings.len() + ids.len() - rules_with_findings.len());
+    let rules_with_findings: BTreeSet<&str> = report.all().map(|(_, f)| f.rule).collect();
+    assert_eq!(cases.len(), report.all().count() + ids.len() - rules_with_findings.len());
     for suite in &suites {
         let suite_cases = suite.all("testcase");
         assert_eq!(suite.count("tests"), suite_cases.len());
@@ -311,7 +303,7 @@ fn junit_is_well_formed_and_counts_match_the_findings() {
         assert!(!suite_cases.is_empty(), "a suite is never empty");
     }
     // Suites are in rule order, findings in source order within each.
-    let mut by_rule: Vec<&(String, Finding)> = report.findings.iter().collect();
+    let mut by_rule: Vec<&(String, Finding)> = report.all().collect();
     by_rule.sort_by_key(|(_, f)| f.rule);
     for ((path, f), failure) in by_rule.into_iter().zip(&failures) {
         assert_eq!(failure.attrs["message"], f.message);
@@ -364,7 +356,7 @@ fn junit_reports_unreadable_files_as_errors() {
 #[test]
 fn junit_is_never_empty() {
     let mut report = hostile();
-    report.findings.clear();
+    report.findings_mut().clear();
     report.notifications.clear();
     report.rules.clear();
     let root = parse_xml(&junit::render(&report));
@@ -383,9 +375,9 @@ fn gitlab_is_a_code_quality_array_with_unique_fingerprints() {
     let report = example();
     let issues: Value = serde_json::from_str(&gitlab::render(&report)).expect("valid JSON");
     let issues = issues.as_array().expect("a JSON array");
-    assert_eq!(issues.len(), report.findings.len());
+    assert_eq!(issues.len(), report.all().count());
     let mut fingerprints = BTreeSet::new();
-    for ((path, f), issue) in report.findings.iter().zip(issues) {
+    for ((path, f), issue) in report.all().zip(issues) {
         let keys: BTreeSet<&str> = issue.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, BTreeSet::from(["description", "check_name", "fingerprint", "severity", "location"]));
         assert_eq!(issue["check_name"], f.rule);
@@ -412,8 +404,8 @@ fn gitlab_is_a_code_quality_array_with_unique_fingerprints() {
 #[test]
 fn gitlab_keeps_fingerprints_unique_and_reports_file_notifications() {
     let mut report = hostile();
-    let twin = report.findings[0].clone();
-    report.findings.push(twin);
+    let twin = report.findings_mut()[0].clone();
+    report.findings_mut().push(twin);
     let issues: Value = serde_json::from_str(&gitlab::render(&report)).unwrap();
     let fps: BTreeSet<&str> = issues.as_array().unwrap().iter().map(|i| i["fingerprint"].as_str().unwrap()).collect();
     assert_eq!(fps.len(), 3);
@@ -439,7 +431,7 @@ fn review_of_the_example() {
 #[test]
 fn review_of_a_clean_file_says_no_security_defects_detected() {
     let report = report_of("fixtures/example/trunk_plugin/constants.py");
-    assert!(report.findings.is_empty());
+    assert!(report.all().next().is_none());
     let out = review::render(&report);
     assert!(out.contains("**Verdict**\n\nNo security defects detected in 1 file reviewed with "), "{out}");
     insta::assert_snapshot!("review_clean", out);
@@ -448,7 +440,7 @@ fn review_of_a_clean_file_says_no_security_defects_detected() {
 #[test]
 fn review_names_lines_functions_and_unreviewed_files() {
     let mut report = hostile();
-    report.findings[0].1.span = span(3, 5, 6, 1);
+    report.findings_mut()[0].1.span = span(3, 5, 6, 1);
     let out = review::render(&report);
     assert!(out.contains("(Lines 3–5):**"), "{out}");
     assert!(

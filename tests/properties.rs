@@ -27,21 +27,19 @@ fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
     let file = Candidate { path: "p.py".into(), display: "p.py".into(), uri: "p.py".into() };
     let (analysis, notifications) = trunkguard::analyse_bytes(&engine, &mut parser, &file, bytes);
     prop_assert!(notifications.iter().all(|n| n.id != "internal-error"), "a rule panicked: {notifications:?}");
-    let report = report::Report {
-        findings: analysis
+    let mut report = report::Report::new(
+        analysis
             .findings
             .into_iter()
             .chain(analysis.deferred.into_iter().map(|d| d.finding))
             .map(|f| ("p.py".to_string(), f))
             .collect(),
-        notifications,
-        rules: all_rules().iter().filter_map(|r| trunkguard::docs::get(r.id())).collect(),
-        files_scanned: 1,
-        srcroot: "/src".into(),
-        uris: Default::default(),
-        show_suppressed: true,
-        absent: Vec::new(),
-    };
+    );
+    report.notifications = notifications;
+    report.rules = all_rules().iter().filter_map(|r| trunkguard::docs::get(r.id())).collect();
+    report.files_scanned = 1;
+    report.srcroot = "/src".into();
+    report.show_suppressed = true;
     let sarif: serde_json::Value = serde_json::from_str(&report::sarif::render(&report)).unwrap();
     let errors: Vec<String> = schema().iter_errors(&sarif).map(|e| e.to_string()).collect();
     prop_assert!(errors.is_empty(), "invalid SARIF: {errors:?}");

@@ -305,3 +305,73 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
     assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("320 files scanned"));
 }
+
+/// Every format, run on a file with one silenced finding, one baseline-`unchanged` finding and one new
+/// finding, shows the new one alone as a failure and agrees with the exit status; SARIF and JSON carry
+/// all three with their states. (The triage stage's two views: `all()` and `reported()`.)
+#[test]
+fn every_format_agrees_with_the_exit_status_on_silenced_and_unchanged_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = "def g(LOG):\n    try:\n        f()\n    except Exception as e:\n        LOG.error('x %s', e)\n";
+    fs::write(dir.path().join("m.py"), old).unwrap();
+    trunkguard_in(dir.path()).args(["check", "m.py", "-o", "sarif=old.sarif"]).assert().code(1);
+    let silenced = "\n\ndef s():\n    try:\n        f()\n    except Exception:  # noqa: BLE001\n        pass\n";
+    let new = "\n\ndef n():\n    try:\n        f()\n    except:\n        return 1\n";
+    let run = |format: &str| {
+        let out = trunkguard_in(dir.path())
+            .args(["check", "m.py", "--baseline", "old.sarif", "--output-format", format, "--color", "never"])
+            .output()
+            .unwrap();
+        (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap())
+    };
+    // Only the unchanged and the silenced finding: nothing to act on, in any format.
+    fs::write(dir.path().join("m.py"), format!("{old}{silenced}")).unwrap();
+    for format in ["text", "github", "junit", "gitlab", "review"] {
+        let (code, out) = run(format);
+        assert_eq!(code, 0, "{format}: exit status\n{out}");
+        for rule in ["TG201", "TG202"] {
+            let failure = match format {
+                "github" => out.lines().any(|l| l.starts_with("::") && l.contains(rule)),
+                "junit" => out.contains(&format!("type=\"{rule}\"")),
+                "gitlab" => out.contains(&format!("\"check_name\": \"{rule}\"")),
+                "review" => out.contains(&format!("Rule: {rule}")),
+                _ => out.lines().any(|l| l.contains(&format!(": {rule} "))),
+            };
+            assert!(!failure, "{format} shows {rule} although it is silenced or unchanged:\n{out}");
+        }
+    }
+    // Plus a new finding: exactly one failure everywhere, and exit status 1.
+    fs::write(dir.path().join("m.py"), format!("{old}{silenced}{new}")).unwrap();
+    let (code, out) = run("github");
+    assert_eq!((code, out.lines().filter(|l| l.starts_with("::error") || l.starts_with("::warning")).count()), (1, 1));
+    assert!(out.contains("TG203"), "{out}");
+    let (code, out) = run("junit");
+    assert_eq!((code, out.matches("<failure").count()), (1, 1), "{out}");
+    let (code, out) = run("gitlab");
+    let issues: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((code, issues.as_array().unwrap().len()), (1, 1), "{out}");
+    let (code, out) = run("review");
+    assert_eq!((code, out.matches("- Rule: ").count()), (1, 1), "{out}");
+    assert!(out.contains("1 finding (1 error, 0 warnings)"), "{out}");
+    let (code, out) = run("text");
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("1 finding (1 error, 0 warnings) in 1 file") && out.contains("1 new, 1 unchanged, 0 absent"),
+        "{out}"
+    );
+    let (code, out) = run("json");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (code, json["findings"].as_array().unwrap().len(), &json["summary"]["findings"]),
+        (1, 3, &Value::from(1))
+    );
+    let (code, log) = sarif(dir.path(), &["m.py", "--baseline", "old.sarif"]);
+    let states: Vec<(&str, bool)> = results(&log)
+        .iter()
+        .map(|r| (r["baselineState"].as_str().unwrap(), r["suppressions"].as_array().is_some_and(|s| !s.is_empty())))
+        .collect();
+    assert_eq!((code, states.len()), (1, 3));
+    assert!(
+        states.contains(&("unchanged", false)) && states.contains(&("new", true)) && states.contains(&("new", false))
+    );
+}

@@ -29,7 +29,7 @@ use std::fmt::Write;
 /// Renders one workflow command per finding, then one per notification.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    for (path, f) in &report.findings {
+    for (path, f) in report.reported() {
         out.push_str(&finding(report, path, f));
         out.push('\n');
     }

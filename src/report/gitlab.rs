@@ -42,7 +42,7 @@ pub fn render(report: &Report) -> String {
         candidate
     };
     let mut issues: Vec<Value> = Vec::new();
-    for (path, f) in &report.findings {
+    for (path, f) in report.reported() {
         issues.push(json!({
             "description": format!("{}: {}", report.title(f.rule), f.message),
             "check_name": f.rule,

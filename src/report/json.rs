@@ -21,8 +21,7 @@ use serde_json::{Value, json};
 /// Renders the report as pretty-printed JSON.
 pub fn render(report: &Report) -> String {
     let findings: Vec<Value> = report
-        .findings
-        .iter()
+        .all()
         .map(|(path, f)| {
             let name = report.rules.iter().find(|d| d.id == f.rule).map(|d| d.name.as_str()).unwrap_or("");
             json!({
@@ -51,8 +50,8 @@ pub fn render(report: &Report) -> String {
         "findings": findings,
         "notifications": report.notifications,
         "summary": {
-            "findings": report.active().count(),
-            "suppressed": report.findings.len() - report.active().count(),
+            "findings": report.reported().count(),
+            "suppressed": report.silenced(),
             "errors": report.count(Level::Error),
             "warnings": report.count(Level::Warning),
             "notes": report.count(Level::Note),

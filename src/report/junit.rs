@@ -115,7 +115,7 @@ fn text(s: &str) -> String {
 
 fn suites(report: &Report) -> Vec<Suite> {
     let mut ids: Vec<&str> = report.rules.iter().map(|d| d.id.as_str()).collect();
-    ids.extend(report.findings.iter().map(|(_, f)| f.rule));
+    ids.extend(report.reported().map(|(_, f)| f.rule));
     ids.sort_unstable();
     ids.dedup();
     let mut suites: Vec<Suite> = ids
@@ -123,8 +123,7 @@ fn suites(report: &Report) -> Vec<Suite> {
         .map(|id| {
             let classname = format!("trunkguard.{id}");
             let mut cases: Vec<Case> = report
-                .findings
-                .iter()
+                .reported()
                 .filter(|(_, f)| f.rule == *id)
                 .map(|(path, f)| failing(path, f, &classname))
                 .collect();

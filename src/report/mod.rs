@@ -1,5 +1,7 @@
-//! Report formats. Each turns a [`Report`] (findings and notifications, already sorted) into bytes;
-//! none of them knows anything about syntax trees or how rules work.
+//! Report formats. Each turns a [`Report`] (made by the triage stage, already sorted) into bytes,
+//! reading its findings through one of two views: SARIF and JSON show [`Report::all`] (with suppression
+//! and baseline states), every other format [`Report::reported`]. None of them knows anything about
+//! syntax trees or how rules work.
 
 pub mod github;
 pub mod gitlab;
@@ -10,61 +12,14 @@ pub mod sarif;
 pub mod text;
 
 use crate::docs::RuleDoc;
-use crate::finding::{Finding, Level, Notification, Span};
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use crate::finding::{Level, Span};
 
-/// Everything a scan produced, in deterministic order.
-#[derive(Debug)]
-pub struct Report {
-    /// Findings sorted by path, line, column, rule.
-    pub findings: Vec<(String, Finding)>,
-    /// Notifications sorted by path, line.
-    pub notifications: Vec<Notification>,
-    /// Documents of the rules that ran, sorted by id.
-    pub rules: Vec<&'static RuleDoc>,
-    pub files_scanned: usize,
-    /// The directory repository-relative URIs are relative to (SARIF `%SRCROOT%`).
-    pub srcroot: PathBuf,
-    /// Display path → percent-encoded URI path made from the raw file name (lossless where the
-    /// display path is lossy). Paths not listed are encoded from their display form.
-    pub uris: BTreeMap<String, String>,
-    /// Show findings silenced by in-source comments in human-facing formats.
-    pub show_suppressed: bool,
-    /// Baseline results no longer found (SARIF results, reported with `baselineState: absent`).
-    pub absent: Vec<serde_json::Value>,
-}
+pub use crate::triage::Report;
 
 impl Report {
-    /// The findings a person should see: not silenced (unless asked for) and, against a baseline,
-    /// only new ones.
-    pub fn visible(&self) -> impl Iterator<Item = &(String, Finding)> {
-        self.findings.iter().filter(|(_, f)| {
-            (self.show_suppressed || f.suppressed.is_none())
-                && f.baseline != Some(crate::finding::BaselineState::Unchanged)
-        })
-    }
-
-    /// Findings that are not silenced by a comment.
-    pub fn active(&self) -> impl Iterator<Item = &(String, Finding)> {
-        self.findings.iter().filter(|(_, f)| f.suppressed.is_none())
-    }
-
     /// The percent-encoded URI path of a display path.
     pub fn uri(&self, display: &str) -> String {
         self.uris.get(display).cloned().unwrap_or_else(|| crate::discover::percent_encode(display.as_bytes()))
-    }
-
-    /// Count of active (not silenced) findings at `level`.
-    pub fn count(&self, level: Level) -> usize {
-        self.active().filter(|(_, f)| f.level == level).count()
-    }
-
-    /// Number of distinct files with active findings.
-    pub fn files_with_findings(&self) -> usize {
-        let mut paths: Vec<&str> = self.active().map(|(p, _)| p.as_str()).collect();
-        paths.dedup();
-        paths.len()
     }
 
     /// "3 findings (1 error, 2 warnings) in 2 files; 12 files scanned."
@@ -76,20 +31,18 @@ impl Report {
         }
         let mut out = format!(
             "{} ({}) in {}; {} scanned.",
-            plural(self.active().count(), "finding"),
+            plural(self.reported().count(), "finding"),
             parts.join(", "),
             plural(self.files_with_findings(), "file"),
             plural(self.files_scanned, "file"),
         );
-        let silenced = self.findings.len() - self.active().count();
+        let silenced = self.silenced();
         if silenced > 0 {
             out.push_str(&format!(" {} silenced by comments.", plural(silenced, "finding")));
         }
-        let new = self.active().filter(|(_, f)| f.baseline == Some(crate::finding::BaselineState::New)).count();
-        if self.findings.iter().any(|(_, f)| f.baseline.is_some()) {
+        if let Some((new, unchanged)) = self.baseline_counts() {
             out.push_str(&format!(
-                " Against the baseline: {new} new, {} unchanged, {} absent.",
-                self.active().count() - new,
+                " Against the baseline: {new} new, {unchanged} unchanged, {} absent.",
                 self.absent.len()
             ));
         }
@@ -127,7 +80,7 @@ impl Report {
     pub fn family_counts(&self) -> Vec<FamilyCounts> {
         let mut rows: Vec<FamilyCounts> =
             FAMILIES.iter().map(|(p, n)| (p.to_string(), n.to_string(), [0; 3])).collect();
-        for (_, f) in &self.findings {
+        for (_, f) in self.reported() {
             let prefix = family_prefix(f.rule);
             let at = match rows.iter().position(|(p, _, _)| *p == prefix) {
                 Some(at) => at,

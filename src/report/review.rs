@@ -54,7 +54,8 @@ pub fn render(report: &Report) -> String {
         plural(ids.len(), "rule"),
         if ids.is_empty() { String::new() } else { format!(" ({})", ids.join(", ")) },
     );
-    let mut rest = report.findings.as_slice();
+    let reported: Vec<&(String, Finding)> = report.reported().collect();
+    let mut rest = reported.as_slice();
     while let Some((path, _)) = rest.first() {
         let n = rest.iter().take_while(|(p, _)| p == path).count();
         let findings: Vec<&Finding> = rest[..n].iter().map(|(_, f)| f).collect();
@@ -140,7 +141,7 @@ fn verdict(out: &mut String, report: &Report) {
     } else {
         format!(" {} not fully reviewed (listed above).", plural(partial.len(), "file"))
     };
-    if report.findings.is_empty() {
+    if report.reported().next().is_none() {
         let _ = writeln!(
             out,
             "No security defects detected in {} reviewed with {}.{caveat}",

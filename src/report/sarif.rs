@@ -42,7 +42,7 @@ fn build(report: &Report) -> Sarif {
         .information_uri(env!("CARGO_PKG_REPOSITORY"))
         .rules(rules)
         .build();
-    let mut results: Vec<SarifResult> = report.findings.iter().map(|(path, f)| result(report, path, f)).collect();
+    let mut results: Vec<SarifResult> = report.all().map(|(path, f)| result(report, path, f)).collect();
     results.extend(report.absent.iter().filter_map(absent));
     let notifications: Vec<serde_sarif::sarif::Notification> =
         report.notifications.iter().map(|n| notification(report, n)).collect();

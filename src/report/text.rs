@@ -16,7 +16,7 @@ const RESET: &str = "\x1b[0m";
 pub fn render(report: &Report, color: bool, summary: bool) -> String {
     let paint = |style: &str, s: &str| if color { format!("{style}{s}{RESET}") } else { s.to_string() };
     let mut out = String::new();
-    for (path, f) in report.visible() {
+    for (path, f) in report.shown_in_text() {
         let level_style = match f.level {
             Level::Error => RED,
             Level::Warning => YELLOW,
@@ -36,7 +36,7 @@ pub fn render(report: &Report, color: bool, summary: bool) -> String {
         out.push('\n');
     }
     if summary {
-        if report.active().next().is_none() && report.absent.is_empty() {
+        if report.reported().next().is_none() && report.absent.is_empty() {
             let _ = writeln!(out, "No findings; {} scanned.", plural(report.files_scanned));
         } else {
             out.push_str(&report.summary());

@@ -1,0 +1,196 @@
+//! The triage stage: everything between "the rules produced findings" and "a report is written".
+//! Per-file ignores, the test-code filter and the diff filter drop findings; the baseline marks the
+//! rest `new` or `unchanged` and gives back the `absent` ones; in-source suppressions (applied by the
+//! engine) are kept and marked. The result is one [`Report`] whose findings are private behind two views,
+//! so every format agrees by construction:
+//!
+//! - [`Report::all`]: every finding that survived the filters, silenced and `unchanged` ones included,
+//!   with their states — for SARIF and JSON, which carry suppressions and baseline states;
+//! - [`Report::reported`]: the findings a person or a CI system must act on (neither silenced by a
+//!   comment nor `unchanged` against the baseline) — for every other format, the statistics, the
+//!   summary line and the exit status.
+//!
+//! Knows nothing of syntax trees or of output formats.
+
+use crate::baseline::Baseline;
+use crate::config::Settings;
+use crate::diff::Changes;
+use crate::discover;
+use crate::docs::RuleDoc;
+use crate::finding::{BaselineState, Finding, Level, Notification, selects};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Everything a run produced, in deterministic order, after triage.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Sorted by path, line, column, rule. Private: formats choose a view.
+    findings: Vec<(String, Finding)>,
+    /// Notifications sorted by path, line.
+    pub notifications: Vec<Notification>,
+    /// Documents of the rules that ran, sorted by id.
+    pub rules: Vec<&'static RuleDoc>,
+    pub files_scanned: usize,
+    /// The directory repository-relative URIs are relative to (SARIF `%SRCROOT%`).
+    pub srcroot: PathBuf,
+    /// Display path → percent-encoded URI path made from the raw file name (lossless where the
+    /// display path is lossy). Paths not listed are encoded from their display form.
+    pub uris: BTreeMap<String, String>,
+    /// Show findings silenced by in-source comments in text output ([`Report::shown_in_text`]).
+    pub show_suppressed: bool,
+    /// Baseline results no longer found (SARIF results, reported with `baselineState: absent`).
+    pub absent: Vec<serde_json::Value>,
+}
+
+/// Does a finding call for action: not silenced by a comment and not `unchanged` against the baseline?
+fn is_reported(f: &Finding) -> bool {
+    f.suppressed.is_none() && f.baseline != Some(BaselineState::Unchanged)
+}
+
+impl Report {
+    /// A report of `findings` (sorted by path, line, column, rule), with nothing else filled in.
+    pub fn new(findings: Vec<(String, Finding)>) -> Report {
+        Report { findings, ..Report::default() }
+    }
+
+    /// Every finding that survived the filters, silenced and baseline-`unchanged` ones included
+    /// (SARIF, JSON).
+    pub fn all(&self) -> impl Iterator<Item = &(String, Finding)> {
+        self.findings.iter()
+    }
+
+    /// The findings to act on: neither silenced by a comment nor `unchanged` against the baseline.
+    /// Every format but SARIF and JSON shows these, and they alone decide the exit status.
+    pub fn reported(&self) -> impl Iterator<Item = &(String, Finding)> {
+        self.findings.iter().filter(|(_, f)| is_reported(f))
+    }
+
+    /// What text output shows: [`Report::reported`], plus the silenced findings with
+    /// `--show-suppressed` (marked there as silenced; they still never fail the run).
+    pub fn shown_in_text(&self) -> impl Iterator<Item = &(String, Finding)> {
+        self.findings
+            .iter()
+            .filter(|(_, f)| is_reported(f) || (self.show_suppressed && f.baseline != Some(BaselineState::Unchanged)))
+    }
+
+    /// Mutable access to the findings, for building reports by hand (tests, tools); formats read views.
+    pub fn findings_mut(&mut self) -> &mut Vec<(String, Finding)> {
+        &mut self.findings
+    }
+
+    /// Count of reported findings at `level`.
+    pub fn count(&self, level: Level) -> usize {
+        self.reported().filter(|(_, f)| f.level == level).count()
+    }
+
+    /// Number of distinct files with reported findings.
+    pub fn files_with_findings(&self) -> usize {
+        let mut paths: Vec<&str> = self.reported().map(|(p, _)| p.as_str()).collect();
+        paths.dedup();
+        paths.len()
+    }
+
+    /// Findings silenced by in-source comments.
+    pub fn silenced(&self) -> usize {
+        self.findings.iter().filter(|(_, f)| f.suppressed.is_some()).count()
+    }
+
+    /// With a baseline: (new, unchanged) among the findings that are not silenced.
+    pub fn baseline_counts(&self) -> Option<(usize, usize)> {
+        if !self.findings.iter().any(|(_, f)| f.baseline.is_some()) {
+            return None;
+        }
+        let active = self.findings.iter().filter(|(_, f)| f.suppressed.is_none());
+        let (new, unchanged) = active.fold((0, 0), |(n, u), (_, f)| match f.baseline {
+            Some(BaselineState::Unchanged) => (n, u + 1),
+            _ => (n + 1, u),
+        });
+        Some((new, unchanged))
+    }
+}
+
+/// A bad per-file-ignores glob (exit status 2).
+#[derive(Debug, thiserror::Error)]
+#[error("per-file-ignores: invalid glob `{glob}`: {message}")]
+pub struct GlobError {
+    pub glob: String,
+    pub message: String,
+}
+
+/// Per-file ignores: (glob set, rule selectors) pairs.
+#[derive(Debug, Default)]
+pub struct PerFileIgnores(Vec<(GlobSet, Vec<String>)>);
+
+impl PerFileIgnores {
+    /// Compiles `(glob, rule selectors)` pairs.
+    pub fn new(entries: &[(String, Vec<String>)]) -> Result<PerFileIgnores, GlobError> {
+        let mut out = Vec::new();
+        for (glob, rules) in entries {
+            let error = |e: globset::Error| GlobError { glob: glob.clone(), message: e.kind().to_string() };
+            let set = GlobSetBuilder::new().add(Glob::new(glob).map_err(error)?).build().map_err(error)?;
+            out.push((set, rules.clone()));
+        }
+        Ok(PerFileIgnores(out))
+    }
+
+    /// Is rule `rule` ignored in the file at `paths` (display path, path relative to the project root)?
+    fn ignores(&self, paths: &[&str], rule: &str) -> bool {
+        self.0
+            .iter()
+            .any(|(set, rules)| paths.iter().any(|p| set.is_match(p)) && rules.iter().any(|s| selects(s, rule)))
+    }
+}
+
+/// What the triage stage applies to a scan's findings.
+#[derive(Debug, Default)]
+pub struct Triage {
+    pub per_file_ignores: PerFileIgnores,
+    /// Keep findings in test code.
+    pub include_tests: bool,
+    /// `--diff-against`: keep only findings on changed lines.
+    pub changes: Option<Changes>,
+    /// `--baseline`: mark findings `new`/`unchanged`, give back the `absent` ones.
+    pub baseline: Option<Baseline>,
+    /// The project root per-file-ignores globs are relative to (absolute).
+    pub root: PathBuf,
+    /// The working directory display paths are relative to.
+    pub cwd: PathBuf,
+}
+
+impl Triage {
+    /// The triage of a run with `settings`, rooted at `root` (the configuration's directory).
+    pub fn new(settings: &Settings, root: &Path, cwd: &Path) -> Result<Triage, GlobError> {
+        Ok(Triage {
+            per_file_ignores: PerFileIgnores::new(&settings.per_file_ignores)?,
+            include_tests: settings.include_tests,
+            changes: None,
+            baseline: None,
+            root: std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf()),
+            cwd: cwd.to_path_buf(),
+        })
+    }
+
+    /// Filters and marks the report's findings, fills in `absent`, and puts the notifications in order.
+    pub fn apply(self, report: &mut Report) {
+        let Triage { per_file_ignores, include_tests, changes, baseline, root, cwd } = self;
+        report.findings.retain(|(path, f)| {
+            let rel = std::path::absolute(cwd.join(path))
+                .ok()
+                .and_then(|a| a.strip_prefix(&root).ok().map(Path::to_path_buf))
+                .map(|r| discover::display_path(&r, Path::new("")));
+            let paths: Vec<&str> = [Some(path.as_str()), rel.as_deref()].into_iter().flatten().collect();
+            !per_file_ignores.ignores(&paths, f.rule)
+        });
+        if !include_tests {
+            report.findings.retain(|(path, _)| !discover::is_test_path(path));
+        }
+        if let Some(changes) = &changes {
+            report.findings.retain(|(path, f)| changes.contains(path, f.span.start.line));
+        }
+        if let Some(baseline) = baseline {
+            report.absent = baseline.apply(report.findings.iter_mut().map(|(_, f)| f));
+        }
+        report.notifications.sort_by(|a, b| (&a.path, a.line, a.id).cmp(&(&b.path, b.line, b.id)));
+    }
+}
