@@ -138,11 +138,12 @@ pub struct CheckArgs {
     /// Show findings silenced by in-source comments in text output (they are always in SARIF).
     #[arg(long)]
     pub show_suppressed: bool,
-    /// Compare with an earlier SARIF report: results get baselineState new/unchanged/absent.
+    /// Compare with an earlier SARIF report: results get baselineState new/unchanged/absent, and only
+    /// new ones are reported and fail the run (SARIF and JSON keep them all).
     #[arg(long, value_name = "OLD.sarif")]
     pub baseline: Option<PathBuf>,
-    /// With --baseline: only new results make the exit status 1.
-    #[arg(long, requires = "baseline")]
+    /// Accepted for compatibility: with --baseline only new results make the exit status 1 anyway.
+    #[arg(long, requires = "baseline", hide = true)]
     pub fail_on_new: bool,
     /// Report only findings on lines changed since this git revision (and in untracked files).
     #[arg(long, value_name = "GIT_REF")]
