@@ -4,7 +4,7 @@
 
 use crate::cli::{CheckArgs, ColorChoice, Command, ConfigSource, FailOn, OutputFormat};
 use crate::config::{self, Config};
-use crate::finding::{Level, Notification};
+use crate::finding::{INCOMPLETE, Level, NOT_ANALYSED, Notification};
 use crate::{baseline, diff, discover, docs, output, report, rules, selection, source, triage};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
@@ -221,6 +221,8 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     report.uris = found.files.iter().map(|c| (c.display.clone(), c.uri.clone())).collect();
     report.show_suppressed = args.show_suppressed;
     triage.apply(&mut report);
+    let incomplete = incomplete(&report, &found.files, &args.paths, &cwd);
+    report.notifications.extend(incomplete.clone());
     if !args.quiet || report.notifications.iter().any(|n| n.level == Level::Error) {
         print_notifications(&report.notifications, args.quiet);
     }
@@ -251,7 +253,53 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     };
     // Against a baseline only new findings are reported, so `--fail-on-new` needs no filter of its own.
     let failing = report.reported().filter(|(_, f)| f.level >= threshold).count();
-    Ok(if failing == 0 || args.exit_zero { Exit::Clean } else { Exit::Findings })
+    Ok(if incomplete.is_some() {
+        Exit::Error
+    } else if failing == 0 || args.exit_zero {
+        Exit::Clean
+    } else {
+        Exit::Findings
+    })
+}
+
+/// The run-level `incomplete` notification, when the run must not look clean: files were found but
+/// none could be analysed, or a file named on the command line could not be.
+fn incomplete(
+    report: &report::Report,
+    files: &[discover::Candidate],
+    named: &[PathBuf],
+    cwd: &Path,
+) -> Option<Notification> {
+    let mut failed: Vec<&str> = report
+        .notifications
+        .iter()
+        .filter(|n| NOT_ANALYSED.contains(&n.id))
+        .filter_map(|n| n.path.as_deref())
+        .filter(|p| files.iter().any(|f| f.display == *p))
+        .collect();
+    failed.sort_unstable();
+    failed.dedup();
+    let named_failed: Vec<&str> = named
+        .iter()
+        .map(|p| discover::display_path(p, cwd))
+        .filter_map(|d| failed.iter().copied().find(|f| **f == d))
+        .collect();
+    let message = if !files.is_empty() && failed.len() == files.len() {
+        format!("no file could be analysed ({} of {} failed; see the notes above)", failed.len(), files.len())
+    } else if !named_failed.is_empty() {
+        format!(
+            "{} named on the command line could not be analysed: {}",
+            plural(named_failed.len(), "file"),
+            named_failed.join(", ")
+        )
+    } else {
+        return None;
+    };
+    Some(Notification { id: INCOMPLETE, level: Level::Error, path: None, line: None, message })
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 fn render(report: &report::Report, format: OutputFormat, color: bool, summary: bool) -> String {

@@ -282,6 +282,9 @@ impl Parser<'_> {
     }
 
     fn known_rule(&self, rule: &str, key: &str, span: std::ops::Range<usize>) -> Result<(), ConfigError> {
+        if rule.trim().is_empty() {
+            return Err(self.wrong(key, span, "a list of rule ids or prefixes, none of them empty"));
+        }
         if self.rules.iter().any(|id| crate::finding::selects(rule, id)) {
             return Ok(());
         }
@@ -479,6 +482,10 @@ wait-functions = ["pause"]
             "trunkguard.toml:2: unknown key `extend_select` (did you mean `extend-select`?)"
         );
         assert_eq!(err("ignore = 'TG201'\n"), "trunkguard.toml:1: `ignore` must be a list of strings");
+        assert_eq!(
+            err("ignore = ['']\n"),
+            "trunkguard.toml:1: `ignore` must be a list of rule ids or prefixes, none of them empty"
+        );
         assert_eq!(err("include-tests = 'yes'\n"), "trunkguard.toml:1: `include-tests` must be true or false");
         assert_eq!(
             err("\n\nselect = ['TG2O1']\n"),

@@ -145,7 +145,10 @@ pub fn discover(roots: &[PathBuf], excludes: &GlobSet, cwd: &Path) -> Result<Dis
         walk(root, excludes, cwd, &mut out);
     }
     out.files.sort();
-    out.files.dedup_by(|a, b| a.path == b.path);
+    // The same file named twice (`a.py ./a.py`, an absolute path, `d/../a.py`, or a directory and a file
+    // in it) is analysed and reported once, under the first display path in sorted order.
+    let mut seen = std::collections::HashSet::new();
+    out.files.retain(|c| seen.insert(std::fs::canonicalize(&c.path).unwrap_or_else(|_| c.path.clone())));
     Ok(out)
 }
 

@@ -117,7 +117,14 @@ pub type StaticId = &'static str;
 
 /// Every notification id the tool emits.
 pub const NOTIFICATION_IDS: &[&str] =
-    &["decode-error", "internal-error", "parse-error", "read-error", "syntax-error", "too-deep"];
+    &["decode-error", "incomplete", "internal-error", "parse-error", "read-error", "syntax-error", "too-deep"];
+
+/// Notifications that mean a file was not analysed at all (a decode or syntax error still is).
+pub const NOT_ANALYSED: &[&str] = &["internal-error", "parse-error", "read-error", "too-deep"];
+
+/// The run-level notification of a run that analysed nothing, or not a file named explicitly: it makes
+/// SARIF `executionSuccessful` false and the exit status 2.
+pub const INCOMPLETE: &str = "incomplete";
 
 /// Reads a rule id back as a `&'static str` (see [`rule_id_of`]); anything else is an error: the data
 /// is not ours.
@@ -144,8 +151,12 @@ pub fn rule_id_of(s: &str) -> Option<&'static str> {
 }
 
 /// Does the rule selector `selector` (an id, a prefix such as `TG2`, or `ALL`; any case) take in the
-/// rule `id`? The one definition of selector matching (selection, configuration, suppressions).
+/// rule `id`? The one definition of selector matching (selection, configuration, suppressions). An
+/// empty selector takes in nothing.
 pub fn selects(selector: &str, id: &str) -> bool {
+    if selector.is_empty() {
+        return false;
+    }
     selector.eq_ignore_ascii_case("ALL")
         || id.len() >= selector.len() && id.as_bytes()[..selector.len()].eq_ignore_ascii_case(selector.as_bytes())
 }
@@ -222,6 +233,6 @@ mod tests {
     fn selectors() {
         assert!(selects("ALL", "TG201") && selects("all", "TG201"));
         assert!(selects("tg2", "TG201") && selects("TG201", "TG201"));
-        assert!(!selects("TG3", "TG201") && !selects("TG2011", "TG201"));
+        assert!(!selects("TG3", "TG201") && !selects("TG2011", "TG201") && !selects("", "TG201"));
     }
 }

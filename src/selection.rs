@@ -5,12 +5,16 @@ use crate::docs;
 use crate::finding::selects as matches;
 use crate::rules::{REGISTRY, Rule};
 
-/// A selector that names no rule.
+/// A selector that names no rule (exit status 2). An empty selector is one: `--ignore "$UNSET"` must
+/// not turn every rule off, nor `--select ""` every rule on.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("unknown rule selector `{selector}`{hint}")]
-pub struct UnknownSelector {
-    pub selector: String,
-    hint: String,
+pub enum UnknownSelector {
+    #[error("unknown rule selector `{selector}`{hint}")]
+    Unknown { selector: String, hint: String },
+    #[error(
+        "empty rule selector (in --select, --extend-select or --ignore, or a configuration list): name a rule id, a prefix such as TG2, or ALL"
+    )]
+    Empty,
 }
 
 /// Does `selector` (an id, a prefix or `ALL`) name at least one rule?
@@ -20,10 +24,13 @@ pub fn is_known(selector: &str) -> bool {
 
 fn check_known(selectors: &[String]) -> Result<(), UnknownSelector> {
     for s in selectors {
+        if s.trim().is_empty() {
+            return Err(UnknownSelector::Empty);
+        }
         if !REGISTRY.iter().any(|r| matches(s, r.id())) {
             let ids: Vec<&str> = REGISTRY.iter().map(|r| r.id()).collect();
             let hint = if ids.is_empty() { String::new() } else { format!(" (rules are {})", ids.join(", ")) };
-            return Err(UnknownSelector { selector: s.clone(), hint });
+            return Err(UnknownSelector::Unknown { selector: s.clone(), hint });
         }
     }
     Ok(())
@@ -69,6 +76,8 @@ mod tests {
         let tg2 = resolve(&["tg2".into()], &["TG202".into()]).unwrap();
         assert!(ids(&tg2).contains(&"TG201") && !ids(&tg2).contains(&"TG202"));
         assert!(resolve(&["TG9".into()], &[]).is_err());
+        assert_eq!(resolve(&["ALL".into()], &["".into()]).err(), Some(UnknownSelector::Empty));
+        assert_eq!(resolve(&[" ".into()], &[]).err(), Some(UnknownSelector::Empty));
         let extended = resolve_with(Some(&["TG201".into()]), &["TG203".into()], &[]).unwrap();
         assert_eq!(ids(&extended), ["TG201", "TG203"]);
     }

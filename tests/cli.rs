@@ -129,9 +129,11 @@ fn undecodable_and_broken_files_are_reported_and_the_scan_goes_on() {
 #[cfg(target_os = "linux")]
 #[test]
 fn unreadable_file_is_a_notification_not_an_abort() {
-    // /proc/self/mem is a regular file whose read at offset 0 fails (EIO), even for root.
+    // /proc/self/mem is a regular file whose read at offset 0 fails (EIO), even for root. The scan goes
+    // on and reports; but a file named explicitly that could not be analysed makes the run incomplete
+    // (exit 2, `executionSuccessful: false`).
     let out = trunkguard().args(["check", HANDLERS, "/proc/self/mem", "--output-format", "sarif"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/proc/self/mem: cannot read file"));
     let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_schema_valid(&sarif);
@@ -139,6 +141,7 @@ fn unreadable_file_is_a_notification_not_an_abort() {
     assert_eq!(note["descriptor"]["id"], "read-error");
     assert_eq!(note["level"], "error");
     assert!(!results(&sarif).is_empty());
+    assert_eq!(sarif["runs"][0]["invocations"][0]["executionSuccessful"], false);
 }
 
 #[test]

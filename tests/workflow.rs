@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_schema_valid, results, trunkguard_in};
+use common::{assert_schema_valid, results, sarif_in, trunkguard_in};
 use predicates::prelude::*;
 use serde_json::Value;
 use std::fs;
@@ -374,4 +374,81 @@ fn every_format_agrees_with_the_exit_status_on_silenced_and_unchanged_findings()
     assert!(
         states.contains(&("unchanged", false)) && states.contains(&("new", true)) && states.contains(&("new", false))
     );
+}
+
+/// An empty rule selector is a usage error, so `--ignore "$UNSET_VAR"` cannot turn the tool off (nor
+/// `--select ""` turn every rule on).
+#[test]
+fn an_empty_rule_selector_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.py"), SILENT).unwrap();
+    for args in [&["--ignore", ""][..], &["--select", ""], &["--extend-select", ""], &["--ignore", "TG201,"]] {
+        trunkguard_in(dir.path())
+            .args(["check", "a.py"])
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("empty rule selector"));
+    }
+    fs::write(dir.path().join("trunkguard.toml"), "ignore = ['']\n").unwrap();
+    trunkguard_in(dir.path())
+        .args(["check", "a.py"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("trunkguard.toml:1: `ignore` must be a list of rule ids or prefixes"));
+}
+
+/// A run that could not analyse what it was asked to must not look clean: exit 2, SARIF
+/// `executionSuccessful: false`, and a summary that says what was not analysed. (`/proc/self/mem` is a
+/// regular file whose read fails even for root.)
+#[cfg(target_os = "linux")]
+#[test]
+fn a_run_that_analysed_nothing_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("b.py"), SILENT).unwrap();
+    // One unreadable file named explicitly: an error, even though b.py is analysed fine.
+    let out = trunkguard_in(dir.path()).args(["check", "/proc/self/mem", "b.py", "--no-cache"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("TG202"), "the rest is still reported: {stdout}");
+    assert!(
+        stdout.contains("Incomplete: 1 file named on the command line could not be analysed: /proc/self/mem"),
+        "{stdout}"
+    );
+    // Nothing analysed at all: an error, named in the summary and in SARIF.
+    let out = trunkguard_in(dir.path())
+        .args(["check", "/proc/self/mem", "--no-cache", "--output-format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_schema_valid(&log);
+    assert_eq!(log["runs"][0]["invocations"][0]["executionSuccessful"], false);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no file could be analysed"));
+    trunkguard_in(dir.path()).args(["check", "b.py"]).assert().code(1);
+}
+
+/// A parse the grammar gives up on counts as not analysed too (this one works as root): a file nested
+/// deeper than the grammar can track, named explicitly.
+#[test]
+fn a_file_named_explicitly_that_could_not_be_analysed_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep: String =
+        (0..320).map(|i| format!("{}if x:\n", "    ".repeat(i))).collect::<String>() + &"    ".repeat(320) + "pass\n";
+    fs::write(dir.path().join("deep.py"), deep).unwrap();
+    fs::write(dir.path().join("ok.py"), SILENT).unwrap();
+    let out = trunkguard_in(dir.path())
+        .args(["check", "deep.py", "--no-cache", "--output-format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(log["runs"][0]["invocations"][0]["executionSuccessful"], false);
+    // In a directory scan the same file is a warning, and the run is judged by its findings.
+    trunkguard_in(dir.path()).args(["check", ".", "--no-cache"]).assert().code(1);
+    // The same file named twice, in four spellings, is analysed and reported once.
+    fs::create_dir(dir.path().join("sub")).unwrap();
+    let abs = dir.path().join("ok.py");
+    let out = sarif_in(dir.path(), &["ok.py", "./ok.py", abs.to_str().unwrap(), "sub/../ok.py", "."]);
+    assert_eq!(results(&out).len(), 1, "{out}");
 }

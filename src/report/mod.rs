@@ -40,6 +40,9 @@ impl Report {
         if silenced > 0 {
             out.push_str(&format!(" {} silenced by comments.", plural(silenced, "finding")));
         }
+        if let Some(n) = self.notifications.iter().find(|n| n.id == crate::finding::INCOMPLETE) {
+            out.push_str(&format!(" Incomplete: {}.", n.message));
+        }
         if let Some((new, unchanged)) = self.baseline_counts() {
             out.push_str(&format!(
                 " Against the baseline: {new} new, {unchanged} unchanged, {} absent.",

@@ -6,7 +6,7 @@
 use super::Report;
 use crate::discover::percent_encode;
 use crate::docs::RuleDoc;
-use crate::finding::{FINGERPRINT_KEY, Finding, Level, Notification, Related, Span};
+use crate::finding::{FINGERPRINT_KEY, Finding, INCOMPLETE, Level, Notification, Related, Span};
 use serde_json::{Value, json};
 use serde_sarif::sarif::{
     ArtifactContent, ArtifactLocation, CodeFlow, Invocation, Location, Message, MultiformatMessageString,
@@ -46,8 +46,9 @@ fn build(report: &Report) -> Sarif {
     results.extend(report.absent.iter().filter_map(absent));
     let notifications: Vec<serde_sarif::sarif::Notification> =
         report.notifications.iter().map(|n| notification(report, n)).collect();
+    let successful = !report.notifications.iter().any(|n| n.id == INCOMPLETE);
     let invocation =
-        Invocation::builder().execution_successful(true).tool_execution_notifications(notifications).build();
+        Invocation::builder().execution_successful(successful).tool_execution_notifications(notifications).build();
     let base =
         BTreeMap::from([(SRCROOT.to_string(), ArtifactLocation::builder().uri(dir_uri(&report.srcroot)).build())]);
     let run = Run::builder()
