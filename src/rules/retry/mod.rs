@@ -179,27 +179,10 @@ fn own_tries(body: Node<'_>) -> Option<Vec<Node<'_>>> {
     Some(out)
 }
 
-/// Exception names an `except` clause catches, as written.
+/// Exception names an `except` clause catches, as written (at most nine).
 pub fn caught_names(clause: Node<'_>, src: &str) -> Vec<String> {
-    let mut cursor = clause.walk();
-    let values: Vec<Node<'_>> = clause.children_by_field_name("value", &mut cursor).collect();
-    if values.is_empty() {
-        return vec!["any exception".to_string()];
-    }
-    let mut names = Vec::new();
-    let mut stack: Vec<Node<'_>> = values.into_iter().rev().collect();
-    while let Some(v) = stack.pop() {
-        let v = python::unparenthesize(v);
-        match v.kind() {
-            "tuple" | "expression_list" => stack.extend(named_children(v).into_iter().rev()),
-            "as_pattern" => stack.extend(v.named_child(0)),
-            _ => names.push(one_line(text(v, src))),
-        }
-        if names.len() > 8 {
-            break;
-        }
-    }
-    names
+    let Some(exceptions) = python::caught_exceptions(clause) else { return vec!["any exception".to_string()] };
+    exceptions.take(9).map(|e| one_line(text(e, src))).collect()
 }
 
 /// Dotted names (`x`, `self.attempts`) read anywhere in `node` (maximal attribute chains; call
