@@ -19,7 +19,7 @@ pub mod tg106_retry_decorator_without_wait;
 use crate::engine::Checker;
 use crate::python::fields;
 use crate::python::flow::{self, Exits};
-use crate::python::{self, Imports, named_children, text};
+use crate::python::{self, Imports, Visit, named_children, text};
 use crate::rules::Triggers;
 use std::collections::HashSet;
 use tree_sitter::Node;
@@ -133,24 +133,24 @@ pub fn one_line(s: &str) -> String {
     python::shorten(&joined, 90)
 }
 
-/// In-scope descendants of `node` (not entering nested functions, classes or lambdas), `node`
-/// included; `None` past [`SCAN_BUDGET`].
+/// In-scope named descendants of `node` (not entering nested functions, classes or lambdas), `node`
+/// included, in pre-order; `None` past [`SCAN_BUDGET`].
 fn scan(node: Node<'_>) -> Option<Vec<Node<'_>>> {
     let mut out = Vec::new();
-    let mut stack = vec![node];
-    while let Some(n) = stack.pop() {
+    let over = python::preorder(node, |n| {
+        if n != node && !n.is_named() {
+            return Visit::Skip;
+        }
         out.push(n);
         if out.len() > SCAN_BUDGET {
-            return None;
+            Visit::Stop
+        } else if n != node && python::is_scope(n) {
+            Visit::Skip
+        } else {
+            Visit::Descend
         }
-        if python::is_scope(n) && n.id() != node.id() {
-            continue;
-        }
-        for child in named_children(n).into_iter().rev() {
-            stack.push(child);
-        }
-    }
-    Some(out)
+    });
+    (!over).then_some(out)
 }
 
 fn is_loop(n: Node<'_>) -> bool {
@@ -158,25 +158,25 @@ fn is_loop(n: Node<'_>) -> bool {
 }
 
 /// `try` statements that belong to the loop body `body` itself: not inside nested loops or scopes.
+/// `None` past [`SCAN_BUDGET`].
 fn own_tries(body: Node<'_>) -> Option<Vec<Node<'_>>> {
     let mut out = Vec::new();
     let mut seen = 0usize;
-    let mut stack = vec![body];
-    while let Some(n) = stack.pop() {
+    let over = python::preorder(body, |n| {
+        let nested = !n.is_named() || python::is_scope(n) || is_loop(n) || n.kind() == "decorated_definition";
+        if n != body && nested {
+            return Visit::Skip;
+        }
         seen += 1;
         if seen > SCAN_BUDGET {
-            return None;
+            return Visit::Stop;
         }
         if n.kind() == "try_statement" {
             out.push(n);
         }
-        for child in named_children(n).into_iter().rev() {
-            if !python::is_scope(child) && !is_loop(child) && child.kind() != "decorated_definition" {
-                stack.push(child);
-            }
-        }
-    }
-    Some(out)
+        Visit::Descend
+    });
+    (!over).then_some(out)
 }
 
 /// Exception names an `except` clause catches, as written (at most nine).
@@ -204,29 +204,33 @@ fn names_in(node: Node<'_>, src: &str) -> Vec<String> {
 }
 
 /// The maximal dotted names in `node`, in source order, not entering nested scopes; a call's callee
-/// counts only when `callees` is set. Bounded by [`SCAN_BUDGET`] nodes.
+/// counts only when `callees` is set. Bounded by [`SCAN_BUDGET`] nodes (a longer walk ends early).
 fn dotted_reads(node: Node<'_>, src: &str, callees: bool) -> Vec<String> {
     let mut out = Vec::new();
-    let mut stack = vec![node];
     let mut seen = 0usize;
-    while let Some(n) = stack.pop() {
+    // Without callees, the callee of the call just visited: the next node, and left out.
+    let mut callee = None;
+    python::preorder(node, |n| {
+        if n != node && !n.is_named() {
+            return Visit::Skip;
+        }
+        if callee.take() == Some(n) {
+            return Visit::Skip;
+        }
         seen += 1;
         if seen > SCAN_BUDGET {
-            break;
+            return Visit::Stop;
         }
         if matches!(n.kind(), "identifier" | "attribute") {
             out.extend(python::dotted_name(n, src));
-            continue;
+            return Visit::Skip;
         }
         if !callees && n.kind() == "call" {
-            stack.extend(n.child_by_field_id(fields::arguments()));
-            continue;
+            callee = n.child_by_field_id(fields::function());
+            return Visit::Descend;
         }
-        if python::is_scope(n) {
-            continue;
-        }
-        stack.extend(named_children(n).into_iter().rev());
-    }
+        if python::is_scope(n) { Visit::Skip } else { Visit::Descend }
+    });
     out
 }
 
