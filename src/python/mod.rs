@@ -209,6 +209,29 @@ pub fn clause_block(clause: Node<'_>) -> Option<Node<'_>> {
     named_children(clause).into_iter().find(|c| c.kind() == "block")
 }
 
+/// The exceptions an `except` clause names, in source order: the expressions of its tuples, taken
+/// apart (`except (A, (B, C)) as e` gives `A`, `B`, `C`), parentheses stripped. `None` for a bare
+/// `except:`. Lazy and iterative: callers that need only the first few stop the walk there.
+pub fn caught_exceptions<'t>(clause: Node<'t>) -> Option<impl Iterator<Item = Node<'t>>> {
+    let mut cursor = clause.walk();
+    let mut stack: Vec<Node<'t>> = clause.children_by_field_name("value", &mut cursor).collect();
+    if stack.is_empty() {
+        return None;
+    }
+    stack.reverse();
+    Some(std::iter::from_fn(move || {
+        while let Some(v) = stack.pop() {
+            let v = unparenthesize(v);
+            match v.kind() {
+                "tuple" | "expression_list" => stack.extend(named_children(v).into_iter().rev()),
+                "as_pattern" => stack.extend(v.named_child(0)),
+                _ => return Some(v),
+            }
+        }
+        None
+    }))
+}
+
 /// End byte of the `:` that closes a compound statement's or clause's header.
 pub fn colon_end(node: Node<'_>) -> Option<usize> {
     let mut cursor = node.walk();
@@ -394,4 +417,25 @@ pub fn descendants_in_scope<'t>(node: Node<'t>) -> Vec<Node<'t>> {
         if is_scope(n) { Visit::Skip } else { Visit::Descend }
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caught_exceptions_takes_tuples_apart_in_source_order() {
+        let src = "try:\n    pass\nexcept (A, (b.B, C)) as e:\n    pass\nexcept:\n    pass\n";
+        let tree = crate::engine::new_parser().parse(src, None).expect("parses");
+        let mut clauses = Vec::new();
+        preorder(tree.root_node(), |n| {
+            if n.kind() == "except_clause" {
+                clauses.push(n);
+            }
+            Visit::Descend
+        });
+        let names: Vec<&str> = caught_exceptions(clauses[0]).expect("not bare").map(|e| text(e, src)).collect();
+        assert_eq!(names, ["A", "b.B", "C"]);
+        assert!(caught_exceptions(clauses[1]).is_none());
+    }
 }

@@ -43,27 +43,11 @@ pub fn is_broad_name(name: &str) -> bool {
     BROAD.contains(&name)
 }
 
-/// What the except clause `clause` catches.
+/// What the except clause `clause` catches. Of several broad names, the last one written.
 pub fn caught(clause: Node<'_>, src: &str) -> Catch {
-    let mut cursor = clause.walk();
-    let values: Vec<Node<'_>> = clause.children_by_field_name("value", &mut cursor).collect();
-    if values.is_empty() {
-        return Catch::Bare;
-    }
-    let mut stack: Vec<Node<'_>> = values;
-    while let Some(v) = stack.pop() {
-        let v = python::unparenthesize(v);
-        match v.kind() {
-            "tuple" | "expression_list" => stack.extend(named_children(v)),
-            "as_pattern" => stack.extend(v.named_child(0)),
-            _ => {
-                if let Some(name) = python::dotted_name(v, src).filter(|n| is_broad_name(n)) {
-                    return Catch::Broad(name);
-                }
-            }
-        }
-    }
-    Catch::Narrow
+    let Some(exceptions) = python::caught_exceptions(clause) else { return Catch::Bare };
+    let broad = exceptions.filter_map(|e| python::dotted_name(e, src)).filter(|n| is_broad_name(n)).last();
+    broad.map_or(Catch::Narrow, Catch::Broad)
 }
 
 /// Analyses an `except` clause: `None` when it catches narrowly, re-raises on every path, or nests

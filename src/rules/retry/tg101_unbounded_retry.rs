@@ -1,6 +1,8 @@
 //! TG101 unbounded-retry: a retry loop that nothing bounds.
 
-use super::{backoff_name, report_loop, retry_loop};
+use super::backoff::{backoff_name, waits_on_timeout};
+use super::bounds::untested_counter;
+use super::{report_loop, retry_loop};
 use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
@@ -29,14 +31,14 @@ impl Rule for UnboundedRetry {
         let src = cx.text();
         let backoff = match backoff_name(&r, src) {
             Some(wait) => format!("it backs off with `{wait}` but never gives up"),
-            None if r.waits_on_timeout => {
+            None if waits_on_timeout(&r, src) => {
                 "each failed attempt waits out its timeout, but it never gives up".to_string()
             }
             None => "it does not back off either, so it spins as fast as the failures come".to_string(),
         };
-        let counted = match r.untested_counters.as_slice() {
-            [] => String::new(),
-            [c, ..] => format!(" (`{c}` is counted but never compared, so it bounds nothing)"),
+        let counted = match untested_counter(&r, src) {
+            None => String::new(),
+            Some(c) => format!(" (`{c}` is counted but never compared, so it bounds nothing)"),
         };
         let message = format!(
             "Unbounded retry: `{}` retries {} forever — no attempt limit or deadline ends the loop{counted}, and {backoff}. \

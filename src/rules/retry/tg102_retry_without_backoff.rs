@@ -1,5 +1,6 @@
 //! TG102 retry-without-backoff: a bounded retry loop that tries again at once.
 
+use super::backoff::needs_no_backoff;
 use super::{report_loop, retry_loop};
 use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
@@ -26,7 +27,7 @@ impl Rule for RetryWithoutBackoff {
         if r.bound.is_none() || r.backoff.is_some() {
             return; // unbounded is TG101
         }
-        if r.waits_on_timeout || r.candidate_search || r.one_shot || r.repairs {
+        if needs_no_backoff(&r, cx) {
             return; // each attempt already waited, tries something new, retries once, or repairs first
         }
         let message = format!(

@@ -1,5 +1,6 @@
 //! TG103 retry-exhaustion-swallowed: a bounded retry loop whose last failure vanishes.
 
+use super::exhaustion::swallowed;
 use super::{report_loop, retry_loop};
 use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
@@ -23,7 +24,7 @@ impl Rule for RetryExhaustionSwallowed {
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
         let Some(r) = retry_loop(node, cx) else { return };
-        if r.bound.is_none() || !r.swallowed {
+        if r.bound.is_none() || !swallowed(&r, cx) {
             return;
         }
         let message = format!(

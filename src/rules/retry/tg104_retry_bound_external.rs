@@ -1,6 +1,7 @@
 //! TG104 retry-bound-external: the retry bound comes from another module or from configuration.
 
-use super::{BoundKind, external_limit, report_loop, retry_loop};
+use super::bounds::{BoundKind, external_limit};
+use super::{report_loop, retry_loop};
 use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
