@@ -68,7 +68,7 @@ pub enum OutputFormat {
 /// When to colour text output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
-    /// Colour when writing to a terminal and NO_COLOR is unset.
+    /// Colour when writing to a terminal and NO_COLOR is unset, or when FORCE_COLOR is set.
     Auto,
     Always,
     Never,

@@ -227,11 +227,7 @@ fn check(args: &CheckArgs) -> Result<Exit> {
         print_notifications(&report.notifications, args.quiet);
     }
     let to_terminal = std::io::stdout().is_terminal();
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-    };
+    let color = use_color(args.color, to_terminal, &|name| std::env::var_os(name).filter(|v| !v.is_empty()).is_some());
     for d in plan.iter().filter(|d| d.file.is_none()) {
         print_stdout(&render(&report, d.format, color, !args.quiet))?;
     }
@@ -302,6 +298,18 @@ fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
+/// Whether text output is coloured: `--color always|never` decides; with `auto`, a non-empty
+/// `FORCE_COLOR` forces colour (CI logs that render ANSI), else a non-empty `NO_COLOR` turns it off, else
+/// colour only on a terminal. `set` tells whether an environment variable is set and non-empty.
+fn use_color(choice: ColorChoice, to_terminal: bool, set: &dyn Fn(&str) -> bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto if set("FORCE_COLOR") => true,
+        ColorChoice::Auto => to_terminal && !set("NO_COLOR"),
+    }
+}
+
 fn render(report: &report::Report, format: OutputFormat, color: bool, summary: bool) -> String {
     match format {
         OutputFormat::Text => report::text::render(report, color, summary),
@@ -345,6 +353,18 @@ fn print_notifications(notes: &[Notification], quiet: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_choice() {
+        let env = |vars: &'static [&'static str]| move |name: &str| vars.contains(&name);
+        assert!(use_color(ColorChoice::Auto, true, &env(&[])));
+        assert!(!use_color(ColorChoice::Auto, false, &env(&[])));
+        assert!(!use_color(ColorChoice::Auto, true, &env(&["NO_COLOR"])));
+        assert!(use_color(ColorChoice::Auto, false, &env(&["FORCE_COLOR"])));
+        assert!(use_color(ColorChoice::Auto, false, &env(&["FORCE_COLOR", "NO_COLOR"])));
+        assert!(!use_color(ColorChoice::Never, true, &env(&["FORCE_COLOR"])));
+        assert!(use_color(ColorChoice::Always, false, &env(&["NO_COLOR"])));
+    }
 
     fn plan(formats: &[OutputFormat], outputs: &[&str]) -> Result<Vec<(&'static str, Option<String>)>> {
         let outputs: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();

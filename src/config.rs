@@ -108,8 +108,23 @@ pub enum ConfigError {
     UnknownKey { file: PathBuf, line: usize, key: String, suggestion: Option<String> },
     #[error("{}:{line}: `{key}` must be {expected}", file.display())]
     WrongType { file: PathBuf, line: usize, key: String, expected: &'static str },
-    #[error("{}:{line}: `{key}`: unknown rule `{rule}`{}", file.display(), hint(suggestion))]
+    #[error("{}:{line}: `{key}`: unknown rule `{}`{}", file.display(), cut(rule), hint(suggestion))]
     UnknownRule { file: PathBuf, line: usize, key: String, rule: String, suggestion: Option<String> },
+    #[error("{}:{line}: `{key}`: invalid glob `{}`: {message}", file.display(), cut(glob))]
+    BadGlob { file: PathBuf, line: usize, key: String, glob: String, message: String },
+    #[error("{}:{line}: `extend`: {reason}", file.display())]
+    Extend { file: PathBuf, line: usize, reason: String },
+}
+
+/// At most this many characters of a value from a configuration file are quoted in a message.
+const MAX_QUOTED: usize = 80;
+
+/// `s`, cut to [`MAX_QUOTED`] characters (with `…`) so a huge bad value cannot flood the terminal.
+fn cut(s: &str) -> String {
+    match s.char_indices().nth(MAX_QUOTED) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
 }
 
 fn hint(s: &Option<String>) -> String {
@@ -117,6 +132,7 @@ fn hint(s: &Option<String>) -> String {
 }
 
 const TOP_KEYS: &[&str] = &[
+    "extend",
     "select",
     "extend-select",
     "ignore",
@@ -170,10 +186,7 @@ pub fn find(start: &Path) -> Option<PathBuf> {
             }
         }
         let pyproject = d.join("pyproject.toml");
-        if pyproject.is_file()
-            && std::fs::read_to_string(&pyproject)
-                .is_ok_and(|t| t.lines().any(|l| l.trim_start().starts_with("[tool.trunkguard")))
-        {
+        if pyproject.is_file() && std::fs::read_to_string(&pyproject).is_ok_and(|t| has_tool_table(&t)) {
             return Some(pyproject);
         }
         dir = d.parent();
@@ -181,17 +194,42 @@ pub fn find(start: &Path) -> Option<PathBuf> {
     None
 }
 
+/// Does a `pyproject.toml` have a `[tool.trunkguard]` table, however it is spelt (a table header, dotted
+/// keys, an inline table)? Decided by parsing the TOML; a file that does not parse counts if it names
+/// `trunkguard` at all, so that its syntax error is reported rather than the file silently skipped.
+fn has_tool_table(text: &str) -> bool {
+    match DeTable::parse(text) {
+        Ok(doc) => doc
+            .get_ref()
+            .get("tool")
+            .and_then(|tool| as_table(tool.get_ref()))
+            .is_some_and(|tool| tool.contains_key("trunkguard")),
+        Err(_) => text.contains("trunkguard"),
+    }
+}
+
+/// How many `extend` links a configuration may follow (a cycle stops here too).
+const MAX_EXTEND_DEPTH: usize = 8;
+
 /// Loads the configuration file `file`; `rules` are the ids of every rule there is (selectors and
 /// severity keys must name at least one).
 pub fn load(file: &Path, rules: &[&str]) -> Result<Config, ConfigError> {
+    load_extending(file, rules, 0)
+}
+
+fn load_extending(file: &Path, rules: &[&str], depth: usize) -> Result<Config, ConfigError> {
     let text =
         std::fs::read_to_string(file).map_err(|source| ConfigError::Read { file: file.to_path_buf(), source })?;
-    parse(file, &text, rules)
+    parse_extending(file, &text, rules, depth)
 }
 
 /// Parses configuration text; `file` names it in errors and decides the layout (`pyproject.toml`
 /// keeps the settings under `[tool.trunkguard]`).
 pub fn parse(file: &Path, text: &str, rules: &[&str]) -> Result<Config, ConfigError> {
+    parse_extending(file, text, rules, 0)
+}
+
+fn parse_extending(file: &Path, text: &str, rules: &[&str], depth: usize) -> Result<Config, ConfigError> {
     let parser = Parser { file, text, rules };
     let doc = DeTable::parse(text).map_err(|e| ConfigError::Syntax {
         file: file.to_path_buf(),
@@ -213,6 +251,26 @@ pub fn parse(file: &Path, text: &str, rules: &[&str]) -> Result<Config, ConfigEr
     } else {
         doc.get_ref()
     };
+    if let Some(base) = table.get("extend") {
+        let DeValue::String(path) = base.get_ref() else { return Err(parser.wrong("extend", base.span(), "a path")) };
+        let line = parser.line(base.span().start);
+        if depth >= MAX_EXTEND_DEPTH {
+            return Err(ConfigError::Extend {
+                file: file.to_path_buf(),
+                line,
+                reason: "too many `extend` links (a cycle?)".into(),
+            });
+        }
+        let base_file = config.root.join(path.as_ref());
+        let inherited = load_extending(&base_file, rules, depth + 1).map_err(|e| ConfigError::Extend {
+            file: file.to_path_buf(),
+            line,
+            reason: e.to_string(),
+        })?;
+        config.settings = inherited.settings;
+        config.origins = inherited.origins;
+        config.origins.insert("extend".into(), parser.origin(base.span()));
+    }
     parser.settings(table, &mut config)?;
     Ok(config)
 }
@@ -273,6 +331,26 @@ impl Parser<'_> {
             .collect()
     }
 
+    /// A list of globs, each checked to compile.
+    fn globs(&self, v: &Spanned<DeValue<'_>>, key: &str) -> Result<Vec<String>, ConfigError> {
+        let DeValue::Array(items) = v.get_ref() else { return Err(self.wrong(key, v.span(), "a list of strings")) };
+        let globs = self.strings(v, key)?;
+        for (glob, item) in globs.iter().zip(items) {
+            self.glob(glob, key, item.span())?;
+        }
+        Ok(globs)
+    }
+
+    fn glob(&self, glob: &str, key: &str, span: std::ops::Range<usize>) -> Result<(), ConfigError> {
+        globset::Glob::new(glob).map(drop).map_err(|e| ConfigError::BadGlob {
+            file: self.file.to_path_buf(),
+            line: self.line(span.start),
+            key: key.into(),
+            glob: glob.into(),
+            message: e.kind().to_string(),
+        })
+    }
+
     fn rules(&self, v: &Spanned<DeValue<'_>>, key: &str) -> Result<Vec<String>, ConfigError> {
         let rules = self.strings(v, key)?;
         for rule in &rules {
@@ -304,17 +382,19 @@ impl Parser<'_> {
             let name = key.get_ref().as_ref();
             config.origins.insert(name.to_string(), self.origin(key.span()));
             match name {
+                "extend" => {}
                 "select" => s.select = Some(self.rules(value, name)?),
-                "extend-select" => s.extend_select = self.rules(value, name)?,
-                "ignore" => s.ignore = self.rules(value, name)?,
-                "exclude" => s.exclude = self.strings(value, name)?,
+                "extend-select" => s.extend_select.extend(self.rules(value, name)?),
+                "ignore" => s.ignore.extend(self.rules(value, name)?),
+                "exclude" => s.exclude.extend(self.globs(value, name)?),
                 "include-tests" => match value.get_ref() {
                     DeValue::Boolean(b) => s.include_tests = *b,
                     _ => return Err(self.wrong(name, value.span(), "true or false")),
                 },
                 "per-file-ignores" => {
                     for (glob, rules) in self.table(value, name)? {
-                        let key = format!("per-file-ignores.\"{}\"", glob.get_ref());
+                        let key = format!("per-file-ignores.\"{}\"", cut(glob.get_ref()));
+                        self.glob(glob.get_ref(), &key, glob.span())?;
                         let rules = match rules.get_ref() {
                             DeValue::String(one) => {
                                 self.known_rule(one, &key, rules.span())?;
@@ -501,6 +581,60 @@ wait-functions = ["pause"]
         );
         assert!(err("select = [\n").starts_with("trunkguard.toml:"), "{}", err("select = [\n"));
         assert!(err("select = [\n").contains("invalid TOML"));
+    }
+
+    #[test]
+    fn the_tool_table_is_found_by_parsing_toml() {
+        assert!(has_tool_table("[tool.trunkguard]\nignore = []\n"));
+        assert!(has_tool_table("tool.trunkguard.ignore = ['TG201']\n"));
+        assert!(has_tool_table("[tool]\ntrunkguard = { ignore = [] }\n"));
+        assert!(has_tool_table("  [ tool . trunkguard ]\n"));
+        assert!(!has_tool_table("[tool.ruff]\n# [tool.trunkguard] mentioned in a comment\n"));
+        assert!(!has_tool_table("x = '''\n[tool.trunkguard]\n'''\n"));
+        assert!(has_tool_table("[tool.trunkguard\n"), "a broken file that names it is reported, not skipped");
+        let c = parse(Path::new("pyproject.toml"), "tool.trunkguard.ignore = ['TG203']\n", IDS).unwrap();
+        assert_eq!(c.settings.ignore, ["TG203"]);
+    }
+
+    #[test]
+    fn extend_inherits_and_the_child_adds_or_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("base.toml");
+        let base_text =
+            "select = ['TG2']\nignore = ['TG203']\nexclude = ['gen/*']\n[retry]\nwait-functions = ['nap']\n";
+        std::fs::write(&base, base_text).unwrap();
+        std::fs::create_dir(dir.path().join("svc")).unwrap();
+        let child = dir.path().join("svc/trunkguard.toml");
+        std::fs::write(&child, "extend = '../base.toml'\nignore = ['TG202']\n[retry]\nwait-functions = ['pause']\n")
+            .unwrap();
+        let c = load(&child, IDS).unwrap();
+        let s = &c.settings;
+        assert_eq!(s.select.as_deref(), Some(&["TG2".to_string()][..]), "inherited");
+        assert_eq!(s.ignore, ["TG203", "TG202"], "lists of selectors and globs accumulate");
+        assert_eq!(s.exclude, ["gen/*"]);
+        assert_eq!(s.knobs.retry.wait_functions, ["pause"], "knobs are replaced");
+        assert_eq!(c.root, dir.path().join("svc"), "globs stay relative to the file that was found");
+        assert!(c.origins["select"].ends_with("base.toml:1"), "{:?}", c.origins);
+        // A cycle, and a missing base, are errors naming the file and line of the `extend`.
+        std::fs::write(&base, "extend = 'svc/trunkguard.toml'\n").unwrap();
+        let e = load(&child, IDS).unwrap_err().to_string();
+        assert!(e.contains("trunkguard.toml:1: `extend`:") && e.contains("cycle"), "{e}");
+        std::fs::write(&child, "\nextend = 'nope.toml'\n").unwrap();
+        let e = load(&child, IDS).unwrap_err().to_string();
+        assert!(e.contains("trunkguard.toml:2: `extend`:") && e.contains("nope.toml"), "{e}");
+    }
+
+    #[test]
+    fn bad_globs_name_file_and_line_and_long_values_are_cut() {
+        assert_eq!(
+            err("select = ['TG2']\nexclude = ['ok/*', 'a[b']\n"),
+            "trunkguard.toml:2: `exclude`: invalid glob `a[b`: unclosed character class; missing ']'"
+        );
+        let e = err("[per-file-ignores]\n\"x{\" = ['TG2']\n");
+        assert!(e.starts_with("trunkguard.toml:2: `per-file-ignores.\"x{\"`: invalid glob `x{`"), "{e}");
+        let long = "TG".to_string() + &"9".repeat(10_000);
+        let e = err(&format!("ignore = ['{long}']\n"));
+        assert!(e.len() < 200 && e.contains('…'), "{e}");
     }
 
     #[test]
