@@ -100,6 +100,14 @@ pub struct CheckArgs {
     /// Skip paths matching GLOB (matched against the file or directory name and the relative path).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Scan files git ignores too (by default `.gitignore`, `.git/info/exclude` and the global excludes
+    /// file are respected inside a git repository).
+    #[arg(long)]
+    pub no_respect_gitignore: bool,
+    /// Apply --exclude and the configuration's `exclude` to files named on the command line too (what
+    /// pre-commit and editors need: they always name files).
+    #[arg(long)]
+    pub force_exclude: bool,
     /// Also report findings in test code (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`).
     #[arg(long)]
     pub include_tests: bool,

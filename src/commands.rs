@@ -184,7 +184,12 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     triage.baseline = args.baseline.as_deref().map(baseline::Baseline::load).transpose()?;
     triage.changes = args.diff_against.as_deref().map(|rev| diff::changes_since(&cwd, rev)).transpose()?;
 
-    let found = discover::discover(&args.paths, &excludes, &cwd)?;
+    let walk = discover::WalkOptions {
+        excludes: &excludes,
+        respect_gitignore: !args.no_respect_gitignore,
+        force_exclude: args.force_exclude,
+    };
+    let found = discover::discover_with(&args.paths, &walk, &cwd)?;
     let progress = (found.files.len() > PROGRESS_THRESHOLD && !args.quiet && std::io::stderr().is_terminal())
         .then(|| indicatif::ProgressBar::new(found.files.len() as u64));
     let options = crate::scan::ScanOptions {

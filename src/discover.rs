@@ -1,11 +1,12 @@
 //! Which files to scan, in a sorted order. Walks directories without following symlinks, skips the
-//! usual non-source directories and `--exclude` globs, and never opens non-regular files (a FIFO named
-//! `x.py` would block forever).
+//! usual non-source directories, `--exclude` globs and (by default) what git ignores — `.gitignore`
+//! files, `.git/info/exclude` and the global excludes file, through the `ignore` crate, inside a git
+//! repository — and never opens non-regular files (a FIFO named `x.py` would block forever). Files named
+//! explicitly are scanned whatever ignores them, unless `force_exclude` is set (pre-commit names files).
 
 use crate::finding::{Level, Notification};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::path::{Component, Path, PathBuf};
-use walkdir::WalkDir;
 
 /// Directory names skipped while walking (besides hidden directories).
 pub const DEFAULT_SKIPPED_DIRS: &[&str] = &[".git", ".tox", ".venv", "venv", "__pycache__", "build", "node_modules"];
@@ -128,21 +129,39 @@ pub fn uri_path(path: &Path, cwd: &Path) -> String {
     joined(path, cwd, |c| percent_encode(&os_bytes(c)))
 }
 
+/// How to walk: what to leave out.
+#[derive(Debug, Clone)]
+pub struct WalkOptions<'a> {
+    /// `--exclude` globs.
+    pub excludes: &'a GlobSet,
+    /// Leave out what git ignores (`--no-respect-gitignore` turns it off).
+    pub respect_gitignore: bool,
+    /// Apply `excludes` to files named explicitly too (`--force-exclude`).
+    pub force_exclude: bool,
+}
+
+/// Finds the files to scan below `roots`, respecting `.gitignore` (see [`discover_with`]).
+pub fn discover(roots: &[PathBuf], excludes: &GlobSet, cwd: &Path) -> Result<Discovery, DiscoverError> {
+    discover_with(roots, &WalkOptions { excludes, respect_gitignore: true, force_exclude: false }, cwd)
+}
+
 /// Finds the files to scan below `roots`. A root that does not exist is an error; everything else
 /// that goes wrong (unreadable directories, loops, non-regular files) becomes a notification.
-pub fn discover(roots: &[PathBuf], excludes: &GlobSet, cwd: &Path) -> Result<Discovery, DiscoverError> {
+pub fn discover_with(roots: &[PathBuf], options: &WalkOptions<'_>, cwd: &Path) -> Result<Discovery, DiscoverError> {
     let mut out = Discovery::default();
     for root in roots {
         let meta = std::fs::metadata(root).map_err(|_| DiscoverError::NotFound(root.display().to_string()))?;
         if meta.is_file() {
-            out.files.push(Candidate::new(root, cwd));
+            if !(options.force_exclude && excluded(options.excludes, root, &display_path(root, cwd))) {
+                out.files.push(Candidate::new(root, cwd));
+            }
             continue;
         }
         if !meta.is_dir() {
             out.notifications.push(skipped(root, cwd, "not a regular file; skipped"));
             continue;
         }
-        walk(root, excludes, cwd, &mut out);
+        walk(root, options, cwd, &mut out);
     }
     out.files.sort();
     // The same file named twice (`a.py ./a.py`, an absolute path, `d/../a.py`, or a directory and a file
@@ -152,20 +171,34 @@ pub fn discover(roots: &[PathBuf], excludes: &GlobSet, cwd: &Path) -> Result<Dis
     Ok(out)
 }
 
-fn walk(root: &Path, excludes: &GlobSet, cwd: &Path, out: &mut Discovery) {
-    let walker = WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter().filter_entry(|e| {
-        if e.depth() == 0 {
-            return true;
-        }
-        let display = display_path(e.path(), cwd);
-        let name = e.file_name().to_string_lossy();
-        !(excluded(excludes, e.path(), &display) || e.file_type().is_dir() && skipped_dir(&name))
-    });
+fn walk(root: &Path, options: &WalkOptions<'_>, cwd: &Path, out: &mut Discovery) {
+    let excludes = options.excludes.clone();
+    let cwd_owned = cwd.to_path_buf();
+    let git = options.respect_gitignore;
+    let walker = ignore::WalkBuilder::new(root)
+        .follow_links(false)
+        .hidden(false)
+        .ignore(false)
+        .parents(git)
+        .git_ignore(git)
+        .git_exclude(git)
+        .git_global(git)
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .filter_entry(move |e| {
+            if e.depth() == 0 {
+                return true;
+            }
+            let display = display_path(e.path(), &cwd_owned);
+            let name = e.file_name().to_string_lossy();
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            !(excluded(&excludes, e.path(), &display) || is_dir && skipped_dir(&name))
+        })
+        .build();
     for entry in walker {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
-                let path = err.path().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf());
+                let path = error_path(&err).unwrap_or(root).to_path_buf();
                 out.notifications.push(Notification {
                     id: "read-error",
                     level: Level::Warning,
@@ -180,11 +213,26 @@ fn walk(root: &Path, excludes: &GlobSet, cwd: &Path, out: &mut Discovery) {
         if !is_py {
             continue;
         }
-        let ft = entry.file_type();
+        let Some(ft) = entry.file_type() else { continue };
         if ft.is_file() {
             out.files.push(Candidate::new(entry.path(), cwd));
         } else if !ft.is_dir() && !ft.is_symlink() {
             out.notifications.push(skipped(entry.path(), cwd, "not a regular file (FIFO, socket or device); skipped"));
+        }
+    }
+}
+
+/// The path an error of the walk is about, if it names one.
+fn error_path(err: &ignore::Error) -> Option<&Path> {
+    let mut err = err;
+    loop {
+        match err {
+            ignore::Error::WithPath { path, .. } => return Some(path),
+            ignore::Error::Loop { child, .. } => return Some(child),
+            ignore::Error::WithDepth { err: inner, .. } | ignore::Error::WithLineNumber { err: inner, .. } => {
+                err = inner
+            }
+            _ => return None,
         }
     }
 }

@@ -452,3 +452,35 @@ fn a_file_named_explicitly_that_could_not_be_analysed_is_an_error() {
     let out = sarif_in(dir.path(), &["ok.py", "./ok.py", abs.to_str().unwrap(), "sub/../ok.py", "."]);
     assert_eq!(results(&out).len(), 1, "{out}");
 }
+
+/// What git ignores is not scanned (inside a git repository), unless `--no-respect-gitignore`; a file
+/// named explicitly is scanned whatever ignores it, unless `--force-exclude` (pre-commit names files).
+#[test]
+fn gitignore_is_respected_and_force_exclude_applies_to_named_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let ok =
+            std::process::Command::new("git").current_dir(dir.path()).args(args).output().unwrap().status.success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    fs::write(dir.path().join(".gitignore"), "generated/\nscratch.py\n").unwrap();
+    fs::create_dir(dir.path().join("generated")).unwrap();
+    for name in ["a.py", "scratch.py", "generated/b.py"] {
+        fs::write(dir.path().join(name), SILENT).unwrap();
+    }
+    let scanned = |args: &[&str]| -> Vec<String> {
+        let log = sarif_in(dir.path(), args);
+        let mut uris: Vec<String> = results(&log)
+            .iter()
+            .map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap().to_string())
+            .collect();
+        uris.dedup();
+        uris
+    };
+    assert_eq!(scanned(&["."]), ["a.py"]);
+    assert_eq!(scanned(&[".", "--no-respect-gitignore"]), ["a.py", "generated/b.py", "scratch.py"]);
+    assert_eq!(scanned(&["scratch.py"]), ["scratch.py"], "a file named explicitly is scanned");
+    assert_eq!(scanned(&["a.py", "scratch.py", "--exclude", "scratch.py"]), ["a.py", "scratch.py"]);
+    assert_eq!(scanned(&["a.py", "scratch.py", "--exclude", "scratch.py", "--force-exclude"]), ["a.py"]);
+}
