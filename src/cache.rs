@@ -87,7 +87,7 @@ pub struct Entry {
     pub stamp: Option<Stamp>,
     /// xxh3 of the file's bytes.
     pub hash: u64,
-    /// The display path the findings were fingerprinted with.
+    /// The project-relative path the findings were fingerprinted with (`Candidate::rel`).
     pub display: String,
     pub analysis: FileAnalysis,
     pub notes: Vec<Notification>,

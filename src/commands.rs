@@ -146,6 +146,17 @@ fn plan_outputs(formats: &[OutputFormat], outputs: &[String]) -> Result<Vec<Dest
     Ok(plan)
 }
 
+/// The project root: the configuration file's directory, else the git root above the first path, else
+/// the working directory. SARIF's `%SRCROOT%`, fingerprints and the paths GitHub and GitLab resolve are
+/// relative to it, so a baseline made at the root matches a run from a subdirectory.
+fn project_root(config: &Config, start: &Path, cwd: &Path) -> PathBuf {
+    let root = match &config.file {
+        Some(_) => cwd.join(&config.root),
+        None => discover::vcs_root(start).unwrap_or_else(|| cwd.to_path_buf()),
+    };
+    std::path::absolute(&root).unwrap_or(root)
+}
+
 /// The result cache directory of a run, `None` with `--no-cache`.
 fn cache_dir(args: &CheckArgs, root: &Path, cwd: &Path) -> Option<PathBuf> {
     if args.no_cache {
@@ -184,10 +195,12 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     triage.baseline = args.baseline.as_deref().map(baseline::Baseline::load).transpose()?;
     triage.changes = args.diff_against.as_deref().map(|rev| diff::changes_since(&cwd, rev)).transpose()?;
 
+    let root = project_root(&config, &start, &cwd);
     let walk = discover::WalkOptions {
         excludes: &excludes,
         respect_gitignore: !args.no_respect_gitignore,
         force_exclude: args.force_exclude,
+        root: &root,
     };
     let found = discover::discover_with(&args.paths, &walk, &cwd)?;
     let progress = (found.files.len() > PROGRESS_THRESHOLD && !args.quiet && std::io::stderr().is_terminal())
@@ -222,8 +235,9 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     report.notifications.extend(found.notifications.iter().cloned());
     report.rules = rules.iter().filter_map(|r| docs::get(r.id())).collect();
     report.files_scanned = scan.files_scanned;
-    report.srcroot = cwd.clone();
+    report.srcroot = root.clone();
     report.uris = found.files.iter().map(|c| (c.display.clone(), c.uri.clone())).collect();
+    report.rels = found.files.iter().map(|c| (c.display.clone(), c.rel.clone())).collect();
     report.show_suppressed = args.show_suppressed;
     triage.apply(&mut report);
     let incomplete = incomplete(&report, &found.files, &args.paths, &cwd);

@@ -27,14 +27,41 @@ pub struct Candidate {
     pub path: PathBuf,
     /// Relative to the working directory where possible, `/`-separated (lossy for non-UTF-8 names).
     pub display: String,
-    /// The same path as a percent-encoded URI reference, from the name's raw bytes (lossless).
+    /// Relative to the project root where possible, `/`-separated: what fingerprints and the formats read
+    /// by machines (SARIF, GitHub annotations, GitLab) name the file by, so that results and baselines
+    /// do not depend on the directory trunkguard ran from.
+    pub rel: String,
+    /// [`Candidate::rel`] as a percent-encoded URI reference, from the name's raw bytes (lossless),
+    /// relative to SARIF's `%SRCROOT%` (the project root).
     pub uri: String,
 }
 
 impl Candidate {
-    fn new(path: &Path, cwd: &Path) -> Candidate {
-        Candidate { path: path.to_path_buf(), display: display_path(path, cwd), uri: uri_path(path, cwd) }
+    /// A file at `path` (as given or found), displayed relative to `cwd`, named relative to `root`.
+    pub fn new(path: &Path, cwd: &Path, root: &Path) -> Candidate {
+        let abs = std::path::absolute(cwd.join(path)).unwrap_or_else(|_| path.to_path_buf());
+        Candidate {
+            path: path.to_path_buf(),
+            display: display_path(path, cwd),
+            rel: display_path(&abs, root),
+            uri: uri_path(&abs, root),
+        }
     }
+}
+
+/// The project root for `start` (the first path scanned) when no configuration file names one: the
+/// nearest directory at or above it holding `.git` (a directory, or a file for worktrees and
+/// submodules), else `None`.
+pub fn vcs_root(start: &Path) -> Option<PathBuf> {
+    let abs = std::path::absolute(start).ok()?;
+    let mut dir = if abs.is_dir() { Some(abs.as_path()) } else { abs.parent() };
+    while let Some(d) = dir {
+        if d.join(".git").exists() {
+            return Some(d.to_path_buf());
+        }
+        dir = d.parent();
+    }
+    None
 }
 
 /// The files to scan and what was skipped on the way.
@@ -138,11 +165,14 @@ pub struct WalkOptions<'a> {
     pub respect_gitignore: bool,
     /// Apply `excludes` to files named explicitly too (`--force-exclude`).
     pub force_exclude: bool,
+    /// The project root files are named relative to ([`Candidate::rel`]).
+    pub root: &'a Path,
 }
 
-/// Finds the files to scan below `roots`, respecting `.gitignore` (see [`discover_with`]).
+/// Finds the files to scan below `roots`, respecting `.gitignore`, with `cwd` as the project root (see
+/// [`discover_with`]).
 pub fn discover(roots: &[PathBuf], excludes: &GlobSet, cwd: &Path) -> Result<Discovery, DiscoverError> {
-    discover_with(roots, &WalkOptions { excludes, respect_gitignore: true, force_exclude: false }, cwd)
+    discover_with(roots, &WalkOptions { excludes, respect_gitignore: true, force_exclude: false, root: cwd }, cwd)
 }
 
 /// Finds the files to scan below `roots`. A root that does not exist is an error; everything else
@@ -153,7 +183,7 @@ pub fn discover_with(roots: &[PathBuf], options: &WalkOptions<'_>, cwd: &Path) -
         let meta = std::fs::metadata(root).map_err(|_| DiscoverError::NotFound(root.display().to_string()))?;
         if meta.is_file() {
             if !(options.force_exclude && excluded(options.excludes, root, &display_path(root, cwd))) {
-                out.files.push(Candidate::new(root, cwd));
+                out.files.push(Candidate::new(root, cwd, options.root));
             }
             continue;
         }
@@ -215,7 +245,7 @@ fn walk(root: &Path, options: &WalkOptions<'_>, cwd: &Path, out: &mut Discovery)
         }
         let Some(ft) = entry.file_type() else { continue };
         if ft.is_file() {
-            out.files.push(Candidate::new(entry.path(), cwd));
+            out.files.push(Candidate::new(entry.path(), cwd, options.root));
         } else if !ft.is_dir() && !ft.is_symlink() {
             out.notifications.push(skipped(entry.path(), cwd, "not a regular file (FIFO, socket or device); skipped"));
         }

@@ -91,7 +91,7 @@ pub fn scan(
         let before = analysis.findings.len();
         analysis.findings.extend(analysis.deferred.drain(..).filter(|d| index.keeps(d)).map(|d| d.finding));
         if analysis.findings.len() != before {
-            engine::finish(&file.display, &mut analysis.findings);
+            engine::finish(&file.rel, &mut analysis.findings);
         }
         scan.findings.extend(analysis.findings.into_iter().map(|f| (file.display.clone(), f)));
         scan.notifications.extend(notes);
@@ -126,7 +126,7 @@ pub fn parse_only(files: &[discover::Candidate], threads: Option<usize>) -> Resu
             .par_iter()
             .map_init(engine::new_parser, |parser, file| {
                 let Ok(bytes) = std::fs::read(&file.path) else { return ParseFloor::default() };
-                let (src, _) = source::SourceFile::decode(file.path.clone(), file.display.clone(), &bytes);
+                let (src, _) = source::SourceFile::decode(file.path.clone(), file.rel.clone(), &bytes);
                 if source::indentation_exceeds(&src.text, source::MAX_INDENT_LEVELS) {
                     return ParseFloor { files: 1, bytes: bytes.len(), nodes: 0 };
                 }
@@ -213,13 +213,8 @@ fn obtain(
     let (analysis, notes) = analyse_bytes(engine, parser, file, &bytes);
     // A crash inside a rule is not a result worth keeping: the next run tries again.
     let update = (!notes.iter().any(|n| n.id == "internal-error")).then(|| {
-        let entry = cache::Entry {
-            stamp,
-            hash,
-            display: file.display.clone(),
-            analysis: analysis.clone(),
-            notes: notes.clone(),
-        };
+        let entry =
+            cache::Entry { stamp, hash, display: file.rel.clone(), analysis: analysis.clone(), notes: notes.clone() };
         (key.to_string(), entry)
     });
     Outcome { analysis, notes, update, from_cache: false }
@@ -230,16 +225,16 @@ fn obtain(
 fn reuse(entry: &cache::Entry, file: &discover::Candidate, restamp: Option<(&str, Option<cache::Stamp>)>) -> Outcome {
     let mut analysis = entry.analysis.clone();
     let mut notes = entry.notes.clone();
-    if entry.display != file.display {
-        engine::finish(&file.display, &mut analysis.findings);
-        for n in &mut notes {
-            n.path = Some(file.display.clone());
-        }
+    if entry.display != file.rel {
+        engine::finish(&file.rel, &mut analysis.findings);
+    }
+    for n in &mut notes {
+        n.path = Some(file.display.clone());
     }
     let update = restamp.map(|(key, stamp)| {
         let entry = cache::Entry {
             stamp,
-            display: file.display.clone(),
+            display: file.rel.clone(),
             analysis: analysis.clone(),
             notes: notes.clone(),
             ..entry.clone()
@@ -260,7 +255,7 @@ pub fn analyse_bytes(
 ) -> (engine::FileAnalysis, Vec<Notification>) {
     let note =
         |id, level, line, message: String| Notification { id, level, path: Some(file.display.clone()), line, message };
-    let (src, decode) = source::SourceFile::decode(file.path.clone(), file.display.clone(), bytes);
+    let (src, decode) = source::SourceFile::decode(file.path.clone(), file.rel.clone(), bytes);
     let mut notes = Vec::new();
     match decode {
         Some(source::DecodeNote::InvalidUtf8 { byte_offset }) => notes.push(note(

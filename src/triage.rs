@@ -32,11 +32,16 @@ pub struct Report {
     /// Documents of the rules that ran, sorted by id.
     pub rules: Vec<&'static RuleDoc>,
     pub files_scanned: usize,
-    /// The directory repository-relative URIs are relative to (SARIF `%SRCROOT%`).
+    /// The project root: the directory project-relative paths and URIs are relative to (SARIF
+    /// `%SRCROOT%`).
     pub srcroot: PathBuf,
-    /// Display path → percent-encoded URI path made from the raw file name (lossless where the
-    /// display path is lossy). Paths not listed are encoded from their display form.
+    /// Display path → percent-encoded URI path relative to [`Report::srcroot`], made from the raw file
+    /// name (lossless where the display path is lossy). Paths not listed are encoded from their display
+    /// form.
     pub uris: BTreeMap<String, String>,
+    /// Display path → path relative to the project root (what GitHub and GitLab resolve). Paths not
+    /// listed are used as they are.
+    pub rels: BTreeMap<String, String>,
     /// Show findings silenced by in-source comments in text output ([`Report::shown_in_text`]).
     pub show_suppressed: bool,
     /// Baseline results no longer found (SARIF results, reported with `baselineState: absent`).
@@ -72,6 +77,11 @@ impl Report {
         self.findings
             .iter()
             .filter(|(_, f)| is_reported(f) || (self.show_suppressed && f.baseline != Some(BaselineState::Unchanged)))
+    }
+
+    /// The project-relative path of a display path.
+    pub fn rel<'a>(&'a self, display: &'a str) -> &'a str {
+        self.rels.get(display).map_or(display, String::as_str)
     }
 
     /// Mutable access to the findings, for building reports by hand (tests, tools); formats read views.

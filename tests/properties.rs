@@ -24,7 +24,7 @@ fn schema() -> &'static jsonschema::Validator {
 fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
     let engine = engine::Engine::new(all_rules(), trunkguard::scan::analysis(all_rules(), &Default::default(), true));
     let mut parser = engine::new_parser();
-    let file = Candidate { path: "p.py".into(), display: "p.py".into(), uri: "p.py".into() };
+    let file = Candidate { path: "p.py".into(), display: "p.py".into(), rel: "p.py".into(), uri: "p.py".into() };
     let (analysis, notifications) = trunkguard::analyse_bytes(&engine, &mut parser, &file, bytes);
     prop_assert!(notifications.iter().all(|n| n.id != "internal-error"), "a rule panicked: {notifications:?}");
     let mut report = report::Report::new(

@@ -93,7 +93,8 @@ fn check_bytes(bytes: &[u8]) -> Result<(), TestCaseError> {
 }
 
 fn check_selection(bytes: &[u8], rules: &[&'static dyn rules::Rule]) -> Result<(), TestCaseError> {
-    let file = discover::Candidate { path: "p.py".into(), display: "p.py".into(), uri: "p.py".into() };
+    let file =
+        discover::Candidate { path: "p.py".into(), display: "p.py".into(), rel: "p.py".into(), uri: "p.py".into() };
     let run = |selective: bool| {
         let engine = engine::Engine::new(rules, trunkguard::scan::analysis(rules, &Default::default(), !selective));
         let (analysis, notes) = trunkguard::analyse_bytes(&engine, &mut engine::new_parser(), &file, bytes);

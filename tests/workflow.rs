@@ -484,3 +484,40 @@ fn gitignore_is_respected_and_force_exclude_applies_to_named_files() {
     assert_eq!(scanned(&["a.py", "scratch.py", "--exclude", "scratch.py"]), ["a.py", "scratch.py"]);
     assert_eq!(scanned(&["a.py", "scratch.py", "--exclude", "scratch.py", "--force-exclude"]), ["a.py"]);
 }
+
+/// Paths in SARIF, fingerprints and the GitHub/GitLab formats are relative to the project root (the
+/// configuration file's directory, else the git root): a baseline made at the root matches a run from a
+/// subdirectory, and annotations name the file the runner can find.
+#[test]
+fn paths_are_relative_to_the_project_root_from_any_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = std::process::Command::new("git").current_dir(dir.path()).args(["init", "-q"]).output().unwrap();
+    assert!(git.status.success());
+    fs::create_dir_all(dir.path().join("svc/api")).unwrap();
+    fs::write(dir.path().join("svc/api/m.py"), SILENT).unwrap();
+    trunkguard_in(dir.path()).args(["check", ".", "-o", "sarif=base.sarif"]).assert().code(1);
+    let sub = dir.path().join("svc");
+    let log = sarif_in(&sub, &["api", "--baseline", "../base.sarif"]);
+    let r = &results(&log)[0];
+    assert_eq!(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "svc/api/m.py");
+    assert_eq!(r["baselineState"], "unchanged", "the baseline made at the root matches from a subdirectory");
+    let root_uri = log["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().unwrap();
+    assert!(root_uri.ends_with('/') && !root_uri.ends_with("svc/"), "{root_uri}");
+    let out = trunkguard_in(&sub).args(["check", "api", "--output-format", "github"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("file=svc/api/m.py,"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Text output stays relative to where you are.
+    let out = trunkguard_in(&sub).args(["check", "api", "--color", "never"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("api/m.py:3:1:"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A configuration file makes its directory the root.
+    fs::write(sub.join("trunkguard.toml"), "include-tests = false\n").unwrap();
+    let log = sarif_in(&sub, &["api"]);
+    assert_eq!(results(&log)[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "api/m.py");
+}

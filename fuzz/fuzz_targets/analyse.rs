@@ -18,7 +18,7 @@ fn engine() -> &'static (engine::Engine, Vec<&'static dyn rules::Rule>) {
 fuzz_target!(|data: &[u8]| {
     let (engine, rules) = engine();
     let mut parser = engine::new_parser();
-    let file = Candidate { path: "fuzz.py".into(), display: "fuzz.py".into(), uri: "fuzz.py".into() };
+    let file = Candidate { path: "fuzz.py".into(), display: "fuzz.py".into(), rel: "fuzz.py".into(), uri: "fuzz.py".into() };
     let (analysis, notifications) = trunkguard::analyse_bytes(engine, &mut parser, &file, data);
     let report = report::Report {
         findings: analysis.findings.into_iter().chain(analysis.deferred.into_iter().map(|d| d.finding)).map(|f| ("fuzz.py".to_string(), f)).collect(),

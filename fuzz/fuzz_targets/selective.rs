@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         let mut parser = engine::new_parser();
         let _ = engine::parse_pruned(&mut parser, &p);
     }
-    let file = Candidate { path: "fuzz.py".into(), display: "fuzz.py".into(), uri: "fuzz.py".into() };
+    let file = Candidate { path: "fuzz.py".into(), display: "fuzz.py".into(), rel: "fuzz.py".into(), uri: "fuzz.py".into() };
     let mut parser = engine::new_parser();
     let (full, full_notes) = trunkguard::analyse_bytes(&e.full, &mut parser, &file, data);
     let (selective, selective_notes) = trunkguard::analyse_bytes(&e.selective, &mut parser, &file, data);

@@ -7,8 +7,9 @@
 //! ```
 //!
 //! - The command is the level: error → `::error`, warning → `::warning`, note → `::notice`.
-//! - `file` is the display path: relative to the working directory, so run trunkguard from the checkout's
-//!   root (`trunkguard check . --output-format github`) for the annotations to land on the right file.
+//! - `file` is the path relative to the project root (the configuration file's directory, else the git
+//!   root), which is what the runner resolves against the checkout — from whatever directory trunkguard
+//!   ran.
 //! - `line`/`endLine` are 1-based; `col`/`endColumn` are 1-based UTF-16 columns (end exclusive, as in
 //!   SARIF) and are written only when the finding starts and ends on the same line, because GitHub
 //!   supports columns only on single-line annotations.
@@ -34,7 +35,7 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
     }
     for n in &report.notifications {
-        out.push_str(&notification(n));
+        out.push_str(&notification(report, n));
         out.push('\n');
     }
     out
@@ -50,7 +51,7 @@ fn command(level: Level) -> &'static str {
 
 fn finding(report: &Report, path: &str, f: &Finding) -> String {
     let end_line = super::last_line(&f.span);
-    let mut props = format!("file={},line={},endLine={end_line}", property(path), f.span.start.line);
+    let mut props = format!("file={},line={},endLine={end_line}", property(report.rel(path)), f.span.start.line);
     if f.span.start.line == f.span.end.line {
         let _ = write!(props, ",col={},endColumn={}", f.span.start.column, f.span.end.column);
     }
@@ -58,10 +59,10 @@ fn finding(report: &Report, path: &str, f: &Finding) -> String {
     format!("::{} {props}::{}", command(f.level), data(&f.message))
 }
 
-fn notification(n: &Notification) -> String {
+fn notification(report: &Report, n: &Notification) -> String {
     let mut props = Vec::new();
     if let Some(path) = &n.path {
-        props.push(format!("file={}", property(path)));
+        props.push(format!("file={}", property(report.rel(path))));
     }
     if let Some(line) = n.line {
         props.push(format!("line={line}"));

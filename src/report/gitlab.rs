@@ -15,8 +15,8 @@
 //! - `fingerprint` is the finding's line-independent fingerprint (the one in SARIF's
 //!   `partialFingerprints`), so an issue keeps its identity when code above it moves; it is unique per
 //!   issue (a repeat, which a fingerprint's occurrence counter already rules out, would get `#2`…).
-//! - `location.path` is the display path, relative to the working directory: run from the repository
-//!   root. Lines are 1-based.
+//! - `location.path` is relative to the project root (the configuration file's directory, else the git
+//!   root), as GitLab expects, from whatever directory trunkguard ran. Lines are 1-based.
 //! - Notifications about a file (unreadable, syntax error, skipped) are reported as issues too, with the
 //!   notification id (`syntax-error`…) as `check_name` and line 1 when the line is unknown.
 //!
@@ -49,7 +49,7 @@ pub fn render(report: &Report) -> String {
             "fingerprint": unique(f.fingerprint.clone()),
             "severity": severity(f.level),
             "location": {
-                "path": path,
+                "path": report.rel(path),
                 "lines": {"begin": f.span.start.line, "end": super::last_line(&f.span)},
             },
         }));
@@ -62,7 +62,7 @@ pub fn render(report: &Report) -> String {
             "check_name": n.id,
             "fingerprint": unique(format!("{}:{}", n.id, path)),
             "severity": severity(n.level),
-            "location": {"path": path, "lines": {"begin": line, "end": line}},
+            "location": {"path": report.rel(path), "lines": {"begin": line, "end": line}},
         }));
     }
     let mut out = serde_json::to_string_pretty(&Value::Array(issues)).unwrap_or_else(|_| "[]".into());
