@@ -146,15 +146,113 @@ fn plan_outputs(formats: &[OutputFormat], outputs: &[String]) -> Result<Vec<Dest
     Ok(plan)
 }
 
-/// The project root: the configuration file's directory, else the git root above the first path, else
-/// the working directory. SARIF's `%SRCROOT%`, fingerprints and the paths GitHub and GitLab resolve are
-/// relative to it, so a baseline made at the root matches a run from a subdirectory.
+/// The command line's additions to a configuration's settings.
+fn with_command_line(mut settings: config::Settings, args: &CheckArgs) -> config::Settings {
+    if !args.select.is_empty() {
+        settings.select = Some(args.select.clone());
+    }
+    settings.extend_select.extend(args.extend_select.iter().cloned());
+    settings.ignore.extend(args.ignore.iter().cloned());
+    settings.exclude.extend(args.exclude.iter().cloned());
+    settings.include_tests |= args.include_tests;
+    settings
+}
+
+/// The files of a run, each with the plan (rules, settings) of its nearest configuration file.
+struct PerFile {
+    files: Vec<discover::Candidate>,
+    plan_of: Vec<usize>,
+    plans: Vec<crate::scan::Plan>,
+    scopes: Vec<triage::Scope>,
+}
+
+/// Gives each file the configuration nearest to it (ruff's hierarchical configuration), so results do
+/// not depend on the order of the paths given: `base` (the configuration of the first path) serves
+/// the files it is nearest to; any other `pyproject.toml`/`trunkguard.toml` nearer to a file is loaded,
+/// with the command line's additions, and its `exclude` applies to the files found under it (and to
+/// files named explicitly with `--force-exclude`). With `--config` or `--isolated`, `base` serves all.
+fn per_file_plans(
+    args: &CheckArgs,
+    base_config: &Config,
+    base: crate::scan::Plan,
+    files: Vec<discover::Candidate>,
+    cwd: &Path,
+) -> Result<PerFile> {
+    let mut out = PerFile {
+        plan_of: vec![0; files.len()],
+        scopes: vec![triage::Scope::new(&base.settings, &base_config.root)?],
+        plans: vec![base],
+        files: Vec::new(),
+    };
+    if args.config.config.is_some() || args.config.isolated {
+        out.files = files;
+        return Ok(out);
+    }
+    let base_file = base_config.file.as_ref().and_then(|f| std::path::absolute(f).ok());
+    // Configuration file → plan index (None: no configuration above the file at all).
+    let mut plan_by_config: BTreeMap<Option<PathBuf>, usize> = BTreeMap::from([(base_file, 0)]);
+    let mut nearest_in: BTreeMap<PathBuf, Option<PathBuf>> = BTreeMap::new();
+    let mut excludes: Vec<Option<globset::GlobSet>> = vec![None];
+    out.plan_of.clear();
+    for file in files {
+        let dir = std::path::absolute(cwd.join(&file.path)).ok().and_then(|p| p.parent().map(Path::to_path_buf));
+        let nearest = match dir {
+            Some(dir) => nearest_in.entry(dir.clone()).or_insert_with(|| config::find(&dir)).clone(),
+            None => None,
+        };
+        let plan = match plan_by_config.get(&nearest) {
+            Some(&plan) => plan,
+            None => {
+                let config = match &nearest {
+                    Some(path) => config::load(path, &rules::ids())?,
+                    None => Config { root: cwd.to_path_buf(), ..Config::default() },
+                };
+                let settings = with_command_line(config.settings.clone(), args);
+                let rules =
+                    selection::resolve_with(settings.select.as_deref(), &settings.extend_select, &settings.ignore)?;
+                excludes.push(Some(discover::exclude_set(&settings.exclude)?));
+                out.scopes.push(triage::Scope::new(&settings, &config.root)?);
+                out.plans.push(crate::scan::Plan { rules, settings });
+                plan_by_config.insert(nearest, out.plans.len() - 1);
+                out.plans.len() - 1
+            }
+        };
+        let named = args.paths.contains(&file.path);
+        let excluded = excludes[plan]
+            .as_ref()
+            .is_some_and(|set| (!named || args.force_exclude) && discover::is_excluded_under(set, &file.display));
+        if !excluded {
+            out.files.push(file);
+            out.plan_of.push(plan);
+        }
+    }
+    Ok(out)
+}
+
+/// The project root: the git root, else the directory of the configuration that applies to the paths
+/// given, else the working directory. SARIF's `%SRCROOT%`, fingerprints and the paths GitHub and GitLab
+/// resolve are relative to it, so a baseline made at the root matches a run from a subdirectory. The git
+/// root comes first because that is what GitHub and GitLab resolve paths against, and it does not move
+/// when a subdirectory has a configuration of its own.
 fn project_root(config: &Config, start: &Path, cwd: &Path) -> PathBuf {
-    let root = match &config.file {
-        Some(_) => cwd.join(&config.root),
-        None => discover::vcs_root(start).unwrap_or_else(|| cwd.to_path_buf()),
+    let root = match (discover::vcs_root(start), &config.file) {
+        (Some(git), _) => git,
+        (None, Some(_)) => cwd.join(&config.root),
+        (None, None) => cwd.to_path_buf(),
     };
     std::path::absolute(&root).unwrap_or(root)
+}
+
+/// Where configuration and the project root are looked for: the deepest directory holding every path
+/// given (a lone file: the file), so neither depends on the order of the paths.
+fn common_start(paths: &[PathBuf], cwd: &Path) -> PathBuf {
+    let mut absolute = paths.iter().map(|p| std::path::absolute(cwd.join(p)).unwrap_or_else(|_| cwd.join(p)));
+    let Some(first) = absolute.next() else { return cwd.to_path_buf() };
+    absolute.fold(first, |common, p| {
+        let shared: PathBuf =
+            common.components().zip(p.components()).take_while(|(a, b)| a == b).map(|(a, _)| a).collect();
+        shared
+    })
 }
 
 /// The result cache directory of a run, `None` with `--no-cache`.
@@ -168,16 +266,9 @@ fn cache_dir(args: &CheckArgs, root: &Path, cwd: &Path) -> Option<PathBuf> {
 
 fn check(args: &CheckArgs) -> Result<Exit> {
     let cwd = std::env::current_dir().context("cannot determine the working directory")?;
-    let start = args.paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
+    let start = common_start(&args.paths, &cwd);
     let config = load_config(&args.config, &start)?;
-    let mut settings = config.settings.clone();
-    if !args.select.is_empty() {
-        settings.select = Some(args.select.clone());
-    }
-    settings.extend_select.extend(args.extend_select.iter().cloned());
-    settings.ignore.extend(args.ignore.iter().cloned());
-    settings.exclude.extend(args.exclude.iter().cloned());
-    settings.include_tests |= args.include_tests;
+    let settings = with_command_line(config.settings.clone(), args);
     let rules = selection::resolve_with(settings.select.as_deref(), &settings.extend_select, &settings.ignore)?;
     let excludes = discover::exclude_set(&settings.exclude)?;
     let mut triage = triage::Triage::new(&settings, &config.root, &cwd)?;
@@ -223,7 +314,11 @@ fn check(args: &CheckArgs) -> Result<Exit> {
         );
         return Ok(Exit::Clean);
     }
-    let mut scan = crate::scan::scan(&found.files, &rules, &settings, &options)?;
+    let per_file = per_file_plans(args, &config, crate::scan::Plan { rules, settings }, found.files, &cwd)?;
+    let found = discover::Discovery { files: per_file.files, notifications: found.notifications };
+    triage.scopes = per_file.scopes;
+    triage.scope_of = found.files.iter().zip(&per_file.plan_of).map(|(f, &p)| (f.display.clone(), p)).collect();
+    let mut scan = crate::scan::scan_plans(&found.files, &per_file.plan_of, &per_file.plans, &options)?;
     if let Some(p) = progress {
         p.finish_and_clear();
     }
@@ -233,7 +328,10 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     let mut report = report::Report::new(scan.findings);
     report.notifications = scan.notifications;
     report.notifications.extend(found.notifications.iter().cloned());
-    report.rules = rules.iter().filter_map(|r| docs::get(r.id())).collect();
+    let mut ran: Vec<&str> = per_file.plans.iter().flat_map(|p| p.rules.iter().map(|r| r.id())).collect();
+    ran.sort_unstable();
+    ran.dedup();
+    report.rules = ran.into_iter().filter_map(docs::get).collect();
     report.files_scanned = scan.files_scanned;
     report.srcroot = root.clone();
     report.uris = found.files.iter().map(|c| (c.display.clone(), c.uri.clone())).collect();
@@ -372,6 +470,17 @@ fn print_notifications(notes: &[Notification], quiet: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_common_start_does_not_depend_on_order() {
+        let cwd = Path::new("/w");
+        let paths = |ps: &[&str]| ps.iter().map(PathBuf::from).collect::<Vec<_>>();
+        assert_eq!(common_start(&paths(&["a/x.py", "a/b/y.py"]), cwd), Path::new("/w/a"));
+        assert_eq!(common_start(&paths(&["a/b/y.py", "a/x.py"]), cwd), Path::new("/w/a"));
+        assert_eq!(common_start(&paths(&["a/x.py"]), cwd), Path::new("/w/a/x.py"));
+        assert_eq!(common_start(&paths(&["/p/q", "c"]), cwd), Path::new("/"));
+        assert_eq!(common_start(&[], cwd), Path::new("/w"));
+    }
 
     #[test]
     fn colour_choice() {

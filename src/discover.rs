@@ -87,7 +87,25 @@ fn skipped_dir(name: &str) -> bool {
         || (name.starts_with('.') && name != "." && name != "..")
 }
 
-fn excluded(excludes: &GlobSet, path: &Path, display: &str) -> bool {
+/// Is the file displayed as `display` excluded by `excludes`, itself or through one of its directories
+/// (as the walk would have pruned it): each of `a/b/c.py`, `a/b`, `a` and each name `c.py`, `b`, `a`
+/// is tried.
+pub fn is_excluded_under(excludes: &GlobSet, display: &str) -> bool {
+    let mut prefix = display;
+    loop {
+        let name = prefix.rsplit('/').next().unwrap_or(prefix);
+        if excludes.is_match(prefix) || excludes.is_match(name) {
+            return true;
+        }
+        match prefix.rsplit_once('/') {
+            Some((parent, _)) if !parent.is_empty() => prefix = parent,
+            _ => return false,
+        }
+    }
+}
+
+/// Does an `exclude` glob set match the file or directory at `path` (by its display path or its name)?
+pub fn is_excluded(excludes: &GlobSet, path: &Path, display: &str) -> bool {
     !excludes.is_empty() && (excludes.is_match(display) || path.file_name().is_some_and(|n| excludes.is_match(n)))
 }
 
@@ -182,7 +200,7 @@ pub fn discover_with(roots: &[PathBuf], options: &WalkOptions<'_>, cwd: &Path) -
     for root in roots {
         let meta = std::fs::metadata(root).map_err(|_| DiscoverError::NotFound(root.display().to_string()))?;
         if meta.is_file() {
-            if !(options.force_exclude && excluded(options.excludes, root, &display_path(root, cwd))) {
+            if !(options.force_exclude && is_excluded(options.excludes, root, &display_path(root, cwd))) {
                 out.files.push(Candidate::new(root, cwd, options.root));
             }
             continue;
@@ -221,7 +239,7 @@ fn walk(root: &Path, options: &WalkOptions<'_>, cwd: &Path, out: &mut Discovery)
             let display = display_path(e.path(), &cwd_owned);
             let name = e.file_name().to_string_lossy();
             let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-            !(excluded(&excludes, e.path(), &display) || is_dir && skipped_dir(&name))
+            !(is_excluded(&excludes, e.path(), &display) || is_dir && skipped_dir(&name))
         })
         .build();
     for entry in walker {
@@ -280,6 +298,16 @@ fn skipped(path: &Path, cwd: &Path, why: &str) -> Notification {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excluded_through_a_directory() {
+        let set = exclude_set(&["gen".into(), "*_pb2.py".into(), "vendor/*".into()]).unwrap();
+        assert!(is_excluded_under(&set, "sub/gen/c.py"));
+        assert!(is_excluded_under(&set, "x/a_pb2.py"));
+        assert!(is_excluded_under(&set, "vendor/lib/x.py"));
+        assert!(!is_excluded_under(&set, "sub/generated/c.py"));
+        assert!(!is_excluded_under(&set, "sub/b.py"));
+    }
 
     #[test]
     fn display_paths_are_relative_and_clean() {

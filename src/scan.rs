@@ -46,6 +46,13 @@ struct Outcome {
     from_cache: bool,
 }
 
+/// The rules and settings one group of files is analysed with: the files under one configuration file.
+#[derive(Clone)]
+pub struct Plan {
+    pub rules: Vec<&'static dyn Rule>,
+    pub settings: Settings,
+}
+
 /// Scans `files` with `rules` and `settings`.
 pub fn scan(
     files: &[discover::Candidate],
@@ -53,21 +60,40 @@ pub fn scan(
     settings: &Settings,
     options: &ScanOptions<'_>,
 ) -> Result<Scan> {
-    let analysis = analysis(rules, settings, options.full_parse);
-    let key = analysis.key();
-    let engine = engine::Engine::new(rules, analysis);
+    let plan = Plan { rules: rules.to_vec(), settings: settings.clone() };
+    scan_plans(files, &vec![0; files.len()], std::slice::from_ref(&plan), options)
+}
+
+/// Scans `files`, file `i` with `plans[plan_of[i]]` (each file under its nearest configuration). The
+/// project index spans every plan: a `secret=True` option declared under one configuration counts for
+/// files under another.
+pub fn scan_plans(
+    files: &[discover::Candidate],
+    plan_of: &[usize],
+    plans: &[Plan],
+    options: &ScanOptions<'_>,
+) -> Result<Scan> {
+    let engines: Vec<(engine::Engine, Option<cache::Cache>)> = plans
+        .iter()
+        .map(|plan| {
+            let analysis = analysis(&plan.rules, &plan.settings, options.full_parse);
+            let cache = options.cache_dir.as_deref().map(|dir| cache::Cache::open(dir, &analysis.key()));
+            (engine::Engine::new(&plan.rules, analysis), cache)
+        })
+        .collect();
     let progress = options.progress;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
-    let cache = options.cache_dir.as_deref().map(|dir| cache::Cache::open(dir, &key));
     let now = std::time::SystemTime::now();
     let outcomes: Vec<Outcome> = pool.install(|| {
         files
             .par_iter()
-            .map_init(engine::new_parser, |parser, file| {
-                let outcome = obtain(&engine, parser, file, cache.as_ref(), now);
+            .zip(plan_of)
+            .map_init(engine::new_parser, |parser, (file, &plan)| {
+                let (engine, cache) = &engines[plan];
+                let outcome = obtain(engine, parser, file, cache.as_ref(), now);
                 if let Some(p) = progress {
                     p.inc(1);
                 }
@@ -83,11 +109,11 @@ pub fn scan(
         index.merge(&outcome.analysis.facts);
     }
     let mut scan = Scan { files_scanned: files.len(), ..Scan::default() };
-    let mut updates = Vec::new();
-    for (file, outcome) in files.iter().zip(outcomes) {
+    let mut updates: Vec<Vec<(String, cache::Entry)>> = plans.iter().map(|_| Vec::new()).collect();
+    for ((file, &plan), outcome) in files.iter().zip(plan_of).zip(outcomes) {
         let Outcome { mut analysis, notes, update, from_cache } = outcome;
         scan.cached += usize::from(from_cache);
-        updates.extend(update);
+        updates[plan].extend(update);
         let before = analysis.findings.len();
         analysis.findings.extend(analysis.deferred.drain(..).filter(|d| index.keeps(d)).map(|d| d.finding));
         if analysis.findings.len() != before {
@@ -96,8 +122,10 @@ pub fn scan(
         scan.findings.extend(analysis.findings.into_iter().map(|f| (file.display.clone(), f)));
         scan.notifications.extend(notes);
     }
-    if let Some(Err(e)) = cache.map(|cache| cache.save(updates)) {
-        scan.cache_warning = Some(e.to_string());
+    for ((_, cache), updates) in engines.into_iter().zip(updates) {
+        if let Some(Err(e)) = cache.map(|cache| cache.save(updates)) {
+            scan.cache_warning.get_or_insert(e.to_string());
+        }
     }
     scan.findings.sort_by(|(pa, a), (pb, b)| {
         (pa, a.span.start.line, a.span.start.column, a.rule).cmp(&(pb, b.span.start.line, b.span.start.column, b.rule))

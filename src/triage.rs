@@ -152,49 +152,68 @@ impl PerFileIgnores {
     }
 }
 
-/// What the triage stage applies to a scan's findings.
+/// The filters of one configuration: they apply to the files under it.
 #[derive(Debug, Default)]
-pub struct Triage {
+pub struct Scope {
     pub per_file_ignores: PerFileIgnores,
     /// Keep findings in test code.
     pub include_tests: bool,
+    /// The directory per-file-ignores globs are relative to (absolute): the configuration's.
+    pub root: PathBuf,
+}
+
+impl Scope {
+    /// The filters of `settings`, read from a configuration in `root`.
+    pub fn new(settings: &Settings, root: &Path) -> Result<Scope, GlobError> {
+        Ok(Scope {
+            per_file_ignores: PerFileIgnores::new(&settings.per_file_ignores)?,
+            include_tests: settings.include_tests,
+            root: std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf()),
+        })
+    }
+
+    /// Does this scope keep a finding of `rule` in the file displayed as `path`?
+    fn keeps(&self, cwd: &Path, path: &str, rule: &str) -> bool {
+        if !self.include_tests && discover::is_test_path(path) {
+            return false;
+        }
+        let rel = std::path::absolute(cwd.join(path))
+            .ok()
+            .and_then(|a| a.strip_prefix(&self.root).ok().map(Path::to_path_buf))
+            .map(|r| discover::display_path(&r, Path::new("")));
+        let paths: Vec<&str> = [Some(path), rel.as_deref()].into_iter().flatten().collect();
+        !self.per_file_ignores.ignores(&paths, rule)
+    }
+}
+
+/// What the triage stage applies to a scan's findings.
+#[derive(Debug, Default)]
+pub struct Triage {
+    /// The filters of each configuration in play (at least one).
+    pub scopes: Vec<Scope>,
+    /// Display path → index in `scopes` (files not listed: the first).
+    pub scope_of: BTreeMap<String, usize>,
     /// `--diff-against`: keep only findings on changed lines.
     pub changes: Option<Changes>,
     /// `--baseline`: mark findings `new`/`unchanged`, give back the `absent` ones.
     pub baseline: Option<Baseline>,
-    /// The project root per-file-ignores globs are relative to (absolute).
-    pub root: PathBuf,
     /// The working directory display paths are relative to.
     pub cwd: PathBuf,
 }
 
 impl Triage {
-    /// The triage of a run with `settings`, rooted at `root` (the configuration's directory).
+    /// The triage of a run with one configuration: `settings`, rooted at `root` (its directory).
     pub fn new(settings: &Settings, root: &Path, cwd: &Path) -> Result<Triage, GlobError> {
-        Ok(Triage {
-            per_file_ignores: PerFileIgnores::new(&settings.per_file_ignores)?,
-            include_tests: settings.include_tests,
-            changes: None,
-            baseline: None,
-            root: std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf()),
-            cwd: cwd.to_path_buf(),
-        })
+        Ok(Triage { scopes: vec![Scope::new(settings, root)?], cwd: cwd.to_path_buf(), ..Triage::default() })
     }
 
     /// Filters and marks the report's findings, fills in `absent`, and puts the notifications in order.
     pub fn apply(self, report: &mut Report) {
-        let Triage { per_file_ignores, include_tests, changes, baseline, root, cwd } = self;
+        let Triage { scopes, scope_of, changes, baseline, cwd } = self;
         report.findings.retain(|(path, f)| {
-            let rel = std::path::absolute(cwd.join(path))
-                .ok()
-                .and_then(|a| a.strip_prefix(&root).ok().map(Path::to_path_buf))
-                .map(|r| discover::display_path(&r, Path::new("")));
-            let paths: Vec<&str> = [Some(path.as_str()), rel.as_deref()].into_iter().flatten().collect();
-            !per_file_ignores.ignores(&paths, f.rule)
+            let scope = scope_of.get(path).and_then(|&i| scopes.get(i)).or(scopes.first());
+            scope.is_none_or(|s| s.keeps(&cwd, path, f.rule))
         });
-        if !include_tests {
-            report.findings.retain(|(path, _)| !discover::is_test_path(path));
-        }
         if let Some(changes) = &changes {
             report.findings.retain(|(path, f)| changes.contains(path, f.span.start.line));
         }

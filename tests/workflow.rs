@@ -516,8 +516,48 @@ fn paths_are_relative_to_the_project_root_from_any_directory() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    // A configuration file makes its directory the root.
+    // Inside git, a configuration in a subdirectory does not move the root (GitHub resolves against the
+    // repository); outside git, the configuration's directory is the root.
     fs::write(sub.join("trunkguard.toml"), "include-tests = false\n").unwrap();
     let log = sarif_in(&sub, &["api"]);
+    assert_eq!(results(&log)[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "svc/api/m.py");
+    fs::remove_dir_all(dir.path().join(".git")).unwrap();
+    let log = sarif_in(dir.path(), &["svc/api"]);
     assert_eq!(results(&log)[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "api/m.py");
+}
+
+/// Each file uses its nearest configuration, so results do not depend on the order of the paths given;
+/// a nested configuration's `exclude` applies to the files under it, and a `secret=True` option
+/// declared under one configuration still counts for files under another (one project index).
+#[test]
+fn each_file_uses_its_nearest_configuration_whatever_the_argument_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = std::process::Command::new("git").current_dir(dir.path()).args(["init", "-q"]).output().unwrap();
+    assert!(git.status.success(), "paths are relative to the git root whatever configuration applies");
+    fs::write(dir.path().join("trunkguard.toml"), "ignore = ['TG202']\n").unwrap();
+    fs::create_dir_all(dir.path().join("sub/gen")).unwrap();
+    fs::write(dir.path().join("sub/pyproject.toml"), "[tool.trunkguard]\nignore = ['TG201']\nexclude = ['gen']\n")
+        .unwrap();
+    for name in ["a.py", "sub/b.py", "sub/gen/c.py"] {
+        fs::write(dir.path().join(name), format!("{SILENT}{SWALLOW}")).unwrap();
+    }
+    let by_file = |args: &[&str]| -> Vec<(String, String)> {
+        let log = sarif(dir.path(), args).1;
+        let mut out: Vec<(String, String)> = results(&log)
+            .iter()
+            .map(|r| {
+                let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
+                (uri.to_string(), r["ruleId"].as_str().unwrap().to_string())
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let want = [("a.py".to_string(), "TG201".to_string()), ("sub/b.py".to_string(), "TG202".to_string())];
+    assert_eq!(by_file(&["a.py", "sub/b.py"]), want);
+    assert_eq!(by_file(&["sub/b.py", "a.py"]), want, "argument order does not matter");
+    assert_eq!(by_file(&["."]), want, "the nested exclude leaves out sub/gen");
+    assert_eq!(by_file(&["sub"]), want[1..]);
+    // --isolated: no configuration at all, for every file.
+    assert_eq!(by_file(&["sub/b.py", "a.py", "--isolated"]).len(), 4);
 }
