@@ -225,7 +225,8 @@ fn check(args: &CheckArgs) -> Result<Exit> {
         p.finish_and_clear();
     }
     if let Some(warning) = scan.cache_warning.take().filter(|_| !args.quiet) {
-        eprintln!("trunkguard: warning: {warning}; results are complete, the next run starts cold");
+        let warning = format!("trunkguard: warning: {warning}; results are complete, the next run starts cold");
+        eprintln!("{}", crate::escape::visible(&warning));
     }
     let config_root = std::path::absolute(&config.root).unwrap_or(config.root.clone());
     scan.findings.retain(|(path, f)| {
@@ -273,7 +274,7 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     if !args.quiet && plan.iter().all(|d| d.file.is_some()) {
         let written: Vec<String> =
             plan.iter().filter_map(|d| d.file.as_ref().map(|f| f.display().to_string())).collect();
-        eprintln!("trunkguard: {} Written to {}.", report.summary(), written.join(", "));
+        eprintln!("trunkguard: {} Written to {}.", report.summary(), crate::escape::visible(&written.join(", ")));
     }
     if args.statistics {
         eprint!("{}", statistics(&report));
@@ -327,7 +328,8 @@ fn print_notifications(notes: &[Notification], quiet: bool) {
             (Some(p), None) => format!("{p}: "),
             _ => String::new(),
         };
-        let _ = writeln!(err, "trunkguard: {}: {place}{}", n.level.as_str(), n.message);
+        let line = format!("trunkguard: {}: {place}{}", n.level.as_str(), n.message);
+        let _ = writeln!(err, "{}", crate::escape::visible(&line));
     }
 }
 

@@ -12,6 +12,7 @@ pub mod config;
 pub mod diff;
 pub mod discover;
 pub mod engine;
+pub mod escape;
 pub mod finding;
 pub mod index;
 pub mod output;
