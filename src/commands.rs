@@ -182,6 +182,7 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     settings.ignore.extend(args.ignore.iter().cloned());
     settings.exclude.extend(args.exclude.iter().cloned());
     settings.include_tests |= args.include_tests;
+    settings.max_file_size = args.max_file_size.or(settings.max_file_size);
     let rules = selection::resolve_with(settings.select.as_deref(), &settings.extend_select, &settings.ignore)?;
     let excludes = discover::exclude_set(&settings.exclude)?;
     let per_file = PerFileIgnores::new(&settings.per_file_ignores)?;
@@ -199,18 +200,26 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     let old = args.baseline.as_deref().map(baseline::Baseline::load).transpose()?;
     let changes = args.diff_against.as_deref().map(|rev| diff::changes_since(&cwd, rev)).transpose()?;
 
+    let threads = args.threads.map(|n| {
+        let cap = crate::cli::max_threads();
+        if n > cap {
+            eprintln!("trunkguard: warning: --threads {n} capped at {cap} (4 per core, at most 256)");
+        }
+        n.min(cap)
+    });
     let found = discover::discover(&args.paths, &excludes, &cwd)?;
     let progress = (found.files.len() > PROGRESS_THRESHOLD && !args.quiet && std::io::stderr().is_terminal())
         .then(|| indicatif::ProgressBar::new(found.files.len() as u64));
     let options = crate::ScanOptions {
-        threads: args.threads,
+        threads,
         progress: progress.as_ref(),
         full_parse: args.full_parse,
         cache_dir: cache_dir(args, &config.root, &cwd),
     };
     if args.parse_only {
         let started = std::time::Instant::now();
-        let floor = crate::parse_only(&found.files, args.threads)?;
+        let limit = settings.max_file_size.unwrap_or(source::DEFAULT_MAX_FILE_SIZE);
+        let floor = crate::parse_only(&found.files, threads, limit)?;
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
             "trunkguard: parse-only: {} files, {:.1} MB, {} nodes in {secs:.3} s",

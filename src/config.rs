@@ -56,6 +56,9 @@ pub struct Settings {
     pub sensitive: SensitiveSettings,
     pub context: ContextSettings,
     pub retry: RetrySettings,
+    /// Files larger than this many bytes are skipped with a `too-large` warning (`None`: the default,
+    /// [`crate::source::DEFAULT_MAX_FILE_SIZE`]).
+    pub max_file_size: Option<u64>,
 }
 
 /// A loaded configuration: the settings, where they came from, and where each key was set.
@@ -100,6 +103,7 @@ const TOP_KEYS: &[&str] = &[
     "sensitive",
     "context",
     "retry",
+    "max-file-size",
 ];
 const SENSITIVE_KEYS: &[&str] = &["extra-words", "allow-words"];
 const CONTEXT_KEYS: &[&str] = &["context-params", "guards", "write-prefixes"];
@@ -329,6 +333,15 @@ impl Parser<'_> {
                         }
                     }
                 }
+                "max-file-size" => {
+                    let size = match value.get_ref() {
+                        DeValue::Integer(i) => i.to_string().parse::<u64>().ok(),
+                        DeValue::String(text) => parse_size(text),
+                        _ => None,
+                    };
+                    let expected = "a size in bytes (an integer, or a string such as \"10M\" or \"512K\")";
+                    s.max_file_size = Some(size.ok_or_else(|| self.wrong(name, value.span(), expected))?);
+                }
                 "retry" => {
                     let t = self.table(value, name)?;
                     self.check_keys(t, RETRY_KEYS, "retry.")?;
@@ -341,6 +354,24 @@ impl Parser<'_> {
         }
         Ok(())
     }
+}
+
+/// Parses a size: a number of bytes, optionally followed by `K`, `M` or `G` (KiB, MiB, GiB; `KB`,
+/// `KiB`, `B` and lower case are accepted too): `10M` is 10,485,760 bytes.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let number: u64 = text[..digits].parse().ok()?;
+    let unit = text[digits..].trim().to_ascii_lowercase();
+    let base = unit.strip_suffix("ib").or_else(|| unit.strip_suffix('b')).unwrap_or(&unit);
+    let shift = match base {
+        "" if unit != "ib" => 0,
+        "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        _ => return None,
+    };
+    number.checked_mul(1 << shift)
 }
 
 /// Renders the effective settings as TOML, each value commented with where it came from.
@@ -382,6 +413,7 @@ pub fn describe(config: &Config, cli: &BTreeMap<String, String>) -> String {
         ),
     );
     line("retry", format!("{{wait-functions = {}}}", list(&s.retry.wait_functions)));
+    line("max-file-size", s.max_file_size.unwrap_or(crate::source::DEFAULT_MAX_FILE_SIZE).to_string());
     out
 }
 
@@ -461,6 +493,23 @@ wait-functions = ["pause"]
         );
         assert!(err("select = [\n").starts_with("trunkguard.toml:"), "{}", err("select = [\n"));
         assert!(err("select = [\n").contains("invalid TOML"));
+    }
+
+    #[test]
+    fn max_file_size_takes_bytes_or_a_suffixed_size() {
+        let size = |text: &str| parse(Path::new("trunkguard.toml"), text).map(|c| c.settings.max_file_size);
+        assert_eq!(size("max-file-size = 1000\n").unwrap(), Some(1000));
+        assert_eq!(size("max-file-size = '10M'\n").unwrap(), Some(10 << 20));
+        assert_eq!(size("").unwrap(), None);
+        assert!(err("max-file-size = -1\n").starts_with("trunkguard.toml:1: `max-file-size` must be a size in bytes"));
+        assert!(err("max-file-size = '10 parsecs'\n").contains("must be a size"));
+        for (text, bytes) in [("0", 0), ("512K", 512 << 10), ("512kb", 512 << 10), ("3MiB", 3 << 20), ("1 G", 1 << 30)]
+        {
+            assert_eq!(parse_size(text), Some(bytes), "{text}");
+        }
+        for text in ["", "M", "10X", "10ib", "10bb", "99999999999999999999", "17179869184G"] {
+            assert_eq!(parse_size(text), None, "{text}");
+        }
     }
 
     #[test]

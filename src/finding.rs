@@ -116,8 +116,16 @@ pub struct Notification {
 pub type StaticId = &'static str;
 
 /// Every notification id the tool emits.
-pub const NOTIFICATION_IDS: &[&str] =
-    &["decode-error", "internal-error", "parse-error", "read-error", "syntax-error", "too-deep"];
+pub const NOTIFICATION_IDS: &[&str] = &[
+    "decode-error",
+    "internal-error",
+    "parse-error",
+    "read-error",
+    "skipped",
+    "syntax-error",
+    "too-deep",
+    "too-large",
+];
 
 /// Reads a rule id back as the registry's `&'static str` (an unknown id is an error: the data is stale).
 fn rule_id<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {

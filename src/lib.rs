@@ -20,6 +20,7 @@ pub mod prune;
 pub mod python;
 pub mod report;
 pub mod rules;
+pub mod safe_fs;
 pub mod selection;
 pub mod source;
 pub mod suppress;
@@ -93,11 +94,12 @@ pub fn scan(
     let cache =
         options.cache_dir.as_deref().map(|dir| cache::Cache::open(dir, &analysis_key(rules, settings, options)));
     let now = std::time::SystemTime::now();
+    let limit = settings.max_file_size.unwrap_or(source::DEFAULT_MAX_FILE_SIZE);
     let outcomes: Vec<Outcome> = pool.install(|| {
         files
             .par_iter()
             .map_init(engine::new_parser, |parser, file| {
-                let outcome = obtain(&engine, parser, file, cache.as_ref(), now);
+                let outcome = obtain(&engine, parser, file, cache.as_ref(), now, limit);
                 if let Some(p) = progress {
                     p.inc(1);
                 }
@@ -146,7 +148,7 @@ pub struct ParseFloor {
 
 /// The benchmark floor: reads, decodes, parses and walks (with a `TreeCursor`, visiting every node)
 /// every file, running no rule. What a tree-sitter front end that parses everything cannot go below.
-pub fn parse_only(files: &[discover::Candidate], threads: Option<usize>) -> Result<ParseFloor> {
+pub fn parse_only(files: &[discover::Candidate], threads: Option<usize>, limit: u64) -> Result<ParseFloor> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
@@ -155,7 +157,9 @@ pub fn parse_only(files: &[discover::Candidate], threads: Option<usize>) -> Resu
         files
             .par_iter()
             .map_init(engine::new_parser, |parser, file| {
-                let Ok(bytes) = std::fs::read(&file.path) else { return ParseFloor::default() };
+                let Ok(bytes) = safe_fs::read_regular(&file.path, safe_fs::Symlinks::Follow, limit) else {
+                    return ParseFloor::default();
+                };
                 let (src, _) = source::SourceFile::decode(file.path.clone(), file.display.clone(), &bytes);
                 if source::indentation_exceeds(&src.text, source::MAX_INDENT_LEVELS) {
                     return ParseFloor { files: 1, bytes: bytes.len(), nodes: 0 };
@@ -188,8 +192,13 @@ fn count_nodes(tree: &tree_sitter::Tree) -> usize {
 fn analysis_key(rules: &[&'static dyn rules::Rule], settings: &config::Settings, options: &ScanOptions<'_>) -> String {
     let ids: Vec<&str> = rules.iter().map(|r| r.id()).collect();
     format!(
-        "rules={ids:?}\nseverity={:?}\nsensitive={:?}\ncontext={:?}\nretry={:?}\nfull_parse={}",
-        settings.severity, settings.sensitive, settings.context, settings.retry, options.full_parse
+        "rules={ids:?}\nseverity={:?}\nsensitive={:?}\ncontext={:?}\nretry={:?}\nfull_parse={}\nmax_file_size={:?}",
+        settings.severity,
+        settings.sensitive,
+        settings.context,
+        settings.retry,
+        options.full_parse,
+        settings.max_file_size
     )
 }
 
@@ -207,6 +216,7 @@ fn obtain(
     file: &discover::Candidate,
     cache: Option<&cache::Cache>,
     now: std::time::SystemTime,
+    limit: u64,
 ) -> Outcome {
     let key = cache.and_then(|_| cache_key(&file.path));
     let key = key.as_deref();
@@ -216,18 +226,11 @@ fn obtain(
     {
         return reuse(entry, file, None);
     }
-    let bytes = match std::fs::read(&file.path) {
+    let bytes = match safe_fs::read_regular(&file.path, safe_fs::Symlinks::Follow, limit) {
         Ok(bytes) => bytes,
         Err(e) => {
-            let message = format!("cannot read file: {e}");
-            let note = Notification {
-                id: "read-error",
-                level: Level::Error,
-                path: Some(file.display.clone()),
-                line: None,
-                message,
-            };
-            return Outcome { analysis: Default::default(), notes: vec![note], update: None, from_cache: false };
+            let notes = vec![e.notification(&file.display)];
+            return Outcome { analysis: Default::default(), notes, update: None, from_cache: false };
         }
     };
     let (Some(cache), Some(key)) = (cache, key) else {

@@ -79,3 +79,84 @@ fn machine_formats_keep_the_exact_text() {
     let uri = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
     assert_eq!(uri, "evil%0A%3A%3Aerror%20file%3Downed.py%2Cline%3D1%3A%3Apwned%1B%5B2J%07%0D.py");
 }
+
+const SWALLOW: &str = "def g(LOG):\n    try:\n        f()\n    except Exception as e:\n        LOG.error('x %s', e)\n";
+
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+    assert!(status.success());
+}
+
+/// SARIF notification (id, file) pairs of a run.
+fn notifications(sarif: &serde_json::Value) -> Vec<(String, String)> {
+    let notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"].as_array().unwrap();
+    notes
+        .iter()
+        .map(|n| {
+            let uri = &n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+            (n["descriptor"]["id"].as_str().unwrap().to_string(), uri.as_str().unwrap_or("").to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn a_file_over_max_file_size_is_skipped_with_a_warning_and_the_rest_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.py"), SWALLOW).unwrap();
+    // One byte over the default limit (4 MiB): a real file never gets there.
+    let big = format!("{SWALLOW}{}", "#".repeat(4 * 1024 * 1024 - SWALLOW.len() + 1));
+    fs::write(dir.path().join("big.py"), &big).unwrap();
+    let out =
+        trunkguard_in(dir.path()).args(["check", ".", "--no-cache", "--output-format", "sarif"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "the finding in a.py is still reported");
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(notifications(&sarif), [("too-large".to_string(), "big.py".to_string())]);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr
+            .contains("trunkguard: warning: big.py: 4194305 bytes, larger than max-file-size (4194304 bytes); skipped"),
+        "{stderr}"
+    );
+
+    // A lower limit from the command line, then from the configuration.
+    fs::write(dir.path().join("big.py"), SWALLOW.repeat(400)).unwrap();
+    let sarif = common::sarif_in(dir.path(), &[".", "--no-cache", "--max-file-size", "1K"]);
+    assert_eq!(notifications(&sarif), [("too-large".to_string(), "big.py".to_string())]);
+    fs::write(dir.path().join("trunkguard.toml"), "max-file-size = \"2K\"\n").unwrap();
+    let sarif = common::sarif_in(dir.path(), &[".", "--no-cache"]);
+    assert_eq!(notifications(&sarif), [("too-large".to_string(), "big.py".to_string())]);
+    let sarif = common::sarif_in(dir.path(), &[".", "--no-cache", "--max-file-size", "1M"]);
+    assert_eq!(notifications(&sarif), [], "the command line overrides the configuration");
+    trunkguard_in(dir.path()).args(["check", ".", "--max-file-size", "ten"]).assert().code(2);
+}
+
+#[test]
+fn fifos_named_in_the_tree_or_on_the_command_line_never_hang_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.py"), SWALLOW).unwrap();
+    mkfifo(&dir.path().join("pipe.py"));
+    std::os::unix::fs::symlink("pipe.py", dir.path().join("link.py")).unwrap();
+    let out = trunkguard_in(dir.path())
+        .args(["check", ".", "pipe.py", "link.py", "--no-cache", "--output-format", "sarif"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_huge_thread_count_is_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.py"), SWALLOW).unwrap();
+    let cap = 4 * std::thread::available_parallelism().unwrap().get().min(64);
+    trunkguard_in(dir.path())
+        .args(["check", ".", "--no-cache", "--threads", "10000"])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(format!("--threads 10000 capped at {cap} (4 per core, at most 256)")));
+}

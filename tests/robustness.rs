@@ -29,7 +29,8 @@ fn scan(dir: &Path, args: &[&str]) -> (i32, Value, String) {
 fn scan_bytes(bytes: &[u8]) -> (i32, Value, String) {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("m.py"), bytes).unwrap();
-    scan(dir.path(), &["m.py"])
+    // These inputs are built to stress the analysis, not the size guard: allow them in.
+    scan(dir.path(), &["m.py", "--max-file-size", "1G"])
 }
 
 /// (rule, startLine, startColumn) of every result.
@@ -304,7 +305,7 @@ fn interrupted_run_keeps_the_earlier_report(signal: &str) {
     fs::write(&report, "EARLIER REPORT").unwrap();
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trunkguard"))
         .current_dir(dir.path())
-        .args(["check", ".", "--threads", "1", "--output-format", "sarif", "--output"])
+        .args(["check", ".", "--threads", "1", "--max-file-size", "1G", "--output-format", "sarif", "--output"])
         .arg(&report)
         .stderr(std::process::Stdio::piped())
         .spawn()
