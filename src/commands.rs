@@ -234,7 +234,7 @@ fn check(args: &CheckArgs) -> Result<Exit> {
         p.finish_and_clear();
     }
     if let Some(warning) = scan.cache_warning.take().filter(|_| !args.quiet) {
-        let warning = format!("trunkguard: warning: {warning}; results are complete, the next run starts cold");
+        let warning = format!("trunkguard: warning: {warning}");
         eprintln!("{}", crate::escape::visible(&warning));
     }
     let config_root = std::path::absolute(&config.root).unwrap_or(config.root.clone());

@@ -52,7 +52,7 @@ pub struct Scan {
     pub files_scanned: usize,
     /// Files whose analysis came from the cache.
     pub cached: usize,
-    /// Set when the cache could not be written (the results are complete regardless).
+    /// Set when the cache could not be used or written (the results are complete regardless).
     pub cache_warning: Option<String>,
 }
 
@@ -91,8 +91,12 @@ pub fn scan(
         .num_threads(options.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
-    let cache =
-        options.cache_dir.as_deref().map(|dir| cache::Cache::open(dir, &analysis_key(rules, settings, options)));
+    let mut cache_warning = None;
+    let cache = options.cache_dir.as_deref().and_then(|dir| {
+        cache::Cache::open(dir, &analysis_key(rules, settings, options))
+            .map_err(|e| cache_warning = Some(e.to_string()))
+            .ok()
+    });
     let now = std::time::SystemTime::now();
     let limit = settings.max_file_size.unwrap_or(source::DEFAULT_MAX_FILE_SIZE);
     let outcomes: Vec<Outcome> = pool.install(|| {
@@ -114,7 +118,7 @@ pub fn scan(
     for outcome in &outcomes {
         index.merge(&outcome.analysis.facts);
     }
-    let mut scan = Scan { files_scanned: files.len(), ..Scan::default() };
+    let mut scan = Scan { files_scanned: files.len(), cache_warning, ..Scan::default() };
     let mut updates = Vec::new();
     for (file, outcome) in files.iter().zip(outcomes) {
         let Outcome { mut analysis, notes, update, from_cache } = outcome;

@@ -160,3 +160,201 @@ fn a_huge_thread_count_is_capped() {
         .code(1)
         .stderr(predicates::str::contains(format!("--threads 10000 capped at {cap} (4 per core, at most 256)")));
 }
+
+/// A project whose one file (old enough for the cache to trust its timestamp) has one finding, scanned
+/// once so that `.trunkguard_cache` holds its result.
+fn cached_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.py");
+    fs::write(&file, SWALLOW).unwrap();
+    let aged = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    fs::File::options().write(true).open(&file).unwrap().set_modified(aged).unwrap();
+    check_reports_the_finding(dir.path(), &[]);
+    dir
+}
+
+/// Runs a cached check of `a.py` (60 s at most) and asserts it reports its finding; returns stderr.
+fn check_reports_the_finding(dir: &Path, args: &[&str]) -> String {
+    let out = trunkguard_in(dir)
+        .args(["check", "a.py", "--output-format", "json"])
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "the finding is reported: {stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["findings"].as_array().unwrap().len(), 1);
+    stderr
+}
+
+/// The bucket files of a cache directory.
+fn buckets(cache: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for folder in fs::read_dir(cache).unwrap().flatten().filter(|e| e.file_type().unwrap().is_dir()) {
+        out.extend(fs::read_dir(folder.path()).unwrap().flatten().map(|e| e.path()));
+    }
+    out
+}
+
+#[test]
+fn a_tampered_cache_never_hides_findings() {
+    let dir = cached_project();
+    let cache = dir.path().join(".trunkguard_cache");
+    let first = buckets(&cache);
+    assert_eq!(first.len(), 1);
+    // What a pull request can commit: the same bucket with the findings removed (whatever comes
+    // before the JSON body is kept as it was).
+    let bytes = fs::read(&first[0]).unwrap();
+    let body = bytes.iter().position(|&b| b == b'{').unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(&bytes[body..]).unwrap();
+    for entry in json["entries"].as_object_mut().unwrap().values_mut() {
+        entry["analysis"]["findings"] = serde_json::json!([]);
+    }
+    let mut tampered = bytes[..body].to_vec();
+    tampered.extend(serde_json::to_vec(&json).unwrap());
+    fs::write(&first[0], tampered).unwrap();
+    check_reports_the_finding(dir.path(), &[]);
+    // Nor does a bucket authenticated with another user's secret (another machine's committed cache).
+    let elsewhere = tempfile::tempdir().unwrap();
+    fs::remove_dir_all(&cache).unwrap();
+    let out = trunkguard_in(dir.path())
+        .env("XDG_CACHE_HOME", elsewhere.path())
+        .args(["check", "a.py", "--output-format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let foreign = buckets(&cache).pop().unwrap();
+    let mut json: serde_json::Value = {
+        let bytes = fs::read(&foreign).unwrap();
+        let body = bytes.iter().position(|&b| b == b'{').unwrap();
+        serde_json::from_slice(&bytes[body..]).unwrap()
+    };
+    for entry in json["entries"].as_object_mut().unwrap().values_mut() {
+        entry["analysis"]["findings"] = serde_json::json!([]);
+    }
+    // Re-signed with the other secret: valid there, worthless here.
+    let key: [u8; 32] = fs::read(elsewhere.path().join("trunkguard/key")).unwrap().try_into().unwrap();
+    let body = serde_json::to_vec(&json).unwrap();
+    let name = foreign.file_name().unwrap().to_str().unwrap();
+    let mut hasher = blake3::Hasher::new_keyed(&key);
+    hasher.update(b"trunkguard cache bucket v1\0");
+    hasher.update(name.as_bytes());
+    hasher.update(b"\0");
+    hasher.update(&body);
+    let mut signed = hasher.finalize().to_hex().as_bytes().to_vec();
+    signed.push(b'\n');
+    signed.extend(body);
+    fs::write(&foreign, signed).unwrap();
+    let out = trunkguard_in(dir.path())
+        .env("XDG_CACHE_HOME", elsewhere.path())
+        .args(["check", "a.py", "--output-format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "the other secret accepts its own bucket (the test's forgery is right)");
+    check_reports_the_finding(dir.path(), &[]);
+}
+
+#[test]
+fn without_a_place_for_the_secret_the_scan_runs_uncached_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.py"), SWALLOW).unwrap();
+    let out = trunkguard_in(dir.path())
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("HOME")
+        .args(["check", "a.py", "--output-format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: no usable place for the cache key (neither XDG_CACHE_HOME nor HOME is set); running without the cache"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join(".trunkguard_cache").exists());
+}
+
+#[test]
+fn cache_files_that_are_fifos_or_symlinks_are_never_opened() {
+    let dir = cached_project();
+    let bucket = buckets(&dir.path().join(".trunkguard_cache")).pop().unwrap();
+    // A symlink to a FIFO (a stand-in for /dev/zero or a pipe that never ends): not followed.
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    fs::remove_file(&bucket).unwrap();
+    std::os::unix::fs::symlink(&fifo, &bucket).unwrap();
+    check_reports_the_finding(dir.path(), &[]);
+    // A FIFO in the bucket's place: opened non-blocking and refused.
+    fs::remove_file(&bucket).unwrap();
+    mkfifo(&bucket);
+    check_reports_the_finding(dir.path(), &[]);
+}
+
+/// A directory outside the project with a folder named like a cache's build folder and a file.
+fn bystander(parent: &Path) -> std::path::PathBuf {
+    let outside = parent.join("outside");
+    fs::create_dir_all(outside.join("0123456789abcdef-0123456789abcdef")).unwrap();
+    fs::write(outside.join("notes.txt"), "mine").unwrap();
+    outside
+}
+
+fn untouched(outside: &Path) {
+    let mut names: Vec<String> =
+        fs::read_dir(outside).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["0123456789abcdef-0123456789abcdef", "notes.txt"], "nothing created or removed");
+}
+
+#[test]
+fn a_symlinked_or_foreign_cache_directory_is_never_written_or_cleaned() {
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("project");
+    fs::create_dir(&project).unwrap();
+    fs::write(project.join("a.py"), SWALLOW).unwrap();
+    let outside = bystander(root.path());
+    // The checkout's cache directory is a symlink leading out of the project.
+    std::os::unix::fs::symlink(&outside, project.join(".trunkguard_cache")).unwrap();
+    let stderr = check_reports_the_finding(&project, &[]);
+    assert!(stderr.contains("is a symlink, which trunkguard never follows; running without the cache"), "{stderr}");
+    untouched(&outside);
+    // --cache-dir naming an existing directory trunkguard did not create.
+    let stderr = check_reports_the_finding(&project, &["--cache-dir", outside.to_str().unwrap()]);
+    assert!(stderr.contains("is not a trunkguard cache"), "{stderr}");
+    untouched(&outside);
+    // An empty directory is adopted.
+    let empty = root.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    check_reports_the_finding(&project, &["--cache-dir", empty.to_str().unwrap()]);
+    assert!(empty.join("CACHEDIR.TAG").is_file());
+}
+
+#[test]
+fn a_symlinked_build_folder_is_never_followed() {
+    let dir = cached_project();
+    let cache = dir.path().join(".trunkguard_cache");
+    let folder = fs::read_dir(&cache).unwrap().flatten().find(|e| e.file_type().unwrap().is_dir()).unwrap().path();
+    let outside = tempfile::tempdir().unwrap();
+    fs::remove_dir_all(&folder).unwrap();
+    std::os::unix::fs::symlink(outside.path(), &folder).unwrap();
+    let stderr = check_reports_the_finding(dir.path(), &[]);
+    assert!(stderr.contains("is a symlink"), "{stderr}");
+    assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0, "nothing written through the link");
+}
+
+#[test]
+fn stale_temporary_files_are_cleaned() {
+    let dir = cached_project();
+    let folder = buckets(&dir.path().join(".trunkguard_cache")).pop().unwrap().parent().unwrap().to_path_buf();
+    let old = folder.join(".bucket-killed.tmp");
+    let recent = folder.join(".bucket-running.tmp");
+    for path in [&old, &recent] {
+        fs::write(path, "partial").unwrap();
+    }
+    let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    fs::File::options().write(true).open(&old).unwrap().set_modified(hours_ago).unwrap();
+    // A new file makes the run write the cache, which cleans up.
+    fs::write(dir.path().join("b.py"), "x = 1\n").unwrap();
+    trunkguard_in(dir.path()).args(["check", "a.py", "b.py"]).assert().code(1);
+    assert!(!old.exists(), "a killed run's temporary file is removed");
+    assert!(recent.exists(), "a concurrent run's is not");
+}

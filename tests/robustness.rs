@@ -305,6 +305,7 @@ fn interrupted_run_keeps_the_earlier_report(signal: &str) {
     fs::write(&report, "EARLIER REPORT").unwrap();
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trunkguard"))
         .current_dir(dir.path())
+        .env("XDG_CACHE_HOME", common::xdg_cache_home())
         .args(["check", ".", "--threads", "1", "--max-file-size", "1G", "--output-format", "sarif", "--output"])
         .arg(&report)
         .stderr(std::process::Stdio::piped())
