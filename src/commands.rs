@@ -54,13 +54,30 @@ fn rules_listing() -> String {
     out
 }
 
+/// Prints a listing (rules, a rule, the configuration). A closed pipe (`trunkguard rules | head`) is
+/// not an error worth reporting, as in ruff; a closed standard output is.
 fn print_stdout(s: &str) -> Result<()> {
+    write_stdout(s).map(drop)
+}
+
+/// Writes `s` to standard output: `Ok(false)` when the reader went away (broken pipe), an error when
+/// standard output is closed or fails otherwise.
+fn write_stdout(s: &str) -> Result<bool> {
+    if !output::stdout_is_open() {
+        return Err(output::OutputError::StdoutClosed.into());
+    }
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
-        // A closed pipe (`trunkguard rules | head`) is not an error worth reporting.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to standard output"),
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e).context("cannot write to standard output"),
     }
+}
+
+/// Prints an error that does not stop the run (one report that could not be written); returns `true`.
+fn report_error(e: &dyn std::fmt::Display) -> bool {
+    eprintln!("trunkguard: error: {}", crate::escape::visible(&e.to_string()));
+    true
 }
 
 /// The configuration for a run: `--config FILE`, else the nearest file at or above `start`, unless
@@ -187,12 +204,24 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     let excludes = discover::exclude_set(&settings.exclude)?;
     let per_file = PerFileIgnores::new(&settings.per_file_ignores)?;
     let plan = plan_outputs(&args.output_format, &args.output)?;
-    // Prepare output files first: an unwritable destination fails before any work is done.
+    // Check output destinations first: an unwritable one fails before any work is done. Each
+    // destination fails on its own; the others are still written.
+    let to_stdout = plan.iter().any(|d| d.file.is_none());
+    if to_stdout && !output::stdout_is_open() {
+        return Err(output::OutputError::StdoutClosed.into());
+    }
+    let mut failed = false;
     let mut files = Vec::new();
     for d in &plan {
         if let Some(file) = &d.file {
-            files.push((d.format, output::AtomicOutput::create(file)?));
+            match output::AtomicOutput::create(file) {
+                Ok(out) => files.push((d.format, out)),
+                Err(e) => failed = report_error(&e),
+            }
         }
+    }
+    if failed && files.is_empty() && !to_stdout {
+        return Ok(Exit::Error);
     }
     if !files.is_empty() {
         output::install_interrupt_cleanup();
@@ -208,6 +237,9 @@ fn check(args: &CheckArgs) -> Result<Exit> {
         n.min(cap)
     });
     let found = discover::discover(&args.paths, &excludes, &cwd)?;
+    for (_, out) in &files {
+        out.check_not_scanned(found.files.iter().map(|c| c.path.as_path()))?;
+    }
     let progress = (found.files.len() > PROGRESS_THRESHOLD && !args.quiet && std::io::stderr().is_terminal())
         .then(|| indicatif::ProgressBar::new(found.files.len() as u64));
     let options = crate::ScanOptions {
@@ -275,10 +307,19 @@ fn check(args: &CheckArgs) -> Result<Exit> {
         ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
     for d in plan.iter().filter(|d| d.file.is_none()) {
-        print_stdout(&render(&report, d.format, color, !args.quiet))?;
+        // A reader that went away (`| head`) is quiet, but the report was not delivered: exit 2.
+        match write_stdout(&render(&report, d.format, color, !args.quiet)) {
+            Ok(delivered) => failed |= !delivered,
+            Err(e) => failed = report_error(&format!("{e:#}")),
+        }
     }
     for (format, file) in files {
-        file.commit(render(&report, format, false, !args.quiet).as_bytes())?;
+        if let Err(e) = file.commit(render(&report, format, false, !args.quiet).as_bytes()) {
+            failed = report_error(&e);
+        }
+    }
+    if failed {
+        return Ok(Exit::Error);
     }
     if !args.quiet && plan.iter().all(|d| d.file.is_some()) {
         let written: Vec<String> =

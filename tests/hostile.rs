@@ -358,3 +358,135 @@ fn stale_temporary_files_are_cleaned() {
     assert!(!old.exists(), "a killed run's temporary file is removed");
     assert!(recent.exists(), "a concurrent run's is not");
 }
+
+#[test]
+fn a_report_never_overwrites_a_scanned_file() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.py"), SWALLOW).unwrap();
+    std::os::unix::fs::symlink("a.py", dir.path().join("alias.sarif")).unwrap();
+    for out in ["a.py", "./a.py", "alias.sarif"] {
+        trunkguard_in(dir.path())
+            .args(["check", ".", "--no-cache", "--output-format", "sarif", "--output", out])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(format!(
+                "refusing to write the report to {out}: it is one of the files being scanned"
+            )));
+        assert_eq!(fs::read_to_string(dir.path().join("a.py")).unwrap(), SWALLOW);
+    }
+}
+
+#[test]
+fn a_symlinked_output_writes_its_target_and_stays_a_link() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.py"), SWALLOW).unwrap();
+    fs::create_dir(dir.path().join("reports")).unwrap();
+    // Dangling: the target does not exist yet.
+    std::os::unix::fs::symlink("reports/latest.sarif", dir.path().join("out.sarif")).unwrap();
+    trunkguard_in(dir.path()).args(["check", "a.py", "--no-cache", "-o", "sarif=out.sarif"]).assert().code(1);
+    assert!(fs::symlink_metadata(dir.path().join("out.sarif")).unwrap().file_type().is_symlink());
+    let written = fs::read_to_string(dir.path().join("reports/latest.sarif")).unwrap();
+    assert!(written.contains("TG201"));
+    let left: Vec<_> = fs::read_dir(dir.path().join("reports")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["latest.sarif"], "no temporary file left");
+}
+
+#[test]
+fn a_fifo_output_is_written_through_and_never_hangs_without_a_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.py"), SWALLOW).unwrap();
+    let fifo = dir.path().join("report.fifo");
+    mkfifo(&fifo);
+    // With a reader: the report goes through the FIFO, which stays a FIFO.
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
+    };
+    trunkguard_in(dir.path())
+        .args(["check", "a.py", "--no-cache", "--output-format", "json", "--output", "report.fifo"])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(1);
+    assert!(reader.join().unwrap().contains("\"TG201\""));
+    use std::os::unix::fs::FileTypeExt;
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "not replaced by a file");
+    // Without one: a bounded wait, then exit 2.
+    let started = std::time::Instant::now();
+    trunkguard_in(dir.path())
+        .args(["check", "a.py", "--no-cache", "--output", "report.fifo"])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no reader opened the FIFO within 10 s"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn each_output_is_written_or_fails_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.py"), SWALLOW).unwrap();
+    for formats in [["sarif", "json"], ["json", "sarif"]] {
+        let _ = fs::remove_file(dir.path().join("ok.json"));
+        let out = trunkguard_in(dir.path())
+            .args(["check", "a.py", "--no-cache", "--output-format", formats[0], "--output-format", formats[1]])
+            .args(["--output", "sarif=missing/dir/report.sarif", "--output", "json=ok.json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "a failed report is exit 2");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("cannot write missing/dir/report.sarif"), "{stderr}");
+        assert!(fs::read_to_string(dir.path().join("ok.json")).unwrap().contains("TG201"), "the other is written");
+    }
+}
+
+#[test]
+fn no_temporary_file_exists_while_the_scan_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("out")).unwrap();
+    for i in 0..4 {
+        fs::write(dir.path().join(format!("big{i}.py")), SWALLOW.repeat(60_000)).unwrap();
+    }
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trunkguard"))
+        .current_dir(dir.path())
+        .env("XDG_CACHE_HOME", common::xdg_cache_home())
+        .args(["check", ".", "--no-cache", "--threads", "1", "--max-file-size", "1G", "--output", "out/r.txt"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let during: Vec<_> = fs::read_dir(dir.path().join("out")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    child.kill().unwrap(); // SIGKILL: no clean-up handler runs.
+    child.wait().unwrap();
+    assert_eq!(during, Vec::<std::ffi::OsString>::new(), "the scan was still running and nothing was created");
+    assert_eq!(fs::read_dir(dir.path().join("out")).unwrap().count(), 0, "nothing left behind by kill -9");
+}
+
+#[test]
+fn a_closed_standard_output_is_an_error_and_a_broken_pipe_is_not_success() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("clean.py"), "x = 1\n").unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("trunkguard");
+    let out = std::process::Command::new("sh")
+        .current_dir(dir.path())
+        .env("XDG_CACHE_HOME", common::xdg_cache_home())
+        .args(["-c", "exec \"$0\" check clean.py --no-cache >&-"])
+        .arg(&bin)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("standard output is closed"));
+    // A reader that stops early (`| head`): quiet, but the report was not delivered.
+    fs::write(dir.path().join("many.py"), SWALLOW.repeat(300)).unwrap();
+    let out = std::process::Command::new("bash")
+        .current_dir(dir.path())
+        .env("XDG_CACHE_HOME", common::xdg_cache_home())
+        .args([
+            "-c",
+            "\"$0\" check many.py --no-cache --output-format sarif | head -c 1 >/dev/null; echo ${PIPESTATUS[0]}",
+        ])
+        .arg(&bin)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "quiet");
+}
