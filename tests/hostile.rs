@@ -444,16 +444,17 @@ fn no_temporary_file_exists_while_the_scan_runs() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir(dir.path().join("out")).unwrap();
     for i in 0..4 {
-        fs::write(dir.path().join(format!("big{i}.py")), SWALLOW.repeat(60_000)).unwrap();
+        fs::write(dir.path().join(format!("big{i}.py")), SWALLOW.repeat(40_000)).unwrap();
     }
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trunkguard"))
         .current_dir(dir.path())
         .env("XDG_CACHE_HOME", common::xdg_cache_home())
-        .args(["check", ".", "--no-cache", "--threads", "1", "--max-file-size", "1G", "--output", "out/r.txt"])
+        .args(["check", ".", "--no-cache", "--threads", "1", "--output", "out/r.txt"])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "the scan is still running");
     let during: Vec<_> = fs::read_dir(dir.path().join("out")).unwrap().map(|e| e.unwrap().file_name()).collect();
     child.kill().unwrap(); // SIGKILL: no clean-up handler runs.
     child.wait().unwrap();
