@@ -120,9 +120,14 @@ pub struct CheckArgs {
     /// Print findings only: no summary, no notes on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// Worker threads (default: one per core). Output is identical whatever the count.
+    /// Worker threads (default: one per core; at most 4 per core and never more than 256, a larger N
+    /// is capped with a warning). Output is identical whatever the count.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Skip files larger than SIZE bytes (suffixes K, M, G: KiB, MiB, GiB) with a `too-large`
+    /// warning [default: 4M, or `max-file-size` in the configuration].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
     /// Parse whole files: turn off the lexical pre-pass that skips functions no selected rule can fire
     /// in (findings are the same either way; this is for comparison and debugging).
     #[arg(long)]
@@ -158,6 +163,17 @@ pub struct CheckArgs {
     pub diff_against: Option<String>,
     #[command(flatten)]
     pub config: ConfigSource,
+}
+
+/// The most worker threads a run starts: 4 per available core, and never more than 256. (Starting
+/// 10,000 threads takes minutes; past a few per core more threads only add contention.)
+pub fn max_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.saturating_mul(4).min(256)
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    crate::config::parse_size(text).ok_or_else(|| format!("`{text}` is not a size (bytes, or e.g. 512K, 10M, 1G)"))
 }
 
 /// Where configuration comes from.

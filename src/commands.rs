@@ -63,13 +63,30 @@ fn rules_listing() -> String {
     out
 }
 
+/// Prints a listing (rules, a rule, the configuration). A closed pipe (`trunkguard rules | head`) is
+/// not an error worth reporting, as in ruff; a closed standard output is.
 fn print_stdout(s: &str) -> Result<()> {
+    write_stdout(s).map(drop)
+}
+
+/// Writes `s` to standard output: `Ok(false)` when the reader went away (broken pipe), an error when
+/// standard output is closed or fails otherwise.
+fn write_stdout(s: &str) -> Result<bool> {
+    if !output::stdout_is_open() {
+        return Err(output::OutputError::StdoutClosed.into());
+    }
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
-        // A closed pipe (`trunkguard rules | head`) is not an error worth reporting.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to standard output"),
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e).context("cannot write to standard output"),
     }
+}
+
+/// Prints an error that does not stop the run (one report that could not be written); returns `true`.
+fn report_error(e: &dyn std::fmt::Display) -> bool {
+    eprintln!("trunkguard: error: {}", crate::escape::visible(&e.to_string()));
+    true
 }
 
 /// The configuration for a run: `--config FILE`, else the nearest file at or above `start`, unless
@@ -155,6 +172,7 @@ fn with_command_line(mut settings: config::Settings, args: &CheckArgs) -> config
     settings.ignore.extend(args.ignore.iter().cloned());
     settings.exclude.extend(args.exclude.iter().cloned());
     settings.include_tests |= args.include_tests;
+    settings.max_file_size = args.max_file_size.or(settings.max_file_size);
     settings
 }
 
@@ -273,12 +291,24 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     let excludes = discover::exclude_set(&settings.exclude)?;
     let mut triage = triage::Triage::new(&settings, &config.root, &cwd)?;
     let plan = plan_outputs(&args.output_format, &args.output)?;
-    // Prepare output files first: an unwritable destination fails before any work is done.
+    // Check output destinations first: an unwritable one fails before any work is done. Each
+    // destination fails on its own; the others are still written.
+    let to_stdout = plan.iter().any(|d| d.file.is_none());
+    if to_stdout && !output::stdout_is_open() {
+        return Err(output::OutputError::StdoutClosed.into());
+    }
+    let mut failed = false;
     let mut files = Vec::new();
     for d in &plan {
         if let Some(file) = &d.file {
-            files.push((d.format, output::AtomicOutput::create(file)?));
+            match output::AtomicOutput::create(file) {
+                Ok(out) => files.push((d.format, out)),
+                Err(e) => failed = report_error(&e),
+            }
         }
+    }
+    if failed && files.is_empty() && !to_stdout {
+        return Ok(Exit::Error);
     }
     if !files.is_empty() {
         output::install_interrupt_cleanup();
@@ -286,6 +316,13 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     triage.baseline = args.baseline.as_deref().map(baseline::Baseline::load).transpose()?;
     triage.changes = args.diff_against.as_deref().map(|rev| diff::changes_since(&cwd, rev)).transpose()?;
 
+    let threads = args.threads.map(|n| {
+        let cap = crate::cli::max_threads();
+        if n > cap {
+            eprintln!("trunkguard: warning: --threads {n} capped at {cap} (4 per core, at most 256)");
+        }
+        n.min(cap)
+    });
     let root = project_root(&config, &start, &cwd);
     let walk = discover::WalkOptions {
         excludes: &excludes,
@@ -294,17 +331,21 @@ fn check(args: &CheckArgs) -> Result<Exit> {
         root: &root,
     };
     let found = discover::discover_with(&args.paths, &walk, &cwd)?;
+    for (_, out) in &files {
+        out.check_not_scanned(found.files.iter().map(|c| c.path.as_path()))?;
+    }
     let progress = (found.files.len() > PROGRESS_THRESHOLD && !args.quiet && std::io::stderr().is_terminal())
         .then(|| indicatif::ProgressBar::new(found.files.len() as u64));
     let options = crate::scan::ScanOptions {
-        threads: args.threads,
+        threads,
         progress: progress.as_ref(),
         full_parse: args.full_parse,
         cache_dir: cache_dir(args, &config.root, &cwd),
     };
     if args.parse_only {
         let started = std::time::Instant::now();
-        let floor = crate::scan::parse_only(&found.files, args.threads)?;
+        let limit = settings.max_file_size.unwrap_or(source::DEFAULT_MAX_FILE_SIZE);
+        let floor = crate::scan::parse_only(&found.files, threads, limit)?;
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
             "trunkguard: parse-only: {} files, {:.1} MB, {} nodes in {secs:.3} s",
@@ -323,7 +364,8 @@ fn check(args: &CheckArgs) -> Result<Exit> {
         p.finish_and_clear();
     }
     if let Some(warning) = scan.cache_warning.take().filter(|_| !args.quiet) {
-        eprintln!("trunkguard: warning: {warning}; results are complete, the next run starts cold");
+        let warning = format!("trunkguard: warning: {warning}");
+        eprintln!("{}", crate::escape::visible(&warning));
     }
     let mut report = report::Report::new(scan.findings);
     report.notifications = scan.notifications;
@@ -346,15 +388,24 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     let to_terminal = std::io::stdout().is_terminal();
     let color = use_color(args.color, to_terminal, &|name| std::env::var_os(name).filter(|v| !v.is_empty()).is_some());
     for d in plan.iter().filter(|d| d.file.is_none()) {
-        print_stdout(&render(&report, d.format, color, !args.quiet))?;
+        // A reader that went away (`| head`) is quiet, but the report was not delivered: exit 2.
+        match write_stdout(&render(&report, d.format, color, !args.quiet)) {
+            Ok(delivered) => failed |= !delivered,
+            Err(e) => failed = report_error(&format!("{e:#}")),
+        }
     }
     for (format, file) in files {
-        file.commit(render(&report, format, false, !args.quiet).as_bytes())?;
+        if let Err(e) = file.commit(render(&report, format, false, !args.quiet).as_bytes()) {
+            failed = report_error(&e);
+        }
+    }
+    if failed {
+        return Ok(Exit::Error);
     }
     if !args.quiet && plan.iter().all(|d| d.file.is_some()) {
         let written: Vec<String> =
             plan.iter().filter_map(|d| d.file.as_ref().map(|f| f.display().to_string())).collect();
-        eprintln!("trunkguard: {} Written to {}.", report.summary(), written.join(", "));
+        eprintln!("trunkguard: {} Written to {}.", report.summary(), crate::escape::visible(&written.join(", ")));
     }
     if args.statistics {
         eprint!("{}", statistics(&report));
@@ -463,7 +514,8 @@ fn print_notifications(notes: &[Notification], quiet: bool) {
             (Some(p), None) => format!("{p}: "),
             _ => String::new(),
         };
-        let _ = writeln!(err, "trunkguard: {}: {place}{}", n.level.as_str(), n.message);
+        let line = format!("trunkguard: {}: {place}{}", n.level.as_str(), n.message);
+        let _ = writeln!(err, "{}", crate::escape::visible(&line));
     }
 }
 

@@ -57,6 +57,8 @@ pub struct Analysis {
     pub knobs: Knobs,
     /// Parse whole files (no selective parsing; findings are the same either way).
     pub full_parse: bool,
+    /// Files larger than this many bytes are not analysed (`too-large`).
+    pub max_file_size: u64,
 }
 
 impl Analysis {
@@ -83,6 +85,9 @@ pub struct Settings {
     /// Level overrides per rule id.
     pub severity: BTreeMap<String, Level>,
     pub knobs: Knobs,
+    /// Files larger than this many bytes are skipped with a `too-large` warning (`None`: the default,
+    /// [`crate::source::DEFAULT_MAX_FILE_SIZE`]).
+    pub max_file_size: Option<u64>,
 }
 
 /// A loaded configuration: the settings, where they came from, and where each key was set.
@@ -143,6 +148,7 @@ const TOP_KEYS: &[&str] = &[
     "sensitive",
     "context",
     "retry",
+    "max-file-size",
 ];
 const SENSITIVE_KEYS: &[&str] = &["extra-words", "allow-words"];
 const CONTEXT_KEYS: &[&str] = &["context-params", "guards", "write-prefixes"];
@@ -442,6 +448,15 @@ impl Parser<'_> {
                         }
                     }
                 }
+                "max-file-size" => {
+                    let size = match value.get_ref() {
+                        DeValue::Integer(i) => i.to_string().parse::<u64>().ok(),
+                        DeValue::String(text) => parse_size(text),
+                        _ => None,
+                    };
+                    let expected = "a size in bytes (an integer, or a string such as \"10M\" or \"512K\")";
+                    s.max_file_size = Some(size.ok_or_else(|| self.wrong(name, value.span(), expected))?);
+                }
                 "retry" => {
                     let t = self.table(value, name)?;
                     self.check_keys(t, RETRY_KEYS, "retry.")?;
@@ -454,6 +469,24 @@ impl Parser<'_> {
         }
         Ok(())
     }
+}
+
+/// Parses a size: a number of bytes, optionally followed by `K`, `M` or `G` (KiB, MiB, GiB; `KB`,
+/// `KiB`, `B` and lower case are accepted too): `10M` is 10,485,760 bytes.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let number: u64 = text[..digits].parse().ok()?;
+    let unit = text[digits..].trim().to_ascii_lowercase();
+    let base = unit.strip_suffix("ib").or_else(|| unit.strip_suffix('b')).unwrap_or(&unit);
+    let shift = match base {
+        "" if unit != "ib" => 0,
+        "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        _ => return None,
+    };
+    number.checked_mul(1 << shift)
 }
 
 /// Renders the effective settings as TOML, each value commented with where it came from.
@@ -495,6 +528,7 @@ pub fn describe(config: &Config, cli: &BTreeMap<String, String>) -> String {
         ),
     );
     line("retry", format!("{{wait-functions = {}}}", list(&s.knobs.retry.wait_functions)));
+    line("max-file-size", s.max_file_size.unwrap_or(crate::source::DEFAULT_MAX_FILE_SIZE).to_string());
     out
 }
 
@@ -635,6 +669,23 @@ wait-functions = ["pause"]
         let long = "TG".to_string() + &"9".repeat(10_000);
         let e = err(&format!("ignore = ['{long}']\n"));
         assert!(e.len() < 200 && e.contains('…'), "{e}");
+    }
+
+    #[test]
+    fn max_file_size_takes_bytes_or_a_suffixed_size() {
+        let size = |text: &str| parse(Path::new("trunkguard.toml"), text, IDS).map(|c| c.settings.max_file_size);
+        assert_eq!(size("max-file-size = 1000\n").unwrap(), Some(1000));
+        assert_eq!(size("max-file-size = '10M'\n").unwrap(), Some(10 << 20));
+        assert_eq!(size("").unwrap(), None);
+        assert!(err("max-file-size = -1\n").starts_with("trunkguard.toml:1: `max-file-size` must be a size in bytes"));
+        assert!(err("max-file-size = '10 parsecs'\n").contains("must be a size"));
+        for (text, bytes) in [("0", 0), ("512K", 512 << 10), ("512kb", 512 << 10), ("3MiB", 3 << 20), ("1 G", 1 << 30)]
+        {
+            assert_eq!(parse_size(text), Some(bytes), "{text}");
+        }
+        for text in ["", "M", "10X", "10ib", "10bb", "99999999999999999999", "17179869184G"] {
+            assert_eq!(parse_size(text), None, "{text}");
+        }
     }
 
     #[test]

@@ -116,11 +116,20 @@ pub struct Notification {
 pub type StaticId = &'static str;
 
 /// Every notification id the tool emits.
-pub const NOTIFICATION_IDS: &[&str] =
-    &["decode-error", "incomplete", "internal-error", "parse-error", "read-error", "syntax-error", "too-deep"];
+pub const NOTIFICATION_IDS: &[&str] = &[
+    "decode-error",
+    "incomplete",
+    "internal-error",
+    "parse-error",
+    "read-error",
+    "skipped",
+    "syntax-error",
+    "too-deep",
+    "too-large",
+];
 
 /// Notifications that mean a file was not analysed at all (a decode or syntax error still is).
-pub const NOT_ANALYSED: &[&str] = &["internal-error", "parse-error", "read-error", "too-deep"];
+pub const NOT_ANALYSED: &[&str] = &["internal-error", "parse-error", "read-error", "too-deep", "too-large"];
 
 /// The run-level notification of a run that analysed nothing, or not a file named explicitly: it makes
 /// SARIF `executionSuccessful` false and the exit status 2.

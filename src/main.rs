@@ -19,7 +19,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(e) => {
-            eprintln!("trunkguard: error: {e:#}");
+            // Errors name paths, which may come from the scanned tree: no control character reaches the terminal.
+            eprintln!("trunkguard: error: {}", trunkguard::escape::visible(&format!("{e:#}")));
             ExitCode::from(Exit::Error as u8)
         }
     }

@@ -6,7 +6,7 @@
 use crate::checker::Rule;
 use crate::config::{Analysis, Settings};
 use crate::finding::{Finding, Level, Notification};
-use crate::{cache, discover, docs, engine, index, python, source};
+use crate::{cache, discover, docs, engine, index, python, safe_fs, source};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 
@@ -73,12 +73,16 @@ pub fn scan_plans(
     plans: &[Plan],
     options: &ScanOptions<'_>,
 ) -> Result<Scan> {
-    let engines: Vec<(engine::Engine, Option<cache::Cache>)> = plans
+    let mut cache_warning = None;
+    let engines: Vec<(engine::Engine, Option<cache::Cache>, u64)> = plans
         .iter()
         .map(|plan| {
             let analysis = analysis(&plan.rules, &plan.settings, options.full_parse);
-            let cache = options.cache_dir.as_deref().map(|dir| cache::Cache::open(dir, &analysis.key()));
-            (engine::Engine::new(&plan.rules, analysis), cache)
+            let cache = options.cache_dir.as_deref().and_then(|dir| {
+                cache::Cache::open(dir, &analysis.key()).map_err(|e| cache_warning = Some(e.to_string())).ok()
+            });
+            let limit = analysis.max_file_size;
+            (engine::Engine::new(&plan.rules, analysis), cache, limit)
         })
         .collect();
     let progress = options.progress;
@@ -92,8 +96,8 @@ pub fn scan_plans(
             .par_iter()
             .zip(plan_of)
             .map_init(engine::new_parser, |parser, (file, &plan)| {
-                let (engine, cache) = &engines[plan];
-                let outcome = obtain(engine, parser, file, cache.as_ref(), now);
+                let (engine, cache, limit) = &engines[plan];
+                let outcome = obtain(engine, parser, file, cache.as_ref(), now, *limit);
                 if let Some(p) = progress {
                     p.inc(1);
                 }
@@ -108,7 +112,7 @@ pub fn scan_plans(
     for outcome in &outcomes {
         index.merge(&outcome.analysis.facts);
     }
-    let mut scan = Scan { files_scanned: files.len(), ..Scan::default() };
+    let mut scan = Scan { files_scanned: files.len(), cache_warning, ..Scan::default() };
     let mut updates: Vec<Vec<(String, cache::Entry)>> = plans.iter().map(|_| Vec::new()).collect();
     for ((file, &plan), outcome) in files.iter().zip(plan_of).zip(outcomes) {
         let Outcome { mut analysis, notes, update, from_cache } = outcome;
@@ -122,7 +126,7 @@ pub fn scan_plans(
         scan.findings.extend(analysis.findings.into_iter().map(|f| (file.display.clone(), f)));
         scan.notifications.extend(notes);
     }
-    for ((_, cache), updates) in engines.into_iter().zip(updates) {
+    for ((_, cache, _), updates) in engines.into_iter().zip(updates) {
         if let Some(Err(e)) = cache.map(|cache| cache.save(updates)) {
             scan.cache_warning.get_or_insert(e.to_string());
         }
@@ -144,7 +148,7 @@ pub struct ParseFloor {
 
 /// The benchmark floor: reads, decodes, parses and walks (with a `TreeCursor`, visiting every node)
 /// every file, running no rule. What a tree-sitter front end that parses everything cannot go below.
-pub fn parse_only(files: &[discover::Candidate], threads: Option<usize>) -> Result<ParseFloor> {
+pub fn parse_only(files: &[discover::Candidate], threads: Option<usize>, limit: u64) -> Result<ParseFloor> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
@@ -153,7 +157,9 @@ pub fn parse_only(files: &[discover::Candidate], threads: Option<usize>) -> Resu
         files
             .par_iter()
             .map_init(engine::new_parser, |parser, file| {
-                let Ok(bytes) = std::fs::read(&file.path) else { return ParseFloor::default() };
+                let Ok(bytes) = safe_fs::read_regular(&file.path, safe_fs::Symlinks::Follow, limit) else {
+                    return ParseFloor::default();
+                };
                 let (src, _) = source::SourceFile::decode(file.path.clone(), file.rel.clone(), &bytes);
                 if source::indentation_exceeds(&src.text, source::MAX_INDENT_LEVELS) {
                     return ParseFloor { files: 1, bytes: bytes.len(), nodes: 0 };
@@ -189,6 +195,7 @@ pub fn analysis(rules: &[&'static dyn Rule], settings: &Settings, full_parse: bo
         levels: rules.iter().map(|r| (r.id(), level(r.id()).unwrap_or(Level::Warning))).collect(),
         knobs: settings.knobs.clone(),
         full_parse,
+        max_file_size: settings.max_file_size.unwrap_or(source::DEFAULT_MAX_FILE_SIZE),
     }
 }
 
@@ -206,6 +213,7 @@ fn obtain(
     file: &discover::Candidate,
     cache: Option<&cache::Cache>,
     now: std::time::SystemTime,
+    limit: u64,
 ) -> Outcome {
     let key = cache.and_then(|_| cache_key(&file.path));
     let key = key.as_deref();
@@ -215,18 +223,11 @@ fn obtain(
     {
         return reuse(entry, file, None);
     }
-    let bytes = match std::fs::read(&file.path) {
+    let bytes = match safe_fs::read_regular(&file.path, safe_fs::Symlinks::Follow, limit) {
         Ok(bytes) => bytes,
         Err(e) => {
-            let message = format!("cannot read file: {e}");
-            let note = Notification {
-                id: "read-error",
-                level: Level::Error,
-                path: Some(file.display.clone()),
-                line: None,
-                message,
-            };
-            return Outcome { analysis: Default::default(), notes: vec![note], update: None, from_cache: false };
+            let notes = vec![e.notification(&file.display)];
+            return Outcome { analysis: Default::default(), notes, update: None, from_cache: false };
         }
     };
     let (Some(cache), Some(key)) = (cache, key) else {

@@ -26,6 +26,7 @@ fn write_aged(path: &Path, text: &str, age_secs: u64) {
 /// Scans every file under `dir` with `rules` through the cache in `dir/cache`: (findings as
 /// `file:line:rule:fingerprint`, files answered from the cache).
 fn run(dir: &Path, rules: &[&str], settings: &trunkguard::config::Settings) -> (Vec<String>, usize) {
+    trunkguard::cache::set_secret_location(common::xdg_cache_home().join("trunkguard/key"));
     let rules = selection::resolve(&rules.iter().map(|r| r.to_string()).collect::<Vec<_>>(), &[]).unwrap();
     let found = discover::discover(&[dir.join("src")], &discover::exclude_set(&[]).unwrap(), dir).unwrap();
     let options = ScanOptions { threads: Some(2), cache_dir: Some(dir.join("cache")), ..Default::default() };
@@ -154,9 +155,15 @@ fn the_cli_cache_is_invisible_in_the_reports() {
     write_aged(&dir.path().join("pkg/a.py"), SWALLOW, 3600);
     let uncached = sarif_bytes(dir.path(), &["pkg", "--no-cache"]);
     assert!(!dir.path().join(".trunkguard_cache").exists(), "--no-cache writes nothing");
-    // An older build's folder: never readable again, so the first write removes it.
+    // An older build's folder, in a directory marked as trunkguard's: never readable again, so the first
+    // write removes it.
     let stale = dir.path().join(".trunkguard_cache/0123456789abcdef-0123456789abcdef");
     fs::create_dir_all(&stale).unwrap();
+    fs::write(
+        dir.path().join(".trunkguard_cache/CACHEDIR.TAG"),
+        "Signature: 8a477f597d28d172789f06886806bc55\n# trunkguard result cache (http://www.brynosaurus.com/cachedir/)\n",
+    )
+    .unwrap();
     fs::write(stale.join("00.json"), "{}").unwrap();
     let cold = sarif_bytes(dir.path(), &["pkg"]);
     let cache = dir.path().join(".trunkguard_cache");
@@ -219,6 +226,7 @@ fn concurrent_runs_share_one_cache_safely() {
         .map(|_| {
             std::process::Command::new(assert_cmd::cargo::cargo_bin("trunkguard"))
                 .current_dir(dir.path())
+                .env("XDG_CACHE_HOME", common::xdg_cache_home())
                 .args(["check", "pkg", "--output-format", "sarif"])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())

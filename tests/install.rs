@@ -49,3 +49,58 @@ fn pre_commit_hook_runs_the_installed_binary_on_python_files() {
         .assert()
         .code(1);
 }
+
+/// The README's pre-commit recipe, run for real: pre-commit installs the hook from a clone of this
+/// repository (at HEAD), runs it on a project's files, fails on a finding and leaves out a file the
+/// project's configuration excludes (the hook passes `--force-exclude`).
+#[test]
+#[ignore = "pip-installs pre-commit and builds the hook's wheel (minutes): cargo test --test install -- --ignored"]
+fn pre_commit_installs_and_runs_the_hook_from_a_clone() {
+    let dir = tempfile::tempdir().unwrap();
+    let venv = dir.path().join("venv");
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    assert!(Command::new(&python).args(["-m", "venv"]).arg(&venv).status().unwrap().success());
+    let pip = Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "pre-commit"])
+        .output()
+        .unwrap();
+    assert!(pip.status.success(), "pip install pre-commit failed:\n{}", String::from_utf8_lossy(&pip.stderr));
+    let git = |cwd: &std::path::Path, args: &[&str]| {
+        let out = Command::new("git")
+            .current_dir(cwd)
+            .args(["-c", "user.email=ci@example.org", "-c", "user.name=ci"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let rev = git(&common::root(), &["rev-parse", "HEAD"]);
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(project.join("gen")).unwrap();
+    git(&project, &["init", "-q"]);
+    let handler = "def f():\n    try:\n        g()\n    except Exception:\n        pass\n";
+    std::fs::write(project.join("plugin.py"), handler).unwrap();
+    std::fs::write(project.join("gen/generated.py"), handler).unwrap();
+    std::fs::write(project.join("trunkguard.toml"), "exclude = [\"gen\"]\n").unwrap();
+    let config =
+        format!("repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: trunkguard\n", common::root().display());
+    std::fs::write(project.join(".pre-commit-config.yaml"), config).unwrap();
+    git(&project, &["add", "."]);
+    let run = Command::new(venv.join("bin/pre-commit"))
+        .current_dir(&project)
+        .args(["run", "--all-files"])
+        .env("PRE_COMMIT_HOME", dir.path().join("pre-commit-home"))
+        .env("CARGO_TARGET_DIR", common::root().join("target/wheel"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "the hook fails on the finding:\n{out}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(out.contains("plugin.py:4:5: TG202"), "{out}");
+    assert!(!out.contains("generated.py"), "the configuration's exclude applies to files pre-commit names:\n{out}");
+}

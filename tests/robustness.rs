@@ -36,7 +36,8 @@ fn scan(dir: &Path, args: &[&str]) -> (i32, Value, String) {
 fn scan_bytes(bytes: &[u8]) -> (i32, Value, String) {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("m.py"), bytes).unwrap();
-    scan(dir.path(), &["m.py"])
+    // These inputs are built to stress the analysis, not the size guard: allow them in.
+    scan(dir.path(), &["m.py", "--max-file-size", "1G"])
 }
 
 /// (rule, startLine, startColumn) of every result.
@@ -312,7 +313,8 @@ fn interrupted_run_keeps_the_earlier_report(signal: &str) {
     fs::write(&report, "EARLIER REPORT").unwrap();
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trunkguard"))
         .current_dir(dir.path())
-        .args(["check", ".", "--threads", "1", "--output-format", "sarif", "--output"])
+        .env("XDG_CACHE_HOME", common::xdg_cache_home())
+        .args(["check", ".", "--threads", "1", "--max-file-size", "1G", "--output-format", "sarif", "--output"])
         .arg(&report)
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -15,7 +15,9 @@
 //!   supports columns only on single-line annotations.
 //! - `title` is the rule id and name; the message is the finding's message.
 //! - Escaping is the Actions runner's: in the message `%` → `%25`, CR → `%0D`, LF → `%0A`; in property
-//!   values additionally `:` → `%3A` and `,` → `%2C`.
+//!   values additionally `:` → `%3A` and `,` → `%2C`. Other control characters (ESC, BEL…), for which
+//!   the runner has no escape, are shown visibly (`␛`, see `escape`), so no file name or message can
+//!   start a line of its own or send terminal sequences to the log viewer.
 //! - Notifications (unreadable files, syntax errors, skipped files) become `::error`/`::warning`/
 //!   `::notice` commands titled `trunkguard <id>`, with `file`/`line` when known.
 //!
@@ -71,9 +73,12 @@ fn notification(report: &Report, n: &Notification) -> String {
     format!("::{} {}::{}", command(n.level), props.join(","), data(&n.message))
 }
 
-/// Escapes a command's message (the part after the second `::`).
+/// Escapes a command's message (the part after the second `::`): the runner's own escapes for `%`, CR
+/// and LF (which it turns back into those characters), then every other control character shown
+/// visibly (see `escape`), since the runner has no escape for them and the log viewer obeys ANSI
+/// sequences.
 pub fn data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    crate::escape::visible(&s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")).into_owned()
 }
 
 /// Escapes a property value (`file=…`, `title=…`).
@@ -89,5 +94,6 @@ mod tests {
     fn escapes_as_the_runner_expects() {
         assert_eq!(data("100% done\r\nnext: a,b"), "100%25 done%0D%0Anext: a,b");
         assert_eq!(property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+        assert_eq!(property("x\n::error file=y.py::owned\x1b[2J"), "x%0A%3A%3Aerror file=y.py%3A%3Aowned␛[2J");
     }
 }

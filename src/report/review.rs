@@ -190,8 +190,10 @@ fn where_(s: &str) -> String {
     if s == "<module>" { "At module level".to_string() } else { format!("In {}", code(s)) }
 }
 
-/// A Markdown code span holding `s` whatever backticks it contains.
+/// A Markdown code span holding `s` whatever backticks it contains (control characters shown visibly,
+/// see `escape`).
 fn code(s: &str) -> String {
+    let s = &crate::escape::visible(s);
     let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
@@ -199,7 +201,7 @@ fn code(s: &str) -> String {
 }
 
 /// A message as one line of Markdown: line breaks (which would end the list item) become spaces,
-/// control characters U+FFFD, and `<` outside code spans `&lt;`, so `<lambda>` is not taken for HTML.
+/// other control characters visible escapes (see `escape`), and `<` outside code spans `&lt;`, so `<lambda>` is not taken for HTML.
 fn one_line(s: &str) -> String {
     let joined = s.split(['\r', '\n']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
     // With unbalanced backticks there are no reliable code spans: escape everywhere.
@@ -213,8 +215,10 @@ fn one_line(s: &str) -> String {
                 out.push(c);
             }
             '<' if !in_code => out.push_str("&lt;"),
-            c if c.is_control() && c != '\t' => out.push('\u{FFFD}'),
-            c => out.push(c),
+            c => match crate::escape::picture(c) {
+                Some(p) => out.push_str(&p),
+                None => out.push(c),
+            },
         }
     }
     out
@@ -248,7 +252,8 @@ mod tests {
 
     #[test]
     fn messages_stay_on_one_line_and_out_of_html() {
-        assert_eq!(one_line("a <b>\n  `<c>`\0"), "a &lt;b> `<c>`\u{FFFD}");
+        assert_eq!(one_line("a <b>\n  `<c>`\0\x1b[2J"), "a &lt;b> `<c>`␀␛[2J");
+        assert_eq!(code("a\nb\x07.py"), "`a␊b␇.py`");
         assert_eq!(one_line("odd ` <x>"), "odd ` &lt;x>");
     }
 

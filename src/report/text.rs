@@ -2,6 +2,7 @@
 //! (colour only when asked), and a closing summary.
 
 use super::Report;
+use crate::escape::{picture, visible};
 use crate::finding::{Finding, Level};
 use std::fmt::Write;
 
@@ -26,11 +27,11 @@ pub fn render(report: &Report, color: bool, summary: bool) -> String {
         let _ = writeln!(
             out,
             "{}:{}:{}: {}{silenced} {}",
-            paint(BOLD, path),
+            paint(BOLD, &visible(path)),
             f.span.start.line,
             f.span.start.column,
             paint(level_style, f.rule),
-            f.message
+            visible(&f.message)
         );
         frame(&mut out, f, &|s: &str| paint(DIM, s), &|s: &str| paint(level_style, s));
         out.push('\n');
@@ -68,17 +69,33 @@ fn frame(out: &mut String, f: &Finding, dim: &dyn Fn(&str) -> String, mark: &dyn
         // A window of at most MAX_FRAME_CHARS around the span's start (minified or generated code).
         let from = if chars.len() > MAX_FRAME_CHARS { start.saturating_sub(20) } else { 0 };
         let to = chars.len().min(from + MAX_FRAME_CHARS);
-        let mut shown: String = chars[from..to].iter().collect();
-        let mut offset = 0;
+        // Control characters are shown escaped (see `escape`); `at[i]` is the column char `i` starts at.
+        let mut shown = String::new();
+        let mut at = Vec::with_capacity(to - from + 1);
+        let mut column = 0;
         if from > 0 {
-            shown.insert(0, '…');
-            offset = 1;
+            shown.push('…');
+            column = 1;
         }
+        for &c in &chars[from..to] {
+            at.push(column);
+            match picture(c) {
+                Some(p) => {
+                    shown.push_str(&p);
+                    column += p.chars().count();
+                }
+                None => {
+                    shown.push(c);
+                    column += 1;
+                }
+            }
+        }
+        at.push(column);
         if to < chars.len() {
             shown.push('…');
         }
         let _ = writeln!(out, "{} {} {}", dim(&format!("{number:>width$}")), dim("|"), shown);
-        let (a, b) = (start - from + offset, end.min(to) - from + offset);
+        let (a, b) = (at[start.min(to) - from], at[end.min(to) - from]);
         if b > a {
             let _ = writeln!(out, "{gutter} {} {}{}", dim("|"), " ".repeat(a), mark(&"^".repeat(b - a)));
         }

@@ -11,10 +11,16 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Where the tests' runs keep the cache secret (`XDG_CACHE_HOME`): under the build's own temporary
+/// directory, never the user's.
+pub fn xdg_cache_home() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache")
+}
+
 /// `trunkguard` with the working directory at `dir`.
 pub fn trunkguard_in(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("trunkguard").expect("binary builds");
-    cmd.current_dir(dir).env_remove("NO_COLOR");
+    cmd.current_dir(dir).env_remove("NO_COLOR").env("XDG_CACHE_HOME", xdg_cache_home());
     cmd
 }
 
