@@ -186,7 +186,11 @@ impl Triage {
             report.findings.retain(|(path, _)| !discover::is_test_path(path));
         }
         if let Some(changes) = &changes {
-            report.findings.retain(|(path, f)| changes.contains(path, f.span.start.line));
+            // Diff paths are relative to the repository's top level, display paths to the working directory.
+            let real_cwd = std::fs::canonicalize(&cwd).unwrap_or_else(|_| cwd.clone());
+            report.findings.retain(|(path, f)| {
+                changes.repo_path(&real_cwd, Path::new(path)).is_some_and(|p| changes.contains(&p, f.span.start.line))
+            });
         }
         if let Some(baseline) = baseline {
             report.absent = baseline.apply(report.findings.iter_mut().map(|(_, f)| f));

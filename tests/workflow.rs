@@ -267,6 +267,167 @@ fn diff_against_reports_only_changed_lines() {
     trunkguard_in(dir.path()).args(["check", ".", "--diff-against", "no-such-ref"]).assert().code(2);
 }
 
+/// A git repository in a temporary directory whose git never reads the user's or the system's
+/// configuration: `GIT_CONFIG_GLOBAL` points at a file of the test's own.
+struct Repo {
+    dir: tempfile::TempDir,
+    global: tempfile::NamedTempFile,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let repo = Repo { dir: tempfile::tempdir().unwrap(), global: tempfile::NamedTempFile::new().unwrap() };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn git(&self, args: &[&str]) {
+        let out = std::process::Command::new("git")
+            .current_dir(self.path())
+            .env("GIT_CONFIG_GLOBAL", self.global.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        let path = self.path().join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    fn commit(&self, message: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+    }
+
+    /// `trunkguard check ARGS` in `sub` (relative to the repository) under the same git environment.
+    fn trunkguard(&self, sub: &str, args: &[&str]) -> std::process::Output {
+        trunkguard_in(&self.path().join(sub))
+            .env("GIT_CONFIG_GLOBAL", self.global.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .arg("check")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// (path, line, rule) of the findings of `trunkguard check ARGS --output-format json` run in `sub`.
+    fn findings(&self, sub: &str, args: &[&str]) -> Vec<(String, u64, String)> {
+        let out = self.trunkguard(sub, &[args, &["--output-format", "json"]].concat());
+        assert!(out.status.code().unwrap() <= 1, "{}", String::from_utf8_lossy(&out.stderr));
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (f["path"].as_str().unwrap().into(), f["line"].as_u64().unwrap(), f["rule"].as_str().unwrap().into())
+            })
+            .collect()
+    }
+}
+
+fn at(path: &str, line: u64, rule: &str) -> (String, u64, String) {
+    (path.into(), line, rule.into())
+}
+
+/// User settings that change `git diff`'s output (prefixes, quoting, fused hunks, colour, an external
+/// diff), in the repository's `.git/config` or the global configuration, change nothing; names with
+/// spaces, quotes and non-ASCII letters are matched; running from a subdirectory is the same.
+#[test]
+fn diff_against_is_immune_to_git_settings_and_unusual_names() {
+    let repo = Repo::new();
+    let names = ["a b.py", "é.py", "q\"t.py", "sub/s.py"];
+    for name in names {
+        repo.write(name, "x = 1\n");
+    }
+    // Unchanged finding between two changed lines: hunks fused by diff.interHunkContext must not count.
+    repo.write("h.py", &format!("x = 1\n{SILENT}y = 1\n"));
+    repo.commit("init");
+    for name in names {
+        repo.write(name, &format!("x = 1\n{SILENT}"));
+    }
+    repo.write("h.py", &format!("x = 2\n{SILENT}y = 2\n"));
+    repo.write("new é.py", SILENT);
+    let expected = [
+        at("a b.py", 4, "TG202"),
+        at("new é.py", 3, "TG202"),
+        at("q\"t.py", 4, "TG202"),
+        at("sub/s.py", 4, "TG202"),
+        at("é.py", 4, "TG202"),
+    ];
+    assert_eq!(repo.findings("", &[".", "--diff-against", "HEAD"]), expected);
+    let hostile = "[diff]\n\tnoprefix = true\n\tmnemonicPrefix = true\n\trelative = true\n\tinterHunkContext = 10\n\texternal = false\n[core]\n\tquotePath = true\n[color]\n\tui = always\n";
+    let config = repo.path().join(".git/config");
+    let own = fs::read_to_string(&config).unwrap();
+    fs::write(&config, format!("{own}{hostile}")).unwrap();
+    assert_eq!(repo.findings("", &[".", "--diff-against", "HEAD"]), expected, "settings in .git/config");
+    fs::write(&config, own).unwrap();
+    fs::write(repo.global.path(), hostile).unwrap();
+    assert_eq!(repo.findings("", &[".", "--diff-against", "HEAD"]), expected, "settings in the global config");
+    // From a subdirectory: diff paths are relative to the top level, display paths to the directory.
+    assert_eq!(repo.findings("sub", &[".", "--diff-against", "HEAD"]), [at("s.py", 4, "TG202")]);
+    let up: Vec<_> = expected.iter().map(|f| at(&format!("../{}", f.0), f.1, &f.2)).collect();
+    assert_eq!(repo.findings("sub", &["..", "--diff-against", "HEAD"]), up);
+}
+
+/// The revision is never an option to git, and every failure is one line and exit status 2.
+#[test]
+fn diff_against_errors_are_one_line_and_never_options() {
+    let repo = Repo::new();
+    repo.write("a.py", SILENT);
+    repo.commit("init");
+    for (rev, message) in [
+        ("--output=x", "`--output=x` is not a git revision"),
+        ("-p", "`-p` is not a git revision"),
+        ("no-such-ref", "unknown git revision `no-such-ref`"),
+        ("HEAD~5", "unknown git revision `HEAD~5`"),
+    ] {
+        let out = repo.trunkguard("", &["a.py", &format!("--diff-against={rev}")]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{rev}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{rev}: {stderr}");
+        assert!(stderr.contains(message), "{rev}: {stderr}");
+    }
+    assert!(!repo.path().join("x").exists(), "git wrote --output=x");
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("a.py"), SILENT).unwrap();
+    let out = trunkguard_in(outside.path())
+        .env("GIT_CEILING_DIRECTORIES", outside.path().parent().unwrap())
+        .args(["check", "a.py", "--diff-against", "HEAD"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("is not inside a git repository"), "{stderr}");
+}
+
+/// `--diff-against main` on a branch compares with where the branch left main (as `git diff main...`):
+/// what main changed since is not the branch's change.
+#[test]
+fn diff_against_compares_with_the_merge_base() {
+    let repo = Repo::new();
+    repo.write("f.py", &format!("x = 1\n{SILENT}"));
+    repo.commit("init");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("g.py", &format!("x = 1\n{SILENT}"));
+    repo.commit("feature");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("f.py", &format!("x = 1\n{}", SILENT.replace("except Exception:", "except Exception:  # reviewed")));
+    repo.commit("main moves on");
+    repo.git(&["checkout", "-q", "feature"]);
+    assert_eq!(repo.findings("", &[".", "--diff-against", "main"]), [at("g.py", 4, "TG202")]);
+}
+
 #[test]
 fn fail_on_statistics_and_several_reports() {
     let dir = tempfile::tempdir().unwrap();
