@@ -41,6 +41,9 @@ pub struct Report {
     pub show_suppressed: bool,
     /// Baseline results no longer found (SARIF results, reported with `baselineState: absent`).
     pub absent: Vec<serde_json::Value>,
+    /// With `--diff-against`: how many findings that would have been reported the diff filter left
+    /// out (none of their locations is on a changed line).
+    pub outside_diff: Option<usize>,
 }
 
 /// Does a finding call for action: not silenced by a comment and not `unchanged` against the baseline?
@@ -148,7 +151,7 @@ pub struct Triage {
     pub per_file_ignores: PerFileIgnores,
     /// Keep findings in test code.
     pub include_tests: bool,
-    /// `--diff-against`: keep only findings on changed lines.
+    /// `--diff-against`: keep only findings with a location on a changed line.
     pub changes: Option<Changes>,
     /// `--baseline`: mark findings `new`/`unchanged`, give back the `absent` ones.
     pub baseline: Option<Baseline>,
@@ -188,9 +191,16 @@ impl Triage {
         if let Some(changes) = &changes {
             // Diff paths are relative to the repository's top level, display paths to the working directory.
             let real_cwd = std::fs::canonicalize(&cwd).unwrap_or_else(|_| cwd.clone());
+            let mut outside = 0;
             report.findings.retain(|(path, f)| {
-                changes.repo_path(&real_cwd, Path::new(path)).is_some_and(|p| changes.contains(&p, f.span.start.line))
+                // Changed when any location is: the escalation, the write it reaches, a step between.
+                let changed = changes
+                    .repo_path(&real_cwd, Path::new(path))
+                    .is_some_and(|p| f.locations().any(|span| changes.overlaps(&p, span.start.line, span.last_line())));
+                outside += usize::from(!changed && is_reported(f));
+                changed
             });
+            report.outside_diff = Some(outside);
         }
         if let Some(baseline) = baseline {
             report.absent = baseline.apply(report.findings.iter_mut().map(|(_, f)| f));

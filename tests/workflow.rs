@@ -428,6 +428,47 @@ fn diff_against_compares_with_the_merge_base() {
     assert_eq!(repo.findings("", &[".", "--diff-against", "main"]), [at("g.py", 4, "TG202")]);
 }
 
+/// A finding counts as changed when any of its locations does: a change that adds only the write an
+/// existing `elevated()` reaches (a related location), or only the call to the helper that writes (a
+/// step of the flow). Every summary says how many findings the diff filter left out.
+#[test]
+fn diff_against_counts_related_and_flow_locations_and_says_what_it_left_out() {
+    let repo = Repo::new();
+    let rpc = |call: &str, write: &str| {
+        format!(
+            "class AgentRpcCallback(object):\n    def bind(self, context, port_id, host):\n        el = context.elevated()\n        {call}\n\n    def _store(self, ctx, port_id, host):\n        x = 1\n        {write}\n"
+        )
+    };
+    let call = "self._store(el, port_id, host)";
+    let write = "self.plugin.update_port(ctx, port_id, {'host': host})";
+    repo.write("related.py", &rpc(call, "LOG.debug('x')"));
+    repo.write("flow.py", &rpc("pass", write));
+    repo.write("old.py", SILENT);
+    repo.commit("init");
+    repo.write("related.py", &rpc(call, write));
+    repo.write("flow.py", &rpc(call, write));
+    assert_eq!(
+        repo.findings("", &[".", "--diff-against", "HEAD"]),
+        [at("flow.py", 3, "TG401"), at("related.py", 3, "TG401")]
+    );
+    let text = repo.trunkguard("", &[".", "--diff-against", "HEAD"]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("1 finding on lines the diff did not touch left out."), "{stdout}");
+    let json = repo.trunkguard("", &[".", "--diff-against", "HEAD", "--output-format", "json"]);
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["summary"]["outside_diff"], 1);
+    let (_, log) = sarif(repo.path(), &[".", "--diff-against", "HEAD"]);
+    assert_eq!(log["runs"][0]["properties"]["findingsOutsideDiff"], 1);
+    // Nothing on changed lines: the summary still says what was left out.
+    repo.commit("second");
+    let text = repo.trunkguard("", &[".", "--diff-against", "HEAD"]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert_eq!(text.status.code(), Some(0));
+    assert!(stdout.contains("3 findings on lines the diff did not touch left out."), "{stdout}");
+    let (_, log) = sarif(repo.path(), &["."]);
+    assert!(log["runs"][0].get("properties").is_none(), "no diff, no property");
+}
+
 #[test]
 fn fail_on_statistics_and_several_reports() {
     let dir = tempfile::tempdir().unwrap();

@@ -40,6 +40,9 @@ impl Report {
         if silenced > 0 {
             out.push_str(&format!(" {} silenced by comments.", plural(silenced, "finding")));
         }
+        if let Some(outside) = self.outside_diff.filter(|&n| n > 0) {
+            out.push_str(&format!(" {} on lines the diff did not touch left out.", plural(outside, "finding")));
+        }
         if let Some((new, unchanged)) = self.baseline_counts() {
             out.push_str(&format!(
                 " Against the baseline: {new} new, {unchanged} unchanged, {} absent.",
@@ -113,7 +116,7 @@ pub fn level_index(level: Level) -> usize {
 /// The last line a span really covers: a span ending at column 1 of a later line ends on the line
 /// before it.
 pub fn last_line(span: &Span) -> usize {
-    if span.end.line > span.start.line && span.end.column <= 1 { span.end.line - 1 } else { span.end.line }
+    span.last_line()
 }
 
 /// Escapes text for XML 1.0 content and double-quoted attribute values: `&`, `<`, `>` and `"` become

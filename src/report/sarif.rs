@@ -50,13 +50,18 @@ fn build(report: &Report) -> Sarif {
         Invocation::builder().execution_successful(true).tool_execution_notifications(notifications).build();
     let base =
         BTreeMap::from([(SRCROOT.to_string(), ArtifactLocation::builder().uri(dir_uri(&report.srcroot)).build())]);
-    let run = Run::builder()
+    let mut run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .results(results)
         .invocations(vec![invocation])
         .original_uri_base_ids(base)
         .column_kind(json!("utf16CodeUnits"))
         .build();
+    if let Some(outside) = report.outside_diff {
+        // `--diff-against`: how many findings the diff filter left out (not results: they are not shown).
+        let extra = BTreeMap::from([("findingsOutsideDiff".to_string(), json!(outside))]);
+        run.properties = Some(PropertyBag::builder().additional_properties(extra).build());
+    }
     Sarif::builder().schema(SCHEMA_URI).version(json!("2.1.0")).runs(vec![run]).build()
 }
 
