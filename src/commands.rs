@@ -185,6 +185,7 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     triage.changes = args.diff_against.as_deref().map(|rev| diff::changes_since(&cwd, rev)).transpose()?;
 
     let found = discover::discover(&args.paths, &excludes, &cwd)?;
+    triage.scanned = Some(found.files.iter().map(|c| c.display.clone()).collect());
     let progress = (found.files.len() > PROGRESS_THRESHOLD && !args.quiet && std::io::stderr().is_terminal())
         .then(|| indicatif::ProgressBar::new(found.files.len() as u64));
     let options = crate::scan::ScanOptions {

@@ -127,6 +127,9 @@ pub struct Notification {
     pub message: String,
 }
 
+/// The notifications that mean a file was not analysed (it has no findings to compare with anything).
+pub const NOT_ANALYSED_IDS: &[&str] = &["internal-error", "parse-error", "read-error", "too-deep"];
+
 /// A rule or notification id: one of the tool's own strings. (Spelt through an alias so that serde does
 /// not take the field for one borrowed from its input; the cache reads it back by lookup.)
 pub type StaticId = &'static str;

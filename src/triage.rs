@@ -17,9 +17,9 @@ use crate::config::Settings;
 use crate::diff::Changes;
 use crate::discover;
 use crate::docs::RuleDoc;
-use crate::finding::{BaselineState, Finding, Level, Notification, selects};
+use crate::finding::{BaselineState, Finding, Level, NOT_ANALYSED_IDS, Notification, selects};
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Everything a run produced, in deterministic order, after triage.
@@ -75,6 +75,11 @@ impl Report {
         self.findings
             .iter()
             .filter(|(_, f)| is_reported(f) || (self.show_suppressed && f.baseline != Some(BaselineState::Unchanged)))
+    }
+
+    /// The percent-encoded URI path of a display path.
+    pub fn uri(&self, display: &str) -> String {
+        self.uris.get(display).cloned().unwrap_or_else(|| discover::percent_encode(display.as_bytes()))
     }
 
     /// Mutable access to the findings, for building reports by hand (tests, tools); formats read views.
@@ -155,6 +160,9 @@ pub struct Triage {
     pub changes: Option<Changes>,
     /// `--baseline`: mark findings `new`/`unchanged`, give back the `absent` ones.
     pub baseline: Option<Baseline>,
+    /// Display paths of the files the scan read. Only their baseline results can be `absent` (a file
+    /// left out by `--exclude` or by the paths given was not looked at); `None`: every file counts.
+    pub scanned: Option<BTreeSet<String>>,
     /// The project root per-file-ignores globs are relative to (absolute).
     pub root: PathBuf,
     /// The working directory display paths are relative to.
@@ -169,6 +177,7 @@ impl Triage {
             include_tests: settings.include_tests,
             changes: None,
             baseline: None,
+            scanned: None,
             root: std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf()),
             cwd: cwd.to_path_buf(),
         })
@@ -176,7 +185,7 @@ impl Triage {
 
     /// Filters and marks the report's findings, fills in `absent`, and puts the notifications in order.
     pub fn apply(self, report: &mut Report) {
-        let Triage { per_file_ignores, include_tests, changes, baseline, root, cwd } = self;
+        let Triage { per_file_ignores, include_tests, changes, baseline, scanned, root, cwd } = self;
         report.findings.retain(|(path, f)| {
             let rel = std::path::absolute(cwd.join(path))
                 .ok()
@@ -187,6 +196,21 @@ impl Triage {
         });
         if !include_tests {
             report.findings.retain(|(path, _)| !discover::is_test_path(path));
+        }
+        // The baseline sees every finding of the files scanned, so that the diff filter below does not
+        // make the findings on untouched lines `absent`.
+        if let Some(baseline) = baseline {
+            let not_analysed: BTreeSet<&str> = report
+                .notifications
+                .iter()
+                .filter(|n| NOT_ANALYSED_IDS.contains(&n.id))
+                .filter_map(|n| n.path.as_deref())
+                .collect();
+            let looked_at: Option<BTreeSet<String>> = scanned.as_ref().map(|paths| {
+                paths.iter().filter(|p| !not_analysed.contains(p.as_str())).map(|p| report.uri(p)).collect()
+            });
+            let in_scope = |uri: &str| looked_at.as_ref().is_none_or(|uris| uris.contains(uri));
+            report.absent = baseline.apply(report.findings.iter_mut().map(|(_, f)| f), in_scope);
         }
         if let Some(changes) = &changes {
             // Diff paths are relative to the repository's top level, display paths to the working directory.
@@ -201,9 +225,6 @@ impl Triage {
                 changed
             });
             report.outside_diff = Some(outside);
-        }
-        if let Some(baseline) = baseline {
-            report.absent = baseline.apply(report.findings.iter_mut().map(|(_, f)| f));
         }
         report.notifications.sort_by(|a, b| (&a.path, a.line, a.id).cmp(&(&b.path, b.line, b.id)));
     }

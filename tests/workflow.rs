@@ -469,6 +469,69 @@ fn diff_against_counts_related_and_flow_locations_and_says_what_it_left_out() {
     assert!(log["runs"][0].get("properties").is_none(), "no diff, no property");
 }
 
+fn states(log: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = results(log)
+        .iter()
+        .map(|r| {
+            let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
+            (uri.to_string(), r["baselineState"].as_str().unwrap().to_string())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Only files that were scanned can have `absent` results: not those outside the paths given, nor
+/// those `--exclude`d, nor the findings `--diff-against` leaves out on untouched lines.
+#[test]
+fn baseline_results_of_files_not_scanned_are_not_absent() {
+    let repo = Repo::new();
+    repo.write("a.py", SILENT);
+    repo.write("b.py", SILENT);
+    repo.commit("init");
+    let out = repo.trunkguard("", &[".", "-o", "sarif=old.sarif"]);
+    assert_eq!(out.status.code(), Some(1));
+    let unchanged = |f: &str| (f.to_string(), "unchanged".to_string());
+    let (_, log) = sarif(repo.path(), &["a.py", "--baseline", "old.sarif"]);
+    assert_eq!(states(&log), [unchanged("a.py")]);
+    let (_, log) = sarif(repo.path(), &[".", "--exclude", "b.py", "--baseline", "old.sarif"]);
+    assert_eq!(states(&log), [unchanged("a.py")]);
+    repo.write("a.py", "x = 1\n");
+    let (_, log) = sarif(repo.path(), &[".", "--diff-against", "HEAD", "--baseline", "old.sarif"]);
+    assert_eq!(states(&log), [("a.py".to_string(), "absent".to_string())]);
+    let (_, log) = sarif(repo.path(), &["b.py", "--baseline", "old.sarif"]);
+    assert_eq!(states(&log), [unchanged("b.py")]);
+}
+
+/// Two identical findings against a baseline that has one: one `unchanged`, one `new`. A baseline
+/// with a byte order mark is read; another tool's SARIF is an error naming it.
+#[test]
+fn baseline_counts_duplicates_reads_a_bom_and_refuses_other_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("m.py"), SILENT).unwrap();
+    trunkguard_in(dir.path()).args(["check", "m.py", "-o", "sarif=old.sarif"]).assert().code(1);
+    fs::write(dir.path().join("m.py"), format!("{SILENT}{SILENT}")).unwrap();
+    let (_, log) = sarif(dir.path(), &["m.py", "--baseline", "old.sarif"]);
+    assert_eq!(states(&log), [("m.py".into(), "new".into()), ("m.py".into(), "unchanged".into())]);
+    trunkguard_in(dir.path())
+        .args(["check", "m.py", "--baseline", "old.sarif", "--fail-on-new"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("1 new, 1 unchanged, 0 absent"));
+    let old = fs::read_to_string(dir.path().join("old.sarif")).unwrap();
+    fs::write(dir.path().join("bom.sarif"), format!("\u{feff}{old}")).unwrap();
+    let (_, log) = sarif(dir.path(), &["m.py", "--baseline", "bom.sarif"]);
+    assert_eq!(states(&log).len(), 2);
+    let mut other: Value = serde_json::from_str(&old).unwrap();
+    other["runs"][0]["tool"]["driver"]["name"] = "Bandit".into();
+    fs::write(dir.path().join("bandit.sarif"), other.to_string()).unwrap();
+    trunkguard_in(dir.path())
+        .args(["check", "m.py", "--baseline", "bandit.sarif"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bandit.sarif: a SARIF log written by `Bandit`, not by trunkguard"));
+}
+
 #[test]
 fn fail_on_statistics_and_several_reports() {
     let dir = tempfile::tempdir().unwrap();

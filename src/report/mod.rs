@@ -17,11 +17,6 @@ use crate::finding::{Level, Span};
 pub use crate::triage::Report;
 
 impl Report {
-    /// The percent-encoded URI path of a display path.
-    pub fn uri(&self, display: &str) -> String {
-        self.uris.get(display).cloned().unwrap_or_else(|| crate::discover::percent_encode(display.as_bytes()))
-    }
-
     /// "3 findings (1 error, 2 warnings) in 2 files; 12 files scanned."
     pub fn summary(&self) -> String {
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
