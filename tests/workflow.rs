@@ -192,6 +192,7 @@ fn suppressed_results_stay_in_sarif_and_out_of_text_and_exit_status() {
     assert_eq!(code, 0, "silenced findings do not fail the run");
     let r = &results(&log)[0];
     assert_eq!(r["suppressions"][0]["kind"], "inSource");
+    assert_eq!(r["suppressions"][0]["status"], "accepted");
     assert_eq!(r["suppressions"][0]["justification"], "# trunkguard: ignore[TG202] -- best effort");
     let text = trunkguard_in(dir.path()).args(["check", "a.py"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&text.stdout).contains("TG202"));

@@ -161,8 +161,9 @@ fn result(report: &Report, path: &str, f: &Finding) -> SarifResult {
         out.related_locations = Some(related);
     }
     if let Some(justification) = &f.suppressed {
-        out.suppressions =
-            Some(vec![Suppression::builder().kind(json!("inSource")).justification(justification.clone()).build()]);
+        // `accepted`: the comment is the decision (SARIF consumers that look at the status need it).
+        let suppression = Suppression::builder().kind(json!("inSource")).status(json!("accepted"));
+        out.suppressions = Some(vec![suppression.justification(justification.clone()).build()]);
     }
     out.baseline_state = f.baseline.map(|b| json!(b.as_str()));
     if !f.flow.is_empty() {
