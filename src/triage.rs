@@ -39,6 +39,8 @@ pub struct Report {
     pub uris: BTreeMap<String, String>,
     /// Show findings silenced by in-source comments in text output ([`Report::shown_in_text`]).
     pub show_suppressed: bool,
+    /// Compared with a baseline (`--baseline`).
+    pub baselined: bool,
     /// Baseline results no longer found (SARIF results, reported with `baselineState: absent`).
     pub absent: Vec<serde_json::Value>,
     /// With `--diff-against`: how many findings that would have been reported the diff filter left
@@ -104,9 +106,9 @@ impl Report {
         self.findings.iter().filter(|(_, f)| f.suppressed.is_some()).count()
     }
 
-    /// With a baseline: (new, unchanged) among the findings that are not silenced.
-    pub fn baseline_counts(&self) -> Option<(usize, usize)> {
-        if !self.findings.iter().any(|(_, f)| f.baseline.is_some()) {
+    /// With a baseline: the new and unchanged findings that are not silenced, and the absent results.
+    pub fn baseline_counts(&self) -> Option<BaselineCounts> {
+        if !self.baselined {
             return None;
         }
         let active = self.findings.iter().filter(|(_, f)| f.suppressed.is_none());
@@ -114,8 +116,22 @@ impl Report {
             Some(BaselineState::Unchanged) => (n, u + 1),
             _ => (n + 1, u),
         });
-        Some((new, unchanged))
+        Some(BaselineCounts { new, unchanged, absent: self.absent.len() })
     }
+
+    /// Nothing to say but "no findings": nothing reported, and no baseline or diff counts to give.
+    pub fn is_clean(&self) -> bool {
+        self.reported().next().is_none() && self.outside_diff.unwrap_or(0) == 0 && self.baseline_counts().is_none()
+    }
+}
+
+/// A run against a baseline in numbers (the text summary's `N new, M unchanged, K absent`; JSON
+/// `summary.baseline`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct BaselineCounts {
+    pub new: usize,
+    pub unchanged: usize,
+    pub absent: usize,
 }
 
 /// A bad per-file-ignores glob (exit status 2).
@@ -211,6 +227,7 @@ impl Triage {
             });
             let in_scope = |uri: &str| looked_at.as_ref().is_none_or(|uris| uris.contains(uri));
             report.absent = baseline.apply(report.findings.iter_mut().map(|(_, f)| f), in_scope);
+            report.baselined = true;
         }
         if let Some(changes) = &changes {
             // Diff paths are relative to the repository's top level, display paths to the working directory.

@@ -533,6 +533,32 @@ fn baseline_counts_duplicates_reads_a_bom_and_refuses_other_tools() {
         .stderr(predicate::str::contains("bandit.sarif: a SARIF log written by `Bandit`, not by trunkguard"));
 }
 
+/// The JSON summary has the baseline counts the text summary has, also when everything is fixed or
+/// unchanged (and `null` without a baseline).
+#[test]
+fn json_summary_has_the_baseline_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("m.py"), SILENT).unwrap();
+    trunkguard_in(dir.path()).args(["check", "m.py", "-o", "sarif=old.sarif"]).assert().code(1);
+    let run = |extra: &[&str]| {
+        let out = trunkguard_in(dir.path()).args(["check", "m.py"]).args(extra).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let summary = |extra: &[&str]| -> Value {
+        let json: Value = serde_json::from_str(&run(&[extra, &["--output-format", "json"]].concat())).unwrap();
+        json["summary"]["baseline"].clone()
+    };
+    let counts = |new: u64, unchanged: u64, absent: u64| serde_json::json!({"new": new, "unchanged": unchanged, "absent": absent});
+    assert_eq!(summary(&[]), Value::Null);
+    assert_eq!(summary(&["--baseline", "old.sarif"]), counts(0, 1, 0));
+    assert!(run(&["--baseline", "old.sarif"]).contains("Against the baseline: 0 new, 1 unchanged, 0 absent."));
+    fs::write(dir.path().join("m.py"), format!("{SILENT}{SWALLOW}")).unwrap();
+    assert_eq!(summary(&["--baseline", "old.sarif"]), counts(1, 1, 0));
+    fs::write(dir.path().join("m.py"), "x = 1\n").unwrap();
+    assert_eq!(summary(&["--baseline", "old.sarif"]), counts(0, 0, 1));
+    assert!(run(&["--baseline", "old.sarif"]).contains("Against the baseline: 0 new, 0 unchanged, 1 absent."));
+}
+
 #[test]
 fn fail_on_statistics_and_several_reports() {
     let dir = tempfile::tempdir().unwrap();

@@ -38,11 +38,9 @@ impl Report {
         if let Some(outside) = self.outside_diff.filter(|&n| n > 0) {
             out.push_str(&format!(" {} on lines the diff did not touch left out.", plural(outside, "finding")));
         }
-        if let Some((new, unchanged)) = self.baseline_counts() {
-            out.push_str(&format!(
-                " Against the baseline: {new} new, {unchanged} unchanged, {} absent.",
-                self.absent.len()
-            ));
+        if let Some(b) = self.baseline_counts() {
+            let (new, unchanged, absent) = (b.new, b.unchanged, b.absent);
+            out.push_str(&format!(" Against the baseline: {new} new, {unchanged} unchanged, {absent} absent."));
         }
         out
     }
