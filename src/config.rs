@@ -57,6 +57,8 @@ pub struct Analysis {
     pub knobs: Knobs,
     /// Parse whole files (no selective parsing; findings are the same either way).
     pub full_parse: bool,
+    /// Every rule id trunkguard has, run or not: a suppression naming another is TG001's to report.
+    pub known: Vec<&'static str>,
 }
 
 impl Analysis {
@@ -133,7 +135,7 @@ const CONTEXT_KEYS: &[&str] = &["context-params", "guards", "write-prefixes"];
 const RETRY_KEYS: &[&str] = &["wait-functions"];
 
 /// Edit distance, for "did you mean".
-fn levenshtein(a: &str, b: &str) -> usize {
+pub fn levenshtein(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -161,6 +161,7 @@ pub fn analysis(rules: &[&'static dyn Rule], settings: &Settings, full_parse: bo
         levels: rules.iter().map(|r| (r.id(), level(r.id()).unwrap_or(Level::Warning))).collect(),
         knobs: settings.knobs.clone(),
         full_parse,
+        known: docs::all().iter().filter_map(|d| crate::finding::rule_id_of(&d.id)).collect(),
     }
 }
 
