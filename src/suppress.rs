@@ -7,7 +7,9 @@
 //! And what the code already says to other tools, mapped by meaning: `# noqa: BLE001` (blind except)
 //! silences TG201/TG202, `E722` (bare except) TG203, `S110`/`S112` (try-except-pass/continue) TG202;
 //! `# pylint: disable=broad-exception-caught` / `broad-except` TG201/TG202, `bare-except` TG203;
-//! a bare `# noqa` and `# nosec` silence the whole line.
+//! `# nosec B110` / `B112` (bandit's try_except_pass/continue) TG202 and any other bandit test
+//! nothing; a bare `# noqa` and a bare `# nosec` silence the whole line. `noqa` and `nosec` are
+//! whole words (`# nosecurity`, `# noqa_thing` silence nothing).
 //!
 //! Suppressed findings are kept (SARIF `suppressions`), marked with the comment as justification. A
 //! trunkguard directive that silences nothing is reported as TG001 unused-suppression: one that found
@@ -56,6 +58,40 @@ const FOREIGN: &[(&str, &[&str])] = &[
     ("broad-except", &["TG201", "TG202"]),
     ("bare-except", &["TG203"]),
 ];
+
+/// Bandit tests (`# nosec B110`, by id or plugin name) and the trunkguard rules they mean. Every other
+/// bandit test means none (B105–B107 hardcoded passwords, B608 SQL expressions, …).
+const BANDIT: &[(&str, &str, &[&str])] =
+    &[("B110", "try_except_pass", &["TG202"]), ("B112", "try_except_continue", &["TG202"])];
+
+/// The trunkguard rules a bandit test id or plugin name means.
+fn bandit_rules(test: &str) -> impl Iterator<Item = &'static str> {
+    BANDIT
+        .iter()
+        .filter(move |(id, name, _)| id.eq_ignore_ascii_case(test) || name.eq_ignore_ascii_case(test))
+        .flat_map(|(_, _, rules)| rules.iter().copied())
+}
+
+/// Is `token` a bandit test: an id (`B608`) or a plugin name (`hardcoded_sql_expressions`)?
+fn is_bandit_test(token: &str) -> bool {
+    let id = token.len() == 4
+        && token.as_bytes()[0].eq_ignore_ascii_case(&b'b')
+        && token[1..].bytes().all(|b| b.is_ascii_digit());
+    id || token.contains('_') && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Where `word` stands as a whole word in `text` (ASCII case ignored): the offset just after it.
+fn whole_word(text: &str, word: &str) -> Option<usize> {
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let bytes = text.as_bytes();
+    (0..bytes.len().saturating_sub(word.len() - 1)).find_map(|at| {
+        let end = at + word.len();
+        let hit = bytes[at..end].eq_ignore_ascii_case(word.as_bytes())
+            && (at == 0 || !ident(bytes[at - 1]))
+            && bytes.get(end).is_none_or(|&b| !ident(b));
+        hit.then_some(end)
+    })
+}
 
 fn selectors(list: &str) -> Vec<String> {
     list.split(',').map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()).collect()
@@ -159,8 +195,8 @@ fn parse(text: &str) -> Vec<Parsed> {
     let mut out: Vec<Parsed> = own_directive(text).into_iter().collect();
     let foreign = |rules: Vec<String>| Parsed::Directive { rules, own: false, file: false };
     let lower = text.to_ascii_lowercase();
-    if let Some(at) = lower.find("noqa") {
-        let rest = text[at + 4..].trim_start();
+    if let Some(end) = whole_word(text, "noqa") {
+        let rest = text[end..].trim_start();
         match rest.strip_prefix(':') {
             Some(codes) => {
                 let mapped = mapped(codes.split([',', ' ']).map(str::trim));
@@ -180,8 +216,22 @@ fn parse(text: &str) -> Vec<Parsed> {
             }
         }
     }
-    if lower.contains("nosec") {
-        out.push(foreign(Vec::new()));
+    if let Some(end) = whole_word(text, "nosec") {
+        // Like bandit: the tests named up to the next `#`; none named silences the whole line.
+        let rest = text[end..].trim_start();
+        let rest = rest.strip_prefix(':').unwrap_or(rest);
+        let tests: Vec<&str> =
+            rest.split('#').next().unwrap_or("").split([',', ' ', '\t']).filter(|t| is_bandit_test(t)).collect();
+        if tests.is_empty() {
+            out.push(foreign(Vec::new()));
+        } else {
+            let mut rules: Vec<String> = tests.iter().flat_map(|t| bandit_rules(t)).map(String::from).collect();
+            rules.sort();
+            rules.dedup();
+            if !rules.is_empty() {
+                out.push(foreign(rules));
+            }
+        }
     }
     out
 }
@@ -222,7 +272,8 @@ pub struct BadDirective {
 /// The rule `selector` probably meant when it names none: a rule id one edit away, or the rules
 /// another tool's code means (`BLE001` → `TG201, TG202`).
 fn meant_rules(selector: &str, known: &[&str]) -> Option<String> {
-    let mapped = mapped(std::iter::once(selector));
+    let mut mapped = mapped(std::iter::once(selector));
+    mapped.extend(bandit_rules(selector).map(String::from));
     if !mapped.is_empty() {
         return Some(mapped.join(", "));
     }
@@ -327,7 +378,17 @@ mod tests {
         assert_eq!(parse("# noqa: E501"), []);
         assert_eq!(parse("# pylint: disable=broad-except"), [directive(&["TG201", "TG202"], false, false)]);
         assert_eq!(parse("# pylint: disable=bare-except,unused-variable"), [directive(&["TG203"], false, false)]);
-        assert_eq!(parse("# nosec B110"), [directive(&[], false, false)]);
+        assert_eq!(parse("# nosec"), [directive(&[], false, false)]);
+        assert_eq!(parse("#nosec -- reviewed by the security team"), [directive(&[], false, false)]);
+        assert_eq!(parse("# nosec B110"), [directive(&["TG202"], false, false)]);
+        assert_eq!(parse("# nosec: B608, try_except_continue"), [directive(&["TG202"], false, false)]);
+        assert_eq!(parse("# nosec B608"), [], "a bandit test with no trunkguard rule silences nothing");
+        assert_eq!(parse("# nosec B105,B106"), []);
+        assert_eq!(parse("# noqa:E722"), [directive(&["TG203"], false, false)]);
+        // Whole words only.
+        for quiet in ["# nosecurity", "# innosec", "# noqa_thing", "# nosec_check() is called", "# snoqa"] {
+            assert_eq!(parse(quiet), [], "{quiet}");
+        }
         assert_eq!(parse("# a plain comment about trunkguard"), []);
     }
 
