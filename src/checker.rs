@@ -8,7 +8,7 @@ use crate::index::{Deferred, FileFacts};
 pub use crate::prune::Triggers;
 use crate::python::{self, Imports, fields};
 use crate::source::SourceFile;
-use crate::suppress::Unused;
+use crate::suppress::BadDirective;
 use std::any::{Any, TypeId};
 use std::collections::{BTreeMap, HashMap};
 use tree_sitter::Node;
@@ -116,8 +116,8 @@ pub struct Checker<'a> {
     pub(crate) findings: Vec<Finding>,
     pub(crate) facts: FileFacts,
     pub(crate) deferred: Vec<Deferred>,
-    /// Set by the engine after the walk: suppression comments that silenced nothing.
-    pub(crate) unused_suppressions: Vec<Unused>,
+    /// Set by the engine after the walk: suppression comments that silence nothing.
+    pub(crate) bad_suppressions: Vec<BadDirective>,
     /// Per-file scratch space, one value per type: lets a rule family reuse work across `check`
     /// calls on the same file (the TG3xx in-function flow is computed once per function).
     scratch: HashMap<TypeId, Box<dyn Any>>,
@@ -136,7 +136,7 @@ impl<'a> Checker<'a> {
             findings: Vec::new(),
             facts: FileFacts::default(),
             deferred: Vec::new(),
-            unused_suppressions: Vec::new(),
+            bad_suppressions: Vec::new(),
             scratch: HashMap::new(),
         }
     }
@@ -173,10 +173,10 @@ impl<'a> Checker<'a> {
         &mut self.deferred.last_mut().expect("just pushed").finding
     }
 
-    /// Takes the suppression comments of this file that silenced nothing (filled in after the walk,
-    /// for [`Rule::after_walk`]).
-    pub fn take_unused_suppressions(&mut self) -> Vec<Unused> {
-        std::mem::take(&mut self.unused_suppressions)
+    /// Takes the suppression comments of this file that silence nothing — unused, naming unknown
+    /// rules, misspelt (filled in after the walk, for [`Rule::after_walk`]).
+    pub fn take_bad_suppressions(&mut self) -> Vec<BadDirective> {
+        std::mem::take(&mut self.bad_suppressions)
     }
 
     /// The module node of the file under analysis.

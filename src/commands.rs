@@ -334,6 +334,7 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     for (_, out) in &files {
         out.check_not_scanned(found.files.iter().map(|c| c.path.as_path()))?;
     }
+    triage.scanned = Some(found.files.iter().map(|c| c.display.clone()).collect());
     let progress = (found.files.len() > PROGRESS_THRESHOLD && !args.quiet && std::io::stderr().is_terminal())
         .then(|| indicatif::ProgressBar::new(found.files.len() as u64));
     let options = crate::scan::ScanOptions {

@@ -59,6 +59,8 @@ pub struct Analysis {
     pub full_parse: bool,
     /// Files larger than this many bytes are not analysed (`too-large`).
     pub max_file_size: u64,
+    /// Every rule id trunkguard has, run or not: a suppression naming another is TG001's to report.
+    pub known: Vec<&'static str>,
 }
 
 impl Analysis {
@@ -155,7 +157,7 @@ const CONTEXT_KEYS: &[&str] = &["context-params", "guards", "write-prefixes"];
 const RETRY_KEYS: &[&str] = &["wait-functions"];
 
 /// Edit distance, for "did you mean".
-fn levenshtein(a: &str, b: &str) -> usize {
+pub fn levenshtein(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -147,7 +147,7 @@ impl Engine {
         }
         // Deferred findings (kept or dropped by the project index later) are silenced the same way.
         let all = cx.findings.iter_mut().chain(cx.deferred.iter_mut().map(|d| &mut d.finding));
-        cx.unused_suppressions = suppress::apply(all, &comments, &self.enabled);
+        cx.bad_suppressions = suppress::apply(all, &comments, &self.enabled, &self.analysis.known);
         for rule in &self.rules {
             rule.after_walk(&mut cx);
         }

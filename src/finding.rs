@@ -44,6 +44,14 @@ pub struct Span {
     pub end: Position,
 }
 
+impl Span {
+    /// The last line the span really covers: a span ending at column 1 of a later line ends on the
+    /// line before it.
+    pub fn last_line(&self) -> usize {
+        if self.end.line > self.start.line && self.end.column <= 1 { self.end.line - 1 } else { self.end.line }
+    }
+}
+
 /// A secondary location with a short explanation (SARIF `relatedLocations` / code-flow steps).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Related {
@@ -78,6 +86,14 @@ pub struct Finding {
     pub suppressed: Option<String>,
     /// Relative to `--baseline`: `new`, `unchanged` (None without a baseline).
     pub baseline: Option<BaselineState>,
+}
+
+impl Finding {
+    /// Every place the finding is about: its own span, its related locations and the steps of its
+    /// flow (all in its file).
+    pub fn locations(&self) -> impl Iterator<Item = &Span> {
+        std::iter::once(&self.span).chain(self.related.iter().chain(&self.flow).map(|r| &r.span))
+    }
 }
 
 /// A result's state relative to a baseline (SARIF `baselineState`).

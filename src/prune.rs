@@ -83,8 +83,8 @@ impl Triggers {
 pub type ClassFilter = fn(name: &str, text: &[u8]) -> bool;
 
 /// Suppression comments (see [`crate::suppress`]) keep their function whatever rules run: they mark or
-/// silence findings and may be reported unused. Matched ignoring case after a `#`, as `suppress` does.
-const DIRECTIVES: &[&[u8]] = &[b"trunkguard:", b"noqa", b"nosec", b"pylint:"];
+/// silence findings and may be reported unused or misspelt. Matched ignoring case after a `#`.
+const DIRECTIVES: &[&str] = crate::suppress::FRAGMENTS;
 
 /// The union of the enabled rules' triggers, compiled once per scan.
 #[derive(Debug)]
@@ -313,7 +313,7 @@ impl Selector {
         let directive = memchr::memchr_iter(b'#', hay).any(|at| {
             let comment = &hay[at..];
             let comment = &comment[..memchr::memchr(b'\n', comment).unwrap_or(comment.len())];
-            DIRECTIVES.iter().any(|d| comment.windows(d.len()).any(|w| w.eq_ignore_ascii_case(d)))
+            DIRECTIVES.iter().any(|d| comment.windows(d.len()).any(|w| w.eq_ignore_ascii_case(d.as_bytes())))
         });
         if directive {
             return true;

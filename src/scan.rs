@@ -196,6 +196,7 @@ pub fn analysis(rules: &[&'static dyn Rule], settings: &Settings, full_parse: bo
         knobs: settings.knobs.clone(),
         full_parse,
         max_file_size: settings.max_file_size.unwrap_or(source::DEFAULT_MAX_FILE_SIZE),
+        known: docs::all().iter().filter_map(|d| crate::finding::rule_id_of(&d.id)).collect(),
     }
 }
 

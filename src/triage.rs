@@ -17,9 +17,9 @@ use crate::config::Settings;
 use crate::diff::Changes;
 use crate::discover;
 use crate::docs::RuleDoc;
-use crate::finding::{BaselineState, Finding, Level, Notification, selects};
+use crate::finding::{BaselineState, Finding, Level, NOT_ANALYSED, Notification, selects};
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Everything a run produced, in deterministic order, after triage.
@@ -44,8 +44,13 @@ pub struct Report {
     pub rels: BTreeMap<String, String>,
     /// Show findings silenced by in-source comments in text output ([`Report::shown_in_text`]).
     pub show_suppressed: bool,
+    /// Compared with a baseline (`--baseline`).
+    pub baselined: bool,
     /// Baseline results no longer found (SARIF results, reported with `baselineState: absent`).
     pub absent: Vec<serde_json::Value>,
+    /// With `--diff-against`: how many findings that would have been reported the diff filter left
+    /// out (none of their locations is on a changed line).
+    pub outside_diff: Option<usize>,
 }
 
 /// Does a finding call for action: not silenced by a comment and not `unchanged` against the baseline?
@@ -84,6 +89,11 @@ impl Report {
         self.rels.get(display).map_or(display, String::as_str)
     }
 
+    /// The percent-encoded URI path of a display path.
+    pub fn uri(&self, display: &str) -> String {
+        self.uris.get(display).cloned().unwrap_or_else(|| discover::percent_encode(display.as_bytes()))
+    }
+
     /// Mutable access to the findings, for building reports by hand (tests, tools); formats read views.
     pub fn findings_mut(&mut self) -> &mut Vec<(String, Finding)> {
         &mut self.findings
@@ -106,9 +116,9 @@ impl Report {
         self.findings.iter().filter(|(_, f)| f.suppressed.is_some()).count()
     }
 
-    /// With a baseline: (new, unchanged) among the findings that are not silenced.
-    pub fn baseline_counts(&self) -> Option<(usize, usize)> {
-        if !self.findings.iter().any(|(_, f)| f.baseline.is_some()) {
+    /// With a baseline: the new and unchanged findings that are not silenced, and the absent results.
+    pub fn baseline_counts(&self) -> Option<BaselineCounts> {
+        if !self.baselined {
             return None;
         }
         let active = self.findings.iter().filter(|(_, f)| f.suppressed.is_none());
@@ -116,8 +126,22 @@ impl Report {
             Some(BaselineState::Unchanged) => (n, u + 1),
             _ => (n + 1, u),
         });
-        Some((new, unchanged))
+        Some(BaselineCounts { new, unchanged, absent: self.absent.len() })
     }
+
+    /// Nothing to say but "no findings": nothing reported, and no baseline or diff counts to give.
+    pub fn is_clean(&self) -> bool {
+        self.reported().next().is_none() && self.outside_diff.unwrap_or(0) == 0 && self.baseline_counts().is_none()
+    }
+}
+
+/// A run against a baseline in numbers (the text summary's `N new, M unchanged, K absent`; JSON
+/// `summary.baseline`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct BaselineCounts {
+    pub new: usize,
+    pub unchanged: usize,
+    pub absent: usize,
 }
 
 /// A bad per-file-ignores glob (exit status 2).
@@ -197,6 +221,9 @@ pub struct Triage {
     pub changes: Option<Changes>,
     /// `--baseline`: mark findings `new`/`unchanged`, give back the `absent` ones.
     pub baseline: Option<Baseline>,
+    /// Display paths of the files the scan read. Only their baseline results can be `absent` (a file
+    /// left out by `--exclude` or by the paths given was not looked at); `None`: every file counts.
+    pub scanned: Option<BTreeSet<String>>,
     /// The working directory display paths are relative to.
     pub cwd: PathBuf,
 }
@@ -209,16 +236,40 @@ impl Triage {
 
     /// Filters and marks the report's findings, fills in `absent`, and puts the notifications in order.
     pub fn apply(self, report: &mut Report) {
-        let Triage { scopes, scope_of, changes, baseline, cwd } = self;
+        let Triage { scopes, scope_of, changes, baseline, scanned, cwd } = self;
         report.findings.retain(|(path, f)| {
             let scope = scope_of.get(path).and_then(|&i| scopes.get(i)).or(scopes.first());
             scope.is_none_or(|s| s.keeps(&cwd, path, f.rule))
         });
-        if let Some(changes) = &changes {
-            report.findings.retain(|(path, f)| changes.contains(path, f.span.start.line));
-        }
+        // The baseline sees every finding of the files scanned, so that the diff filter below does not
+        // make the findings on untouched lines `absent`.
         if let Some(baseline) = baseline {
-            report.absent = baseline.apply(report.findings.iter_mut().map(|(_, f)| f));
+            let not_analysed: BTreeSet<&str> = report
+                .notifications
+                .iter()
+                .filter(|n| NOT_ANALYSED.contains(&n.id))
+                .filter_map(|n| n.path.as_deref())
+                .collect();
+            let looked_at: Option<BTreeSet<String>> = scanned.as_ref().map(|paths| {
+                paths.iter().filter(|p| !not_analysed.contains(p.as_str())).map(|p| report.uri(p)).collect()
+            });
+            let in_scope = |uri: &str| looked_at.as_ref().is_none_or(|uris| uris.contains(uri));
+            report.absent = baseline.apply(report.findings.iter_mut().map(|(_, f)| f), in_scope);
+            report.baselined = true;
+        }
+        if let Some(changes) = &changes {
+            // Diff paths are relative to the repository's top level, display paths to the working directory.
+            let real_cwd = std::fs::canonicalize(&cwd).unwrap_or_else(|_| cwd.clone());
+            let mut outside = 0;
+            report.findings.retain(|(path, f)| {
+                // Changed when any location is: the escalation, the write it reaches, a step between.
+                let changed = changes
+                    .repo_path(&real_cwd, Path::new(path))
+                    .is_some_and(|p| f.locations().any(|span| changes.overlaps(&p, span.start.line, span.last_line())));
+                outside += usize::from(!changed && is_reported(f));
+                changed
+            });
+            report.outside_diff = Some(outside);
         }
         report.notifications.sort_by(|a, b| (&a.path, a.line, a.id).cmp(&(&b.path, b.line, b.id)));
     }

@@ -87,7 +87,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("output", &[]),
     ("source", &[]),
     ("python", &[]),
-    ("prune", &[]),
+    // prune → suppress: the fragments of suppression comments keep their function (suppress::FRAGMENTS).
+    ("prune", &["suppress"]),
     ("diff", &[]),
     ("finding", &["source"]),
     ("docs", &["finding"]),
@@ -96,10 +97,12 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("safe_fs", &["finding"]),
     ("config", &["finding", "source"]),
     ("cli", &["config"]),
-    ("suppress", &["finding"]),
+    // suppress: config's edit distance says which comments are misspelt directives ("did you mean").
+    ("suppress", &["config", "finding"]),
     ("baseline", &["finding"]),
     ("checker", &["config", "finding", "index", "prune", "python", "source", "suppress"]),
-    ("rules", &["checker", "config", "finding", "index", "prune", "python", "source"]),
+    // rules → suppress: TG001 words its message from what the suppression stage found wrong.
+    ("rules", &["checker", "config", "finding", "index", "prune", "python", "source", "suppress"]),
     ("engine", &["checker", "config", "finding", "index", "prune", "python", "source", "suppress"]),
     ("cache", &["engine", "finding", "safe_fs"]),
     ("selection", &["checker", "docs", "finding", "rules"]),

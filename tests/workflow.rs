@@ -192,6 +192,7 @@ fn suppressed_results_stay_in_sarif_and_out_of_text_and_exit_status() {
     assert_eq!(code, 0, "silenced findings do not fail the run");
     let r = &results(&log)[0];
     assert_eq!(r["suppressions"][0]["kind"], "inSource");
+    assert_eq!(r["suppressions"][0]["status"], "accepted");
     assert_eq!(r["suppressions"][0]["justification"], "# trunkguard: ignore[TG202] -- best effort");
     let text = trunkguard_in(dir.path()).args(["check", "a.py"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&text.stdout).contains("TG202"));
@@ -265,6 +266,297 @@ fn diff_against_reports_only_changed_lines() {
         .collect();
     assert_eq!(got, [("new.py".into(), 3), ("old.py".into(), 9)]);
     trunkguard_in(dir.path()).args(["check", ".", "--diff-against", "no-such-ref"]).assert().code(2);
+}
+
+/// A git repository in a temporary directory whose git never reads the user's or the system's
+/// configuration: `GIT_CONFIG_GLOBAL` points at a file of the test's own.
+struct Repo {
+    dir: tempfile::TempDir,
+    global: tempfile::NamedTempFile,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let repo = Repo { dir: tempfile::tempdir().unwrap(), global: tempfile::NamedTempFile::new().unwrap() };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn git(&self, args: &[&str]) {
+        let out = std::process::Command::new("git")
+            .current_dir(self.path())
+            .env("GIT_CONFIG_GLOBAL", self.global.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        let path = self.path().join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    fn commit(&self, message: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+    }
+
+    /// `trunkguard check ARGS` in `sub` (relative to the repository) under the same git environment.
+    fn trunkguard(&self, sub: &str, args: &[&str]) -> std::process::Output {
+        trunkguard_in(&self.path().join(sub))
+            .env("GIT_CONFIG_GLOBAL", self.global.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .arg("check")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// (path, line, rule) of the findings of `trunkguard check ARGS --output-format json` run in `sub`.
+    fn findings(&self, sub: &str, args: &[&str]) -> Vec<(String, u64, String)> {
+        let out = self.trunkguard(sub, &[args, &["--output-format", "json"]].concat());
+        assert!(out.status.code().unwrap() <= 1, "{}", String::from_utf8_lossy(&out.stderr));
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (f["path"].as_str().unwrap().into(), f["line"].as_u64().unwrap(), f["rule"].as_str().unwrap().into())
+            })
+            .collect()
+    }
+}
+
+fn at(path: &str, line: u64, rule: &str) -> (String, u64, String) {
+    (path.into(), line, rule.into())
+}
+
+/// User settings that change `git diff`'s output (prefixes, quoting, fused hunks, colour, an external
+/// diff), in the repository's `.git/config` or the global configuration, change nothing; names with
+/// spaces, quotes and non-ASCII letters are matched; running from a subdirectory is the same.
+#[test]
+fn diff_against_is_immune_to_git_settings_and_unusual_names() {
+    let repo = Repo::new();
+    let names = ["a b.py", "é.py", "q\"t.py", "sub/s.py"];
+    for name in names {
+        repo.write(name, "x = 1\n");
+    }
+    // Unchanged finding between two changed lines: hunks fused by diff.interHunkContext must not count.
+    repo.write("h.py", &format!("x = 1\n{SILENT}y = 1\n"));
+    repo.commit("init");
+    for name in names {
+        repo.write(name, &format!("x = 1\n{SILENT}"));
+    }
+    repo.write("h.py", &format!("x = 2\n{SILENT}y = 2\n"));
+    repo.write("new é.py", SILENT);
+    let expected = [
+        at("a b.py", 4, "TG202"),
+        at("new é.py", 3, "TG202"),
+        at("q\"t.py", 4, "TG202"),
+        at("sub/s.py", 4, "TG202"),
+        at("é.py", 4, "TG202"),
+    ];
+    assert_eq!(repo.findings("", &[".", "--diff-against", "HEAD"]), expected);
+    let hostile = "[diff]\n\tnoprefix = true\n\tmnemonicPrefix = true\n\trelative = true\n\tinterHunkContext = 10\n\texternal = false\n[core]\n\tquotePath = true\n[color]\n\tui = always\n";
+    let config = repo.path().join(".git/config");
+    let own = fs::read_to_string(&config).unwrap();
+    fs::write(&config, format!("{own}{hostile}")).unwrap();
+    assert_eq!(repo.findings("", &[".", "--diff-against", "HEAD"]), expected, "settings in .git/config");
+    fs::write(&config, own).unwrap();
+    fs::write(repo.global.path(), hostile).unwrap();
+    assert_eq!(repo.findings("", &[".", "--diff-against", "HEAD"]), expected, "settings in the global config");
+    // From a subdirectory: diff paths are relative to the top level, display paths to the directory.
+    assert_eq!(repo.findings("sub", &[".", "--diff-against", "HEAD"]), [at("s.py", 4, "TG202")]);
+    let up: Vec<_> = expected.iter().map(|f| at(&format!("../{}", f.0), f.1, &f.2)).collect();
+    assert_eq!(repo.findings("sub", &["..", "--diff-against", "HEAD"]), up);
+}
+
+/// The revision is never an option to git, and every failure is one line and exit status 2.
+#[test]
+fn diff_against_errors_are_one_line_and_never_options() {
+    let repo = Repo::new();
+    repo.write("a.py", SILENT);
+    repo.commit("init");
+    for (rev, message) in [
+        ("--output=x", "`--output=x` is not a git revision"),
+        ("-p", "`-p` is not a git revision"),
+        ("no-such-ref", "unknown git revision `no-such-ref`"),
+        ("HEAD~5", "unknown git revision `HEAD~5`"),
+    ] {
+        let out = repo.trunkguard("", &["a.py", &format!("--diff-against={rev}")]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{rev}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{rev}: {stderr}");
+        assert!(stderr.contains(message), "{rev}: {stderr}");
+    }
+    assert!(!repo.path().join("x").exists(), "git wrote --output=x");
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("a.py"), SILENT).unwrap();
+    let out = trunkguard_in(outside.path())
+        .env("GIT_CEILING_DIRECTORIES", outside.path().parent().unwrap())
+        .args(["check", "a.py", "--diff-against", "HEAD"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("is not inside a git repository"), "{stderr}");
+}
+
+/// `--diff-against main` on a branch compares with where the branch left main (as `git diff main...`):
+/// what main changed since is not the branch's change.
+#[test]
+fn diff_against_compares_with_the_merge_base() {
+    let repo = Repo::new();
+    repo.write("f.py", &format!("x = 1\n{SILENT}"));
+    repo.commit("init");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("g.py", &format!("x = 1\n{SILENT}"));
+    repo.commit("feature");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("f.py", &format!("x = 1\n{}", SILENT.replace("except Exception:", "except Exception:  # reviewed")));
+    repo.commit("main moves on");
+    repo.git(&["checkout", "-q", "feature"]);
+    assert_eq!(repo.findings("", &[".", "--diff-against", "main"]), [at("g.py", 4, "TG202")]);
+}
+
+/// A finding counts as changed when any of its locations does: a change that adds only the write an
+/// existing `elevated()` reaches (a related location), or only the call to the helper that writes (a
+/// step of the flow). Every summary says how many findings the diff filter left out.
+#[test]
+fn diff_against_counts_related_and_flow_locations_and_says_what_it_left_out() {
+    let repo = Repo::new();
+    let rpc = |call: &str, write: &str| {
+        format!(
+            "class AgentRpcCallback(object):\n    def bind(self, context, port_id, host):\n        el = context.elevated()\n        {call}\n\n    def _store(self, ctx, port_id, host):\n        x = 1\n        {write}\n"
+        )
+    };
+    let call = "self._store(el, port_id, host)";
+    let write = "self.plugin.update_port(ctx, port_id, {'host': host})";
+    repo.write("related.py", &rpc(call, "LOG.debug('x')"));
+    repo.write("flow.py", &rpc("pass", write));
+    repo.write("old.py", SILENT);
+    repo.commit("init");
+    repo.write("related.py", &rpc(call, write));
+    repo.write("flow.py", &rpc(call, write));
+    assert_eq!(
+        repo.findings("", &[".", "--diff-against", "HEAD"]),
+        [at("flow.py", 3, "TG401"), at("related.py", 3, "TG401")]
+    );
+    let text = repo.trunkguard("", &[".", "--diff-against", "HEAD"]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("1 finding on lines the diff did not touch left out."), "{stdout}");
+    let json = repo.trunkguard("", &[".", "--diff-against", "HEAD", "--output-format", "json"]);
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["summary"]["outside_diff"], 1);
+    let (_, log) = sarif(repo.path(), &[".", "--diff-against", "HEAD"]);
+    assert_eq!(log["runs"][0]["properties"]["findingsOutsideDiff"], 1);
+    // Nothing on changed lines: the summary still says what was left out.
+    repo.commit("second");
+    let text = repo.trunkguard("", &[".", "--diff-against", "HEAD"]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert_eq!(text.status.code(), Some(0));
+    assert!(stdout.contains("3 findings on lines the diff did not touch left out."), "{stdout}");
+    let (_, log) = sarif(repo.path(), &["."]);
+    assert!(log["runs"][0].get("properties").is_none(), "no diff, no property");
+}
+
+fn states(log: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = results(log)
+        .iter()
+        .map(|r| {
+            let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
+            (uri.to_string(), r["baselineState"].as_str().unwrap().to_string())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Only files that were scanned can have `absent` results: not those outside the paths given, nor
+/// those `--exclude`d, nor the findings `--diff-against` leaves out on untouched lines.
+#[test]
+fn baseline_results_of_files_not_scanned_are_not_absent() {
+    let repo = Repo::new();
+    repo.write("a.py", SILENT);
+    repo.write("b.py", SILENT);
+    repo.commit("init");
+    let out = repo.trunkguard("", &[".", "-o", "sarif=old.sarif"]);
+    assert_eq!(out.status.code(), Some(1));
+    let unchanged = |f: &str| (f.to_string(), "unchanged".to_string());
+    let (_, log) = sarif(repo.path(), &["a.py", "--baseline", "old.sarif"]);
+    assert_eq!(states(&log), [unchanged("a.py")]);
+    let (_, log) = sarif(repo.path(), &[".", "--exclude", "b.py", "--baseline", "old.sarif"]);
+    assert_eq!(states(&log), [unchanged("a.py")]);
+    repo.write("a.py", "x = 1\n");
+    let (_, log) = sarif(repo.path(), &[".", "--diff-against", "HEAD", "--baseline", "old.sarif"]);
+    assert_eq!(states(&log), [("a.py".to_string(), "absent".to_string())]);
+    let (_, log) = sarif(repo.path(), &["b.py", "--baseline", "old.sarif"]);
+    assert_eq!(states(&log), [unchanged("b.py")]);
+}
+
+/// Two identical findings against a baseline that has one: one `unchanged`, one `new`. A baseline
+/// with a byte order mark is read; another tool's SARIF is an error naming it.
+#[test]
+fn baseline_counts_duplicates_reads_a_bom_and_refuses_other_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("m.py"), SILENT).unwrap();
+    trunkguard_in(dir.path()).args(["check", "m.py", "-o", "sarif=old.sarif"]).assert().code(1);
+    fs::write(dir.path().join("m.py"), format!("{SILENT}{SILENT}")).unwrap();
+    let (_, log) = sarif(dir.path(), &["m.py", "--baseline", "old.sarif"]);
+    assert_eq!(states(&log), [("m.py".into(), "new".into()), ("m.py".into(), "unchanged".into())]);
+    trunkguard_in(dir.path())
+        .args(["check", "m.py", "--baseline", "old.sarif", "--fail-on-new"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("1 new, 1 unchanged, 0 absent"));
+    let old = fs::read_to_string(dir.path().join("old.sarif")).unwrap();
+    fs::write(dir.path().join("bom.sarif"), format!("\u{feff}{old}")).unwrap();
+    let (_, log) = sarif(dir.path(), &["m.py", "--baseline", "bom.sarif"]);
+    assert_eq!(states(&log).len(), 2);
+    let mut other: Value = serde_json::from_str(&old).unwrap();
+    other["runs"][0]["tool"]["driver"]["name"] = "Bandit".into();
+    fs::write(dir.path().join("bandit.sarif"), other.to_string()).unwrap();
+    trunkguard_in(dir.path())
+        .args(["check", "m.py", "--baseline", "bandit.sarif"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bandit.sarif: a SARIF log written by `Bandit`, not by trunkguard"));
+}
+
+/// The JSON summary has the baseline counts the text summary has, also when everything is fixed or
+/// unchanged (and `null` without a baseline).
+#[test]
+fn json_summary_has_the_baseline_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("m.py"), SILENT).unwrap();
+    trunkguard_in(dir.path()).args(["check", "m.py", "-o", "sarif=old.sarif"]).assert().code(1);
+    let run = |extra: &[&str]| {
+        let out = trunkguard_in(dir.path()).args(["check", "m.py"]).args(extra).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let summary = |extra: &[&str]| -> Value {
+        let json: Value = serde_json::from_str(&run(&[extra, &["--output-format", "json"]].concat())).unwrap();
+        json["summary"]["baseline"].clone()
+    };
+    let counts = |new: u64, unchanged: u64, absent: u64| serde_json::json!({"new": new, "unchanged": unchanged, "absent": absent});
+    assert_eq!(summary(&[]), Value::Null);
+    assert_eq!(summary(&["--baseline", "old.sarif"]), counts(0, 1, 0));
+    assert!(run(&["--baseline", "old.sarif"]).contains("Against the baseline: 0 new, 1 unchanged, 0 absent."));
+    fs::write(dir.path().join("m.py"), format!("{SILENT}{SWALLOW}")).unwrap();
+    assert_eq!(summary(&["--baseline", "old.sarif"]), counts(1, 1, 0));
+    fs::write(dir.path().join("m.py"), "x = 1\n").unwrap();
+    assert_eq!(summary(&["--baseline", "old.sarif"]), counts(0, 0, 1));
+    assert!(run(&["--baseline", "old.sarif"]).contains("Against the baseline: 0 new, 0 unchanged, 1 absent."));
 }
 
 #[test]

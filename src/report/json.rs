@@ -6,10 +6,13 @@
 //!   "scope": "Plugin.update", "fingerprint": "…", "related": [], "properties": {},
 //!   "suppressed": null, "baseline_state": null}],
 //!  "notifications": [{"id": "syntax-error", "level": "warning", "path": "b.py", "line": 1, "message": "…"}],
-//!  "summary": {"findings": 1, "suppressed": 0, "errors": 0, "warnings": 1, "notes": 0, "files_scanned": 2}}
+//!  "summary": {"findings": 1, "suppressed": 0, "errors": 0, "warnings": 1, "notes": 0, "files_scanned": 2,
+//!              "outside_diff": null, "baseline": null}}
 //! ```
 //! `suppressed` holds the silencing comment; `baseline_state` is `new`/`unchanged` with `--baseline`.
-//! Summary counts exclude silenced findings.
+//! Summary counts exclude silenced findings; `outside_diff` is, with `--diff-against`, how many findings
+//! the diff filter left out, and `baseline`, with `--baseline`, `{"new": 1, "unchanged": 3, "absent": 0}`
+//! as in the text summary (both `null` without the option).
 //! ```text
 //! ```
 //! Lines are 1-based; columns are 1-based UTF-16 code units (as in SARIF).
@@ -56,6 +59,8 @@ pub fn render(report: &Report) -> String {
             "warnings": report.count(Level::Warning),
             "notes": report.count(Level::Note),
             "files_scanned": report.files_scanned,
+            "outside_diff": report.outside_diff,
+            "baseline": report.baseline_counts(),
         },
     });
     let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();

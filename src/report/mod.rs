@@ -17,11 +17,6 @@ use crate::finding::{Level, Span};
 pub use crate::triage::Report;
 
 impl Report {
-    /// The percent-encoded URI path of a display path.
-    pub fn uri(&self, display: &str) -> String {
-        self.uris.get(display).cloned().unwrap_or_else(|| crate::discover::percent_encode(display.as_bytes()))
-    }
-
     /// "3 findings (1 error, 2 warnings) in 2 files; 12 files scanned."
     pub fn summary(&self) -> String {
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
@@ -43,11 +38,12 @@ impl Report {
         if let Some(n) = self.notifications.iter().find(|n| n.id == crate::finding::INCOMPLETE) {
             out.push_str(&format!(" Incomplete: {}.", n.message));
         }
-        if let Some((new, unchanged)) = self.baseline_counts() {
-            out.push_str(&format!(
-                " Against the baseline: {new} new, {unchanged} unchanged, {} absent.",
-                self.absent.len()
-            ));
+        if let Some(outside) = self.outside_diff.filter(|&n| n > 0) {
+            out.push_str(&format!(" {} on lines the diff did not touch left out.", plural(outside, "finding")));
+        }
+        if let Some(b) = self.baseline_counts() {
+            let (new, unchanged, absent) = (b.new, b.unchanged, b.absent);
+            out.push_str(&format!(" Against the baseline: {new} new, {unchanged} unchanged, {absent} absent."));
         }
         out
     }
@@ -116,7 +112,7 @@ pub fn level_index(level: Level) -> usize {
 /// The last line a span really covers: a span ending at column 1 of a later line ends on the line
 /// before it.
 pub fn last_line(span: &Span) -> usize {
-    if span.end.line > span.start.line && span.end.column <= 1 { span.end.line - 1 } else { span.end.line }
+    span.last_line()
 }
 
 /// Escapes text for XML 1.0 content and double-quoted attribute values: `&`, `<`, `>` and `"` become

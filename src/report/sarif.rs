@@ -51,13 +51,18 @@ fn build(report: &Report) -> Sarif {
         Invocation::builder().execution_successful(successful).tool_execution_notifications(notifications).build();
     let base =
         BTreeMap::from([(SRCROOT.to_string(), ArtifactLocation::builder().uri(dir_uri(&report.srcroot)).build())]);
-    let run = Run::builder()
+    let mut run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .results(results)
         .invocations(vec![invocation])
         .original_uri_base_ids(base)
         .column_kind(json!("utf16CodeUnits"))
         .build();
+    if let Some(outside) = report.outside_diff {
+        // `--diff-against`: how many findings the diff filter left out (not results: they are not shown).
+        let extra = BTreeMap::from([("findingsOutsideDiff".to_string(), json!(outside))]);
+        run.properties = Some(PropertyBag::builder().additional_properties(extra).build());
+    }
     Sarif::builder().schema(SCHEMA_URI).version(json!("2.1.0")).runs(vec![run]).build()
 }
 
@@ -157,8 +162,9 @@ fn result(report: &Report, path: &str, f: &Finding) -> SarifResult {
         out.related_locations = Some(related);
     }
     if let Some(justification) = &f.suppressed {
-        out.suppressions =
-            Some(vec![Suppression::builder().kind(json!("inSource")).justification(justification.clone()).build()]);
+        // `accepted`: the comment is the decision (SARIF consumers that look at the status need it).
+        let suppression = Suppression::builder().kind(json!("inSource")).status(json!("accepted"));
+        out.suppressions = Some(vec![suppression.justification(justification.clone()).build()]);
     }
     out.baseline_state = f.baseline.map(|b| json!(b.as_str()));
     if !f.flow.is_empty() {

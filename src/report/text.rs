@@ -37,7 +37,7 @@ pub fn render(report: &Report, color: bool, summary: bool) -> String {
         out.push('\n');
     }
     if summary {
-        if report.reported().next().is_none() && report.absent.is_empty() {
+        if report.is_clean() {
             let _ = writeln!(out, "No findings; {} scanned.", plural(report.files_scanned));
         } else {
             out.push_str(&report.summary());

@@ -1,8 +1,10 @@
-//! TG001 unused-suppression: a `# trunkguard: ignore[...]` comment that silenced nothing. The engine
-//! applies suppression comments after the walk (`crate::suppress`) and hands this rule the directives
-//! that silenced nothing.
+//! TG001 unused-suppression: a trunkguard suppression comment that silences nothing — it found no
+//! finding of a rule that ran, it names a rule trunkguard does not have, or it is a misspelt directive.
+//! The engine applies suppression comments after the walk (`crate::suppress`) and hands this rule
+//! what is wrong with them.
 
 use crate::rules::{Checker, Rule, Triggers};
+use crate::suppress::{BadDirective, Defect};
 use tree_sitter::Node;
 
 /// See `rules/TG001.md`.
@@ -25,13 +27,44 @@ impl Rule for UnusedSuppression {
     fn check(&self, _node: Node<'_>, _cx: &mut Checker<'_>) {}
 
     fn after_walk(&self, cx: &mut Checker<'_>) {
-        for u in cx.take_unused_suppressions() {
-            let what = if u.selectors == ["ALL"] { "any rule".to_string() } else { u.selectors.join(", ") };
-            let message = format!(
-                "`{}` silences nothing: no {what} finding here. Remove the comment, or correct the rule id.",
-                u.directive
-            );
-            cx.report_range(self.id(), u.start_byte, u.end_byte, message);
+        for bad in cx.take_bad_suppressions() {
+            let message = message(&bad);
+            cx.report_range(self.id(), bad.start_byte, bad.end_byte, message);
+        }
+    }
+}
+
+/// What is wrong with the comment, and the fix.
+fn message(bad: &BadDirective) -> String {
+    let directive = &bad.directive;
+    match &bad.defect {
+        Defect::Unused(selectors) => {
+            let what = if selectors == &["ALL"] { "any rule".to_string() } else { selectors.join(", ") };
+            format!(
+                "`{directive}` silences nothing: no {what} finding here. Remove the comment, or correct the rule id."
+            )
+        }
+        Defect::UnknownRules(unknown) => {
+            let named: Vec<String> = unknown
+                .iter()
+                .map(|(s, meant)| match meant {
+                    Some(m) => format!("`{s}` (did you mean `{m}`?)"),
+                    None => format!("`{s}`"),
+                })
+                .collect();
+            format!(
+                "`{directive}` names no trunkguard rule: {}. It silences nothing; correct the rule id (`trunkguard rules` lists them).",
+                named.join(", ")
+            )
+        }
+        Defect::Misspelt { wrong, meant } => {
+            let fix = match meant {
+                Some(m) => format!("Write `{m}`."),
+                None => {
+                    "The directives are `# trunkguard: ignore[RULES]` and `# trunkguard: ignore-file[RULES]`.".into()
+                }
+            };
+            format!("`{directive}` is not a trunkguard directive: {}, so it silences nothing. {fix}", wrong.join("; "))
         }
     }
 }
