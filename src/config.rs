@@ -132,28 +132,12 @@ const SENSITIVE_KEYS: &[&str] = &["extra-words", "allow-words"];
 const CONTEXT_KEYS: &[&str] = &["context-params", "guards", "write-prefixes"];
 const RETRY_KEYS: &[&str] = &["wait-functions"];
 
-/// Edit distance, for "did you mean".
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 /// The candidate nearest to `word`, if it is near enough to be a typo.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let lower = word.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|c| (levenshtein(&lower, &c.to_ascii_lowercase()), c))
+        .map(|c| (crate::finding::edit_distance(&lower, &c.to_ascii_lowercase()), c))
         .filter(|(d, c)| *d <= 3.max(c.len() / 3))
         .min()
         .map(|(_, c)| c.to_string())
