@@ -205,6 +205,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn measured_precision_gives_a_label() {
+        assert_eq!(precision_label("0.86 (neutron, nova; 2026-11-30)"), Some("high"));
+        assert_eq!(precision_label("0.50 (designate; 2026-11-30)"), Some("medium"));
+        assert_eq!(precision_label("1.00 (x; 2026-11-30)"), Some("very-high"));
+        assert_eq!(precision_label("0.86 (neutron)"), None);
+        assert_eq!(precision_label("1.5 (x; 2026-11-30)"), None);
+        assert_eq!(precision_label("high"), None);
+    }
+
+    #[test]
     fn every_embedded_doc_parses_and_is_named_after_its_id() {
         for (stem, md) in RULE_DOCS {
             let doc = RuleDoc::parse(stem, md).unwrap_or_else(|e| panic!("{e}"));
