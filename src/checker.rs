@@ -4,7 +4,7 @@
 
 use crate::config::{Analysis, Knobs};
 use crate::finding::{Finding, Level, Related, Span};
-use crate::index::{Deferred, FileFacts};
+use crate::index::{Condition, Deferred, FileFacts};
 pub use crate::prune::Triggers;
 use crate::python::{self, Imports, fields};
 use crate::source::SourceFile;
@@ -167,9 +167,40 @@ impl<'a> Checker<'a> {
         end: usize,
         message: String,
     ) -> &mut Finding {
+        self.defer(Condition::SecretOption(crate::index::option_key(option)), rule, start, end, message)
+    }
+
+    /// Records that this file registers the oslo.policy rule `name` (`*` for parts it cannot resolve)
+    /// at `node`.
+    pub fn declare_policy(&mut self, name: String, node: Node<'_>) {
+        let span = self.node_span(node);
+        self.facts.policies.entry(name).or_insert(span);
+    }
+
+    /// Like [`Checker::report`], but the finding stands only if the project registers some policy and
+    /// one of `names` is not among them; `{missing}` and `{nearest}` in the message are filled in then
+    /// (see [`crate::index::ProjectIndex::resolve`]).
+    pub fn report_unless_registered(
+        &mut self,
+        names: Vec<String>,
+        rule: &'static str,
+        node: Node<'_>,
+        message: String,
+    ) -> &mut Finding {
+        self.defer(Condition::UnregisteredPolicy(names), rule, node.start_byte(), node.end_byte(), message)
+    }
+
+    fn defer(
+        &mut self,
+        condition: Condition,
+        rule: &'static str,
+        start: usize,
+        end: usize,
+        message: String,
+    ) -> &mut Finding {
         self.report_range(rule, start, end, message);
         let finding = self.findings.pop().expect("just pushed");
-        self.deferred.push(Deferred { option: crate::index::option_key(option), finding });
+        self.deferred.push(Deferred { condition, finding });
         &mut self.deferred.last_mut().expect("just pushed").finding
     }
 
@@ -222,7 +253,7 @@ impl<'a> Checker<'a> {
 
     /// A related location with a message.
     pub fn related(&self, node: Node<'_>, message: impl Into<String>) -> Related {
-        Related { span: self.node_span(node), message: message.into() }
+        Related { span: self.node_span(node), message: message.into(), path: None }
     }
 
     /// Reports a finding of rule `rule` on the byte range `start..end`. Returns it so the rule can

@@ -156,33 +156,6 @@ const SENSITIVE_KEYS: &[&str] = &["extra-words", "allow-words"];
 const CONTEXT_KEYS: &[&str] = &["context-params", "guards", "write-prefixes"];
 const RETRY_KEYS: &[&str] = &["wait-functions"];
 
-/// Edit distance, for "did you mean".
-pub fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-/// The candidate nearest to `word`, if it is near enough to be a typo.
-pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let lower = word.to_ascii_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| (levenshtein(&lower, &c.to_ascii_lowercase()), c))
-        .filter(|(d, c)| *d <= 3.max(c.len() / 3))
-        .min()
-        .map(|(_, c)| c.to_string())
-}
-
 /// Finds the configuration that applies to `start` (a file or directory): the nearest at or above it.
 pub fn find(start: &Path) -> Option<PathBuf> {
     let abs = std::path::absolute(start).ok()?;
@@ -321,7 +294,7 @@ impl Parser<'_> {
                     file: self.file.to_path_buf(),
                     line: self.line(key.span().start),
                     key: format!("{prefix}{}", key.get_ref()),
-                    suggestion: nearest(key.get_ref(), allowed.iter().copied()),
+                    suggestion: crate::finding::nearest(key.get_ref(), allowed.iter().copied()),
                 });
             }
         }
@@ -379,7 +352,7 @@ impl Parser<'_> {
             line: self.line(span.start),
             key: key.into(),
             rule: rule.into(),
-            suggestion: nearest(rule, self.rules.iter().copied()),
+            suggestion: crate::finding::nearest(rule, self.rules.iter().copied()),
         })
     }
 
@@ -692,7 +665,7 @@ wait-functions = ["pause"]
 
     #[test]
     fn nearest_names() {
-        assert_eq!(nearest("ignor", TOP_KEYS.iter().copied()).as_deref(), Some("ignore"));
-        assert_eq!(nearest("completely-different", TOP_KEYS.iter().copied()), None);
+        assert_eq!(crate::finding::nearest("ignor", TOP_KEYS.iter().copied()).as_deref(), Some("ignore"));
+        assert_eq!(crate::finding::nearest("completely-different", TOP_KEYS.iter().copied()), None);
     }
 }

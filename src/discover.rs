@@ -200,7 +200,7 @@ pub fn discover_with(roots: &[PathBuf], options: &WalkOptions<'_>, cwd: &Path) -
     for root in roots {
         let meta = std::fs::metadata(root).map_err(|_| DiscoverError::NotFound(root.display().to_string()))?;
         if meta.is_file() {
-            if !(options.force_exclude && is_excluded(options.excludes, root, &display_path(root, cwd))) {
+            if !(options.force_exclude && is_excluded_under(options.excludes, &display_path(root, cwd))) {
                 out.files.push(Candidate::new(root, cwd, options.root));
             }
             continue;

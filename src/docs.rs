@@ -27,8 +27,12 @@ pub struct RuleDoc {
     pub cwe: Option<String>,
     /// GitHub code scanning's 0.0–10.0 severity score, as written.
     pub security_severity: Option<String>,
-    /// `very-high`, `high`, `medium` or `low` (SARIF `precision`).
+    /// `very-high`, `high`, `medium` or `low` (SARIF `precision`): as written, or derived from a
+    /// measured precision.
     pub precision: String,
+    /// A measured precision as written, `0.86 (neutron, nova; 2025-11-30)`: the fraction of judged
+    /// findings that were real, on which corpus, when.
+    pub measured: Option<String>,
     pub tags: Vec<String>,
     /// The Markdown after the front matter.
     pub body: String,
@@ -45,6 +49,27 @@ pub enum DocError {
     BadValue { file: String, key: &'static str, value: String },
     #[error("{file}: section `## {section}` is missing")]
     MissingSection { file: String, section: &'static str },
+}
+
+/// The SARIF precision label of a measured precision written `0.86 (corpus; date)`: a number in
+/// 0–1, then the corpus and the date in parentheses. `None` if it is not written so.
+fn precision_label(written: &str) -> Option<&'static str> {
+    let (number, rest) = written.split_once(' ')?;
+    let value: f64 = number.parse().ok().filter(|v| (0.0..=1.0).contains(v))?;
+    let detail = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
+    let (corpus, date) = detail.rsplit_once(';')?;
+    let date = date.trim();
+    let is_date = date.len() == 10
+        && date.chars().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() });
+    if corpus.trim().is_empty() || !is_date {
+        return None;
+    }
+    Some(match value {
+        v if v >= 0.95 => "very-high",
+        v if v >= 0.8 => "high",
+        v if v >= 0.5 => "medium",
+        _ => "low",
+    })
 }
 
 impl RuleDoc {
@@ -70,10 +95,12 @@ impl RuleDoc {
             "false" => false,
             other => return Err(DocError::BadValue { file: file.into(), key: "enabled", value: other.into() }),
         };
-        let precision = get("precision")?;
-        if !["very-high", "high", "medium", "low"].contains(&precision.as_str()) {
-            return Err(DocError::BadValue { file: file.into(), key: "precision", value: precision });
-        }
+        let written = get("precision")?;
+        let (precision, measured) = match precision_label(&written) {
+            Some(label) => (label.to_string(), Some(written)),
+            None if ["very-high", "high", "medium", "low"].contains(&written.as_str()) => (written, None),
+            None => return Err(DocError::BadValue { file: file.into(), key: "precision", value: written }),
+        };
         let tags = get("tags")?
             .trim_matches(['[', ']'])
             .split(',')
@@ -94,6 +121,7 @@ impl RuleDoc {
             cwe: optional("cwe"),
             security_severity: optional("security-severity"),
             precision,
+            measured,
             tags,
             body: body.trim_start_matches('\n').to_string(),
         })
@@ -118,6 +146,9 @@ impl RuleDoc {
         let on = if self.enabled { "on by default" } else { "opt-in" };
         let mut out = format!("{} {}: {}\n", self.id, self.name, self.summary);
         out.push_str(&format!("level: {}, {on}, precision: {}", self.level.as_str(), self.precision));
+        if let Some(measured) = &self.measured {
+            out.push_str(&format!(" (measured {measured})"));
+        }
         if let Some(cwe) = &self.cwe {
             out.push_str(&format!(", {cwe}"));
         }
@@ -172,6 +203,16 @@ pub fn markdown_table() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn measured_precision_gives_a_label() {
+        assert_eq!(precision_label("0.86 (neutron, nova; 2026-11-30)"), Some("high"));
+        assert_eq!(precision_label("0.50 (designate; 2026-11-30)"), Some("medium"));
+        assert_eq!(precision_label("1.00 (x; 2026-11-30)"), Some("very-high"));
+        assert_eq!(precision_label("0.86 (neutron)"), None);
+        assert_eq!(precision_label("1.5 (x; 2026-11-30)"), None);
+        assert_eq!(precision_label("high"), None);
+    }
 
     #[test]
     fn every_embedded_doc_parses_and_is_named_after_its_id() {

@@ -57,6 +57,41 @@ impl Span {
 pub struct Related {
     pub span: Span,
     pub message: String,
+    /// The file it is in, when not the finding's own (display path; e.g. the policy module a deferred
+    /// finding points at).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// The finding property a rule sets to rank its findings (0–100, most likely real highest): SARIF
+/// writes it as `result.rank`, other formats as a property.
+pub const RANK: &str = "rank";
+
+/// Edit distance between two names, counted in characters (for "did you mean").
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// The candidate nearest to `word`, if it is near enough to be a typo.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let lower = word.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&lower, &c.to_ascii_lowercase()), c))
+        .filter(|(d, c)| *d <= 3.max(c.len() / 3))
+        .min()
+        .map(|(_, c)| c.to_string())
 }
 
 /// One problem found by one rule at one place. (De)serialisable for the result cache.

@@ -2,25 +2,40 @@
 //!
 //! The engine still parses and walks each file once. During that walk a rule may record facts about
 //! the file ([`FileFacts`], e.g. "this file declares the oslo.config option `connection` with
-//! `secret=True`") and may emit *deferred* findings ([`Deferred`]) whose validity depends on such a
-//! fact elsewhere in the tree. After the parallel scan, `lib::scan` merges every file's facts into a
-//! [`ProjectIndex`] and keeps the deferred findings whose condition holds. Merging is a set union, so
-//! the result does not depend on file order or thread count.
+//! `secret=True`", "this file registers the policy `get_port`") and may emit *deferred* findings
+//! ([`Deferred`]) whose validity depends on such a fact elsewhere in the tree. After the parallel scan,
+//! `lib::scan` merges every file's facts into a [`ProjectIndex`] and resolves the deferred findings
+//! ([`ProjectIndex::resolve`]). Merging is a union in file order, so the result does not depend on
+//! thread count.
 
-use crate::finding::Finding;
-use std::collections::BTreeSet;
+use crate::finding::{Finding, Related, Span, edit_distance};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Facts one file contributes to the project index.
 #[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FileFacts {
     /// Names of oslo.config options declared with `secret=True` (dashes normalised to `_`).
     pub secret_options: BTreeSet<String>,
+    /// oslo.policy rule names the file registers (`RuleDefault(name=...)`), with where. A `*` stands
+    /// for a part the file alone cannot resolve (`base.IDENTITY % 'get_user'` gives `*get_user*`).
+    pub policies: BTreeMap<String, Span>,
 }
 
-/// A finding that stands only if the oslo.config option `option` is declared secret somewhere.
+/// What a deferred finding waits for.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Condition {
+    /// The oslo.config option is declared `secret=True` somewhere.
+    SecretOption(String),
+    /// The project registers some policies, and at least one of these names matches none of them.
+    /// The finding's message holds `{missing}` (the unregistered names) and `{nearest}` (a "did you
+    /// mean" sentence), filled in when the finding is kept.
+    UnregisteredPolicy(Vec<String>),
+}
+
+/// A finding that stands only if its [`Condition`] holds once every file has been seen.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Deferred {
-    pub option: String,
+    pub condition: Condition,
     pub finding: Finding,
 }
 
@@ -28,12 +43,17 @@ pub struct Deferred {
 #[derive(Debug, Default, Clone)]
 pub struct ProjectIndex {
     secret_options: BTreeSet<String>,
+    /// Registered policy names (and `*` patterns) → the first file (display path) and place declaring it.
+    policies: BTreeMap<String, (String, Span)>,
 }
 
 impl ProjectIndex {
-    /// Adds one file's facts.
-    pub fn merge(&mut self, facts: &FileFacts) {
+    /// Adds the facts of the file displayed as `path`.
+    pub fn merge(&mut self, path: &str, facts: &FileFacts) {
         self.secret_options.extend(facts.secret_options.iter().cloned());
+        for (name, span) in &facts.policies {
+            self.policies.entry(name.clone()).or_insert_with(|| (path.to_string(), *span));
+        }
     }
 
     /// Is `name` an option declared `secret=True` anywhere in the scanned tree?
@@ -41,10 +61,63 @@ impl ProjectIndex {
         self.secret_options.contains(name)
     }
 
-    /// Does the deferred finding's condition hold?
-    pub fn keeps(&self, deferred: &Deferred) -> bool {
-        self.is_secret_option(&deferred.option)
+    /// Is `name` a policy some file registers (exactly, or through a pattern)?
+    pub fn is_registered_policy(&self, name: &str) -> bool {
+        self.policies.contains_key(name) || self.policies.keys().any(|p| p.contains('*') && glob_matches(p, name))
     }
+
+    /// The registered policy name nearest to `name`, with where it is declared.
+    fn nearest_policy(&self, name: &str) -> Option<(&str, &(String, Span))> {
+        self.policies
+            .iter()
+            .filter(|(p, _)| !p.contains('*'))
+            .min_by_key(|(p, _)| (edit_distance(name, p), p.as_str()))
+            .map(|(p, at)| (p.as_str(), at))
+    }
+
+    /// The deferred finding, completed, if its condition holds.
+    pub fn resolve(&self, deferred: Deferred) -> Option<Finding> {
+        match deferred.condition {
+            Condition::SecretOption(option) => self.is_secret_option(&option).then_some(deferred.finding),
+            Condition::UnregisteredPolicy(names) => self.unregistered(names, deferred.finding),
+        }
+    }
+
+    fn unregistered(&self, names: Vec<String>, mut finding: Finding) -> Option<Finding> {
+        if self.policies.is_empty() {
+            return None; // a tree that registers no policy: its names are registered elsewhere
+        }
+        let missing: Vec<String> = names.into_iter().filter(|n| !self.is_registered_policy(n)).collect();
+        let first = missing.first()?;
+        let list = missing.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        let mut hint = String::new();
+        if let Some((near, (path, span))) = self.nearest_policy(first) {
+            hint = format!(" The nearest registered name is `{near}` ({path}:{}).", span.start.line);
+            finding.properties.insert("nearestPolicy".into(), near.to_string());
+            finding.related.push(Related {
+                span: *span,
+                message: format!("the nearest registered policy, `{near}`, is declared here; `{first}` is not"),
+                path: Some(path.clone()),
+            });
+        }
+        finding.message = finding.message.replace("{missing}", &list).replace("{nearest}", &hint);
+        finding.properties.insert("unregisteredPolicies".into(), missing.join(" "));
+        Some(finding)
+    }
+}
+
+/// Does `pattern` (with `*` matching any run of characters) match `name`?
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(first) else { return false };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else { return rest.is_empty() };
+    for part in middle {
+        let Some(at) = rest.find(part) else { return false };
+        rest = &rest[at + part.len()..];
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// The normal form of an option name: `admin-password` is read as `CONF.admin_password`.
@@ -61,9 +134,25 @@ mod tests {
         let mut a = FileFacts::default();
         a.secret_options.insert(option_key("admin-password"));
         let mut index = ProjectIndex::default();
-        index.merge(&a);
-        index.merge(&FileFacts::default());
+        index.merge("a.py", &a);
+        index.merge("b.py", &FileFacts::default());
         assert!(index.is_secret_option("admin_password"));
         assert!(!index.is_secret_option("host"));
+    }
+
+    #[test]
+    fn policy_patterns() {
+        assert!(glob_matches("*get_user*", "identity:get_user"));
+        assert!(glob_matches("a:*", "a:b"));
+        assert!(!glob_matches("a:*:c", "a:b"));
+        assert!(glob_matches("a:*:c", "a:b:c"));
+        assert!(!glob_matches("abc", "abcd"));
+        let mut facts = FileFacts::default();
+        let at = crate::source::Position { line: 1, column: 1 };
+        facts.policies.insert("identity:*list_users*".into(), Span { start_byte: 0, end_byte: 1, start: at, end: at });
+        let mut index = ProjectIndex::default();
+        index.merge("p.py", &facts);
+        assert!(index.is_registered_policy("identity:list_users"));
+        assert!(!index.is_registered_policy("identity:get_user"));
     }
 }

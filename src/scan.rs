@@ -109,8 +109,8 @@ pub fn scan_plans(
     // (e.g. a logged `CONF.database.connection` where some file declares `connection` secret). A set
     // union in file order: the same result whatever the thread count or the cache.
     let mut index = index::ProjectIndex::default();
-    for outcome in &outcomes {
-        index.merge(&outcome.analysis.facts);
+    for (file, outcome) in files.iter().zip(&outcomes) {
+        index.merge(&file.display, &outcome.analysis.facts);
     }
     let mut scan = Scan { files_scanned: files.len(), cache_warning, ..Scan::default() };
     let mut updates: Vec<Vec<(String, cache::Entry)>> = plans.iter().map(|_| Vec::new()).collect();
@@ -119,7 +119,7 @@ pub fn scan_plans(
         scan.cached += usize::from(from_cache);
         updates[plan].extend(update);
         let before = analysis.findings.len();
-        analysis.findings.extend(analysis.deferred.drain(..).filter(|d| index.keeps(d)).map(|d| d.finding));
+        analysis.findings.extend(analysis.deferred.drain(..).filter_map(|d| index.resolve(d)));
         if analysis.findings.len() != before {
             engine::finish(&file.rel, &mut analysis.findings);
         }

@@ -18,8 +18,8 @@
 //! a missing colon). Only comments shaped like a directive — a word near `trunkguard`, a verb near
 //! `ignore`/`ignore-file`, then `[`, the end of the comment or `--` — are taken for misspelt ones.
 
-use crate::config::{levenshtein, nearest};
 use crate::finding::{Finding, selects as matches};
+use crate::finding::{edit_distance as levenshtein, nearest};
 
 /// A comment of the file, as the walk found it.
 #[derive(Debug, Clone)]

@@ -97,8 +97,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("safe_fs", &["finding"]),
     ("config", &["finding", "source"]),
     ("cli", &["config"]),
-    // suppress: config's edit distance says which comments are misspelt directives ("did you mean").
-    ("suppress", &["config", "finding"]),
+    ("suppress", &["finding"]),
     ("baseline", &["finding"]),
     ("checker", &["config", "finding", "index", "prune", "python", "source", "suppress"]),
     // rules → suppress: TG001 words its message from what the suppression stage found wrong.

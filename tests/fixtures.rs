@@ -114,23 +114,47 @@ fn logs_fixtures() {
     check_family("fixtures/logs");
 }
 
+/// `path:line:fingerprint` of every finding of a scan of `files` with `rules` on `threads` threads.
+fn summarise(files: &[discover::Candidate], rules: &[&'static dyn rules::Rule], threads: usize) -> Vec<String> {
+    let result =
+        scan(files, rules, &Default::default(), &ScanOptions { threads: Some(threads), ..Default::default() }).unwrap();
+    result.findings.iter().map(|(p, f)| format!("{p}:{}:{}", f.span.start.line, f.fingerprint)).collect()
+}
+
 /// The secret-option index is project-wide: reads of `connection` are findings only when the file
 /// declaring it `secret=True` is scanned too, and the result does not depend on the thread count.
 #[test]
 fn logs_secret_option_index() {
     let all = selection::resolve(&["TG301".into()], &[]).unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let summary = |files: &[discover::Candidate], threads| {
-        let result =
-            scan(files, &all, &Default::default(), &ScanOptions { threads: Some(threads), ..Default::default() })
-                .unwrap();
-        result.findings.iter().map(|(p, f)| format!("{p}:{}:{}", f.span.start.line, f.fingerprint)).collect::<Vec<_>>()
-    };
+    let summary = |files: &[discover::Candidate], threads| summarise(files, &all, threads);
     let reads = fixture_files(&root.join("fixtures/logs/option_reads.py").to_string_lossy());
     assert!(summary(&reads, 1).is_empty(), "without the declaring file, `connection` is not known to be secret");
     let both = fixture_files(&root.join("fixtures/logs").to_string_lossy());
     let one = summary(&both, 1);
     assert!(one.iter().any(|s| s.contains("option_reads.py:11:")));
+    assert_eq!(one, summary(&both, 2));
+    assert_eq!(one, summary(&both, 4));
+}
+
+#[test]
+fn policy_fixtures() {
+    check_family("fixtures/policies");
+}
+
+/// Registered policy names are project-wide: a check of an unknown name is a finding only when the
+/// tree registers some policies (without the policy module, nothing is reported), whatever the
+/// thread count.
+#[test]
+fn policy_name_index() {
+    let all = selection::resolve(&["TG406".into()], &[]).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let summary = |files: &[discover::Candidate], threads| summarise(files, &all, threads);
+    let uses = fixture_files(&root.join("fixtures/policies/api.py").to_string_lossy());
+    assert!(summary(&uses, 1).is_empty(), "a tree that registers no policy is not judged");
+    let both = fixture_files(&root.join("fixtures/policies").to_string_lossy());
+    let one = summary(&both, 1);
+    assert_eq!(one.len(), 2, "{one:?}");
     assert_eq!(one, summary(&both, 2));
     assert_eq!(one, summary(&both, 4));
 }

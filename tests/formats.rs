@@ -50,7 +50,7 @@ fn hostile() -> Report {
         snippet: "except Exception:\u{1b}[0m]]>".into(),
         lines: vec!["    except Exception:".into()],
         scope: "Plugin.<lambda>".into(),
-        related: vec![Related { span: span(4, 9, 4, 13), message: "a \u{0} here".into() }],
+        related: vec![Related { span: span(4, 9, 4, 13), message: "a \u{0} here".into(), path: None }],
         flow: Vec::new(),
         properties: BTreeMap::new(),
         fingerprint: "0123456789abcdef:1".into(),

@@ -775,6 +775,9 @@ fn gitignore_is_respected_and_force_exclude_applies_to_named_files() {
     assert_eq!(scanned(&["scratch.py"]), ["scratch.py"], "a file named explicitly is scanned");
     assert_eq!(scanned(&["a.py", "scratch.py", "--exclude", "scratch.py"]), ["a.py", "scratch.py"]);
     assert_eq!(scanned(&["a.py", "scratch.py", "--exclude", "scratch.py", "--force-exclude"]), ["a.py"]);
+    // Through an excluded directory too (pre-commit names `generated/b.py`, the exclude names `generated`).
+    let named = ["a.py", "generated/b.py", "--exclude", "generated", "--force-exclude"];
+    assert_eq!(scanned(&named), ["a.py"]);
 }
 
 /// Paths in SARIF, fingerprints and the GitHub/GitLab formats are relative to the project root (the

@@ -39,9 +39,15 @@ pub fn render(report: &Report) -> String {
                 "end_column": f.span.end.column,
                 "scope": f.scope,
                 "fingerprint": f.fingerprint,
-                "related": f.related.iter().map(|r| json!({
-                    "line": r.span.start.line, "column": r.span.start.column, "message": r.message,
-                })).collect::<Vec<_>>(),
+                "related": f.related.iter().map(|r| {
+                    let mut loc = json!({
+                        "line": r.span.start.line, "column": r.span.start.column, "message": r.message,
+                    });
+                    if let Some(other) = &r.path {
+                        loc["path"] = json!(other); // in another file than the finding
+                    }
+                    loc
+                }).collect::<Vec<_>>(),
                 "properties": f.properties,
                 "suppressed": f.suppressed,
                 "baseline_state": f.baseline.map(|b| b.as_str()),

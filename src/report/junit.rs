@@ -153,7 +153,14 @@ fn failing(path: &str, f: &Finding, classname: &str) -> Case {
     if !f.related.is_empty() {
         body.push('\n');
         for r in &f.related {
-            let _ = writeln!(body, "{path}:{}:{}: {}", r.span.start.line, r.span.start.column, r.message);
+            let _ = writeln!(
+                body,
+                "{}:{}:{}: {}",
+                r.path.as_deref().unwrap_or(path),
+                r.span.start.line,
+                r.span.start.column,
+                r.message
+            );
         }
     }
     Case {

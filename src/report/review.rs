@@ -115,7 +115,8 @@ fn finding(out: &mut String, report: &Report, number: usize, f: &Finding) {
     if !related.is_empty() {
         out.push_str("- Related locations:\n");
         for r in related {
-            let _ = writeln!(out, "  - Line {}: {}", r.span.start.line, one_line(&r.message));
+            let place = r.path.as_deref().map(|p| format!("{} line", code(p))).unwrap_or_else(|| "Line".into());
+            let _ = writeln!(out, "  - {place} {}: {}", r.span.start.line, one_line(&r.message));
         }
     }
     if !f.flow.is_empty() {

@@ -135,6 +135,9 @@ fn location(report: &Report, path: &str, span: &Span, snippet: Option<&str>, mes
     }
 }
 
+/// The finding property carried as SARIF `result.rank` (see [`crate::finding::RANK`]).
+const RANK: &str = crate::finding::RANK;
+
 fn result(report: &Report, path: &str, f: &Finding) -> SarifResult {
     let index = report.rules.iter().position(|d| d.id == f.rule).unwrap_or(0) as i64;
     let related: Vec<Location> = f
@@ -142,12 +145,15 @@ fn result(report: &Report, path: &str, f: &Finding) -> SarifResult {
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let mut loc = location(report, path, &r.span, None, Some(&r.message));
+            let mut loc = location(report, r.path.as_deref().unwrap_or(path), &r.span, None, Some(&r.message));
             loc.id = Some(i as i64 + 1);
             loc
         })
         .collect();
-    let mut extra: BTreeMap<String, Value> = f.properties.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    // A `rank` property (0–100, how likely the finding is real) is SARIF's own `result.rank`.
+    let rank = f.properties.get(RANK).and_then(|r| r.parse::<f64>().ok()).filter(|r| (0.0..=100.0).contains(r));
+    let mut extra: BTreeMap<String, Value> =
+        f.properties.iter().filter(|(k, _)| k.as_str() != RANK).map(|(k, v)| (k.clone(), json!(v))).collect();
     extra.insert("scope".into(), json!(f.scope));
     let mut out = SarifResult::builder()
         .rule_id(f.rule)
@@ -158,6 +164,7 @@ fn result(report: &Report, path: &str, f: &Finding) -> SarifResult {
         .partial_fingerprints(BTreeMap::from([(FINGERPRINT_KEY.to_string(), f.fingerprint.clone())]))
         .properties(PropertyBag::builder().additional_properties(extra).build())
         .build();
+    out.rank = rank;
     if !related.is_empty() {
         out.related_locations = Some(related);
     }

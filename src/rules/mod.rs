@@ -32,6 +32,11 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &context::tg401_unguarded_elevation::UnguardedElevation,
     &context::tg402_admin_context_replaces_caller::AdminContextReplacesCaller,
     &context::tg403_context_made_admin::ContextMadeAdmin,
+    &context::tg404_child_by_bare_id::ChildByBareId,
+    &context::tg405_self_referential_policy_target::SelfReferentialPolicyTarget,
+    &context::tg406_unregistered_policy_action::UnregisteredPolicyAction,
+    &context::tg407_sibling_guard_skipped::SiblingGuardSkipped,
+    &context::tg408_caller_supplied_owner::CallerSuppliedOwner,
 ];
 
 /// The id of every rule, sorted.

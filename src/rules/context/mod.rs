@@ -17,9 +17,15 @@
 
 pub mod dataflow;
 pub mod names;
+pub mod policy;
 pub mod tg401_unguarded_elevation;
 pub mod tg402_admin_context_replaces_caller;
 pub mod tg403_context_made_admin;
+pub mod tg404_child_by_bare_id;
+pub mod tg405_self_referential_policy_target;
+pub mod tg406_unregistered_policy_action;
+pub mod tg407_sibling_guard_skipped;
+pub mod tg408_caller_supplied_owner;
 
 use crate::checker::Checker;
 use crate::finding::Related;

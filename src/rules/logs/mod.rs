@@ -125,8 +125,13 @@ impl Hit {
             related.push(Related {
                 span: cx.span(self.range.0, self.range.1),
                 message: format!("`{}` originates here", self.value),
+                path: None,
             });
-            flow = self.steps.iter().map(|(s, e, m)| Related { span: cx.span(*s, *e), message: m.clone() }).collect();
+            flow = self
+                .steps
+                .iter()
+                .map(|(s, e, m)| Related { span: cx.span(*s, *e), message: m.clone(), path: None })
+                .collect();
         }
         Annotation { properties, related, flow }
     }
