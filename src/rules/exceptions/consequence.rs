@@ -525,7 +525,10 @@ fn best_effort(site: &Site<'_, '_>, cx: &Checker<'_>) -> Option<&'static str> {
             kind = kind.or(Some("clean-up"));
         } else if lower.contains("notif") {
             kind = kind.or(Some("notification"));
-        } else if lower.contains("error") || lower.ends_with("_err") || lower.contains("fail") {
+        } else if lower.contains("error")
+            || lower.ends_with("_err")
+            || (lower.contains("fail") && !lower.contains("failover") && !lower.contains("failback"))
+        {
             in_cleanup = true;
             kind = kind.or(Some("failure-path"));
         } else if periodic(site.ancestors, at, name, src) {
