@@ -30,7 +30,8 @@ pub struct RuleDoc {
     /// `very-high`, `high`, `medium` or `low` (SARIF `precision`): as written, or derived from a
     /// measured precision (≥ 0.9 very-high, ≥ 0.8 high, ≥ 0.5 medium, else low).
     pub precision: String,
-    /// A measured precision as written: `0.86 (43/50 judged, barbican+trove, 2026-11-30)`.
+    /// A measured precision as written: `0.86 (43/50 judged, barbican+trove, 2026-11-30)`, or
+    /// `n/a (…)` when the rule found nothing to judge.
     pub measured_precision: Option<String>,
     pub tags: Vec<String>,
     /// The Markdown after the front matter.
@@ -142,11 +143,16 @@ impl RuleDoc {
 
 /// The front matter's `precision`: a label (`high`), or a measured number with how it was measured
 /// (`0.86 (43/50 judged, barbican+trove+mistral+aodh, 2026-11-30)`: a fraction in 0..=1, then the
-/// judged count, the corpus and the date in parentheses). Returns the label and the measured text.
+/// judged count, the corpus and the date in parentheses), or `n/a (where it found nothing to judge)`.
+/// Returns the label and the measured text.
 fn parse_precision(text: &str) -> Option<(String, Option<String>)> {
     const LABELS: [&str; 4] = ["very-high", "high", "medium", "low"];
     if LABELS.contains(&text) {
         return Some((text.to_string(), None));
+    }
+    // A rule with nothing to judge yet: say where it was run; SARIF gets the neutral label.
+    if let Some(how) = text.strip_prefix("n/a (").and_then(|r| r.strip_suffix(')')) {
+        return (!how.trim().is_empty()).then(|| ("medium".to_string(), Some(text.to_string())));
     }
     let (number, rest) = text.split_once(' ')?;
     let value: f64 = number.parse().ok().filter(|v: &f64| (0.0..=1.0).contains(v))?;
@@ -239,5 +245,7 @@ mod tests {
         assert_eq!(parse_precision("0.86"), None);
         assert_eq!(parse_precision("0.86 (43/50, x)"), None);
         assert_eq!(parse_precision("excellent"), None);
+        assert_eq!(parse_precision("n/a (no findings on 22 services, 2026-11-30)").unwrap().0, "medium");
+        assert_eq!(parse_precision("n/a ()"), None);
     }
 }

@@ -53,7 +53,7 @@ def main():
         end = line
         while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
             end += 1
-        end = min(end + 3, line + 25)
+        end = min(end + 3, line + 25, len(lines))
         for i in range(lo, end):
             print(f'{i + 1:5} {lines[i]}')
 
