@@ -28,11 +28,11 @@ pub struct RuleDoc {
     /// GitHub code scanning's 0.0–10.0 severity score, as written.
     pub security_severity: Option<String>,
     /// `very-high`, `high`, `medium` or `low` (SARIF `precision`): as written, or derived from a
-    /// measured precision.
+    /// measured precision (≥ 0.9 very-high, ≥ 0.8 high, ≥ 0.5 medium, else low).
     pub precision: String,
-    /// A measured precision as written, `0.86 (neutron, nova; 2025-11-30)`: the fraction of judged
-    /// findings that were real, on which corpus, when.
-    pub measured: Option<String>,
+    /// A measured precision as written: `0.86 (43/50 judged, barbican+trove, 2026-11-30)`, or
+    /// `n/a (…)` when the rule found nothing to judge.
+    pub measured_precision: Option<String>,
     pub tags: Vec<String>,
     /// The Markdown after the front matter.
     pub body: String,
@@ -49,27 +49,6 @@ pub enum DocError {
     BadValue { file: String, key: &'static str, value: String },
     #[error("{file}: section `## {section}` is missing")]
     MissingSection { file: String, section: &'static str },
-}
-
-/// The SARIF precision label of a measured precision written `0.86 (corpus; date)`: a number in
-/// 0–1, then the corpus and the date in parentheses. `None` if it is not written so.
-fn precision_label(written: &str) -> Option<&'static str> {
-    let (number, rest) = written.split_once(' ')?;
-    let value: f64 = number.parse().ok().filter(|v| (0.0..=1.0).contains(v))?;
-    let detail = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
-    let (corpus, date) = detail.rsplit_once(';')?;
-    let date = date.trim();
-    let is_date = date.len() == 10
-        && date.chars().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() });
-    if corpus.trim().is_empty() || !is_date {
-        return None;
-    }
-    Some(match value {
-        v if v >= 0.95 => "very-high",
-        v if v >= 0.8 => "high",
-        v if v >= 0.5 => "medium",
-        _ => "low",
-    })
 }
 
 impl RuleDoc {
@@ -95,12 +74,12 @@ impl RuleDoc {
             "false" => false,
             other => return Err(DocError::BadValue { file: file.into(), key: "enabled", value: other.into() }),
         };
-        let written = get("precision")?;
-        let (precision, measured) = match precision_label(&written) {
-            Some(label) => (label.to_string(), Some(written)),
-            None if ["very-high", "high", "medium", "low"].contains(&written.as_str()) => (written, None),
-            None => return Err(DocError::BadValue { file: file.into(), key: "precision", value: written }),
-        };
+        let precision_text = get("precision")?;
+        let (precision, measured_precision) = parse_precision(&precision_text).ok_or_else(|| DocError::BadValue {
+            file: file.into(),
+            key: "precision",
+            value: precision_text.clone(),
+        })?;
         let tags = get("tags")?
             .trim_matches(['[', ']'])
             .split(',')
@@ -121,7 +100,7 @@ impl RuleDoc {
             cwe: optional("cwe"),
             security_severity: optional("security-severity"),
             precision,
-            measured,
+            measured_precision,
             tags,
             body: body.trim_start_matches('\n').to_string(),
         })
@@ -145,10 +124,8 @@ impl RuleDoc {
     pub fn render_text(&self) -> String {
         let on = if self.enabled { "on by default" } else { "opt-in" };
         let mut out = format!("{} {}: {}\n", self.id, self.name, self.summary);
-        out.push_str(&format!("level: {}, {on}, precision: {}", self.level.as_str(), self.precision));
-        if let Some(measured) = &self.measured {
-            out.push_str(&format!(" (measured {measured})"));
-        }
+        let precision = self.measured_precision.as_deref().unwrap_or(&self.precision);
+        out.push_str(&format!("level: {}, {on}, precision: {precision}", self.level.as_str()));
         if let Some(cwe) = &self.cwe {
             out.push_str(&format!(", {cwe}"));
         }
@@ -162,6 +139,37 @@ impl RuleDoc {
         }
         out
     }
+}
+
+/// The front matter's `precision`: a label (`high`), or a measured number with how it was measured
+/// (`0.86 (43/50 judged, barbican+trove+mistral+aodh, 2026-11-30)`: a fraction in 0..=1, then the
+/// judged count, the corpus and the date in parentheses), or `n/a (where it found nothing to judge)`.
+/// Returns the label and the measured text.
+fn parse_precision(text: &str) -> Option<(String, Option<String>)> {
+    const LABELS: [&str; 4] = ["very-high", "high", "medium", "low"];
+    if LABELS.contains(&text) {
+        return Some((text.to_string(), None));
+    }
+    // A rule with nothing to judge yet: say where it was run; SARIF gets the neutral label.
+    if let Some(how) = text.strip_prefix("n/a (").and_then(|r| r.strip_suffix(')')) {
+        return (!how.trim().is_empty()).then(|| ("medium".to_string(), Some(text.to_string())));
+    }
+    let (number, rest) = text.split_once(' ')?;
+    let value: f64 = number.parse().ok().filter(|v: &f64| (0.0..=1.0).contains(v))?;
+    let how = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
+    let (judged, _) = how.split_once(" judged")?;
+    let (hits, total) = judged.split_once('/')?;
+    let (hits, total): (u32, u32) = (hits.trim().parse().ok()?, total.trim().parse().ok()?);
+    if total == 0 || hits > total || (f64::from(hits) / f64::from(total) - value).abs() > 0.005 {
+        return None;
+    }
+    let label = match value {
+        v if v >= 0.9 => "very-high",
+        v if v >= 0.8 => "high",
+        v if v >= 0.5 => "medium",
+        _ => "low",
+    };
+    Some((label.to_string(), Some(text.to_string())))
 }
 
 /// Every embedded rule document, parsed, sorted by id. Panics only if a document embedded at build
@@ -185,10 +193,15 @@ pub fn get(id: &str) -> Option<&'static RuleDoc> {
 
 /// The README rule table (Markdown), generated from the documents.
 pub fn markdown_table() -> String {
-    let mut out = String::from("| ID | Name | Level | Default | CWE | Summary |\n|---|---|---|---|---|---|\n");
+    let mut out =
+        String::from("| ID | Name | Level | Default | CWE | Precision | Summary |\n|---|---|---|---|---|---|---|\n");
     for d in all() {
+        let precision = match &d.measured_precision {
+            Some(m) => m.split_once(' ').map_or(m.as_str(), |(number, _)| number),
+            None => d.precision.as_str(),
+        };
         out.push_str(&format!(
-            "| [{id}](rules/{id}.md) | `{}` | {} | {} | {} | {} |\n",
+            "| [{id}](rules/{id}.md) | `{}` | {} | {} | {} | {precision} | {} |\n",
             d.name,
             d.level.as_str(),
             if d.enabled { "on" } else { "opt-in" },
@@ -205,16 +218,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn measured_precision_gives_a_label() {
-        assert_eq!(precision_label("0.86 (neutron, nova; 2026-11-30)"), Some("high"));
-        assert_eq!(precision_label("0.50 (designate; 2026-11-30)"), Some("medium"));
-        assert_eq!(precision_label("1.00 (x; 2026-11-30)"), Some("very-high"));
-        assert_eq!(precision_label("0.86 (neutron)"), None);
-        assert_eq!(precision_label("1.5 (x; 2026-11-30)"), None);
-        assert_eq!(precision_label("high"), None);
-    }
-
-    #[test]
     fn every_embedded_doc_parses_and_is_named_after_its_id() {
         for (stem, md) in RULE_DOCS {
             let doc = RuleDoc::parse(stem, md).unwrap_or_else(|e| panic!("{e}"));
@@ -228,5 +231,21 @@ mod tests {
         assert_eq!(RuleDoc::parse("x", "# no front matter").unwrap_err(), DocError::NoFrontMatter { file: "x".into() });
         let missing = "---\nid: TG999\n---\n";
         assert!(matches!(RuleDoc::parse("x", missing), Err(DocError::MissingKey { .. })));
+    }
+
+    #[test]
+    fn precision_is_a_label_or_a_measured_number() {
+        assert_eq!(parse_precision("high"), Some(("high".into(), None)));
+        let measured = "0.86 (43/50 judged, barbican+trove, 2026-11-30)";
+        assert_eq!(parse_precision(measured), Some(("high".into(), Some(measured.into()))));
+        assert_eq!(parse_precision("0.35 (7/20 judged, aodh, 2026-11-30)").unwrap().0, "low");
+        // The number must match the count, be a fraction, and say how it was measured.
+        assert_eq!(parse_precision("0.90 (43/50 judged, x, d)"), None);
+        assert_eq!(parse_precision("1.5 (3/2 judged, x, d)"), None);
+        assert_eq!(parse_precision("0.86"), None);
+        assert_eq!(parse_precision("0.86 (43/50, x)"), None);
+        assert_eq!(parse_precision("excellent"), None);
+        assert_eq!(parse_precision("n/a (no findings on 22 services, 2026-11-30)").unwrap().0, "medium");
+        assert_eq!(parse_precision("n/a ()"), None);
     }
 }

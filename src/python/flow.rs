@@ -42,9 +42,21 @@ impl Exits {
     }
 }
 
-/// Calls that never return normally: they raise (or end the process).
-const RAISING_CALLS: &[&str] =
-    &["six.reraise", "reraise", "excutils.raise_with_cause", "raise_with_cause", "sys.exit", "os._exit", "os.abort"];
+/// Calls that never return normally: they raise (or end the process, or fail the test or the Ansible
+/// module run).
+const RAISING_CALLS: &[&str] = &[
+    "six.reraise",
+    "reraise",
+    "excutils.raise_with_cause",
+    "raise_with_cause",
+    "sys.exit",
+    "os._exit",
+    "os.abort",
+    "pecan.abort",
+    "flask.abort",
+    "fail_json",
+    "self.fail",
+];
 
 /// Context managers that re-raise the active exception on exit (oslo.utils): `Some(true)` when it
 /// re-raises unless told otherwise, `Some(false)` for `save_and_reraise_exception(reraise=False)`.

@@ -77,6 +77,9 @@ fn descriptor(d: &RuleDoc) -> ReportingDescriptor {
     if let Some(sev) = &d.security_severity {
         extra.insert("security-severity".into(), json!(sev));
     }
+    if let Some(measured) = &d.measured_precision {
+        extra.insert("trunkguard/measured-precision".into(), json!(measured));
+    }
     ReportingDescriptor::builder()
         .id(d.id.clone())
         .name(d.name.clone())

@@ -23,6 +23,8 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &exceptions::tg201_broad_except_swallowed::BroadExceptSwallowed,
     &exceptions::tg202_broad_except_silent::BroadExceptSilent,
     &exceptions::tg203_bare_except::BareExcept,
+    &exceptions::tg204_broad_except_fail_open::BroadExceptFailOpen,
+    &exceptions::tg205_broad_except_best_effort::BroadExceptBestEffort,
     &logs::tg301_secret_in_log::SecretInLog,
     &logs::tg302_request_context_in_log::RequestContextInLog,
     &logs::tg303_request_dump_in_log::RequestDumpInLog,

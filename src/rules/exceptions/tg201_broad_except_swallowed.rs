@@ -1,5 +1,7 @@
-//! TG201 broad-except-swallowed: `except Exception` where some path does not re-raise.
+//! TG201 broad-except-swallowed: `except Exception` where some path does not re-raise and the failure
+//! vanishes — unless it fails open (TG204) or is best-effort code (TG205).
 
+use super::consequence::{Rank, Site, rank};
 use super::{Catch, describe, handler, is_silent};
 use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
@@ -26,6 +28,9 @@ impl Rule for BroadExceptSwallowed {
         let Catch::Broad(name) = &h.catch else { return };
         if is_silent(h.body) {
             return; // TG202
+        }
+        if rank(&Site::of(&h), cx) != Rank::Swallowed {
+            return; // TG204, TG205
         }
         let message = format!(
             "Broad `except {name}` swallows the error: the handler {}. Catch the exceptions you expect, or re-raise after handling.",

@@ -1,5 +1,6 @@
-//! TG203 bare-except: `except:` that does not re-raise on every path.
+//! TG203 bare-except: `except:` that does not re-raise on every path (unless it fails open: TG204).
 
+use super::consequence::{Rank, Site, rank};
 use super::{Catch, describe, handler};
 use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
@@ -23,7 +24,7 @@ impl Rule for BareExcept {
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
         let Some(h) = handler(node, cx) else { return };
-        if h.catch != Catch::Bare {
+        if h.catch != Catch::Bare || matches!(rank(&Site::of(&h), cx), Rank::FailOpen(_)) {
             return;
         }
         let message = format!(
