@@ -91,7 +91,8 @@ pub struct CheckArgs {
     /// default set (and the configuration's `select`); also turns on opt-in rules.
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub select: Vec<String>,
-    /// Rules to run in addition to the selected ones.
+    /// Rules to run in addition to the selected ones. TRUNKGUARD_EXTEND_SELECT (comma-separated; empty:
+    /// unset) adds to them, e.g. a CI job that turns on the opt-in TG201/TG202 for every run.
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub extend_select: Vec<String>,
     /// Rules not to run: ids or prefixes (added to the configuration's `ignore`).

@@ -169,6 +169,7 @@ fn with_command_line(mut settings: config::Settings, args: &CheckArgs) -> config
         settings.select = Some(args.select.clone());
     }
     settings.extend_select.extend(args.extend_select.iter().cloned());
+    settings.extend_select.extend(extend_select_from_env(std::env::var("TRUNKGUARD_EXTEND_SELECT").ok().as_deref()));
     settings.ignore.extend(args.ignore.iter().cloned());
     settings.exclude.extend(args.exclude.iter().cloned());
     settings.include_tests |= args.include_tests;
@@ -182,6 +183,15 @@ struct PerFile {
     plan_of: Vec<usize>,
     plans: Vec<crate::scan::Plan>,
     scopes: Vec<triage::Scope>,
+}
+
+/// The selectors of `TRUNKGUARD_EXTEND_SELECT` (comma-separated). Unset or blank adds nothing, so a CI
+/// template's empty variable is harmless; an empty entry inside a list is still a usage error.
+fn extend_select_from_env(value: Option<&str>) -> Vec<String> {
+    match value {
+        Some(v) if !v.trim().is_empty() => v.split(',').map(|s| s.trim().to_string()).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Gives each file the configuration nearest to it (ruff's hierarchical configuration), so results do
@@ -533,6 +543,14 @@ mod tests {
         assert_eq!(common_start(&paths(&["a/x.py"]), cwd), Path::new("/w/a/x.py"));
         assert_eq!(common_start(&paths(&["/p/q", "c"]), cwd), Path::new("/"));
         assert_eq!(common_start(&[], cwd), Path::new("/w"));
+    }
+
+    #[test]
+    fn extend_select_from_the_environment() {
+        assert!(extend_select_from_env(None).is_empty());
+        assert!(extend_select_from_env(Some(" ")).is_empty());
+        assert_eq!(extend_select_from_env(Some("TG201, TG202")), ["TG201", "TG202"]);
+        assert_eq!(extend_select_from_env(Some("TG201,")), ["TG201", ""], "left for selection to refuse");
     }
 
     #[test]

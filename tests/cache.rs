@@ -227,6 +227,7 @@ fn concurrent_runs_share_one_cache_safely() {
             std::process::Command::new(assert_cmd::cargo::cargo_bin("trunkguard"))
                 .current_dir(dir.path())
                 .env("XDG_CACHE_HOME", common::xdg_cache_home())
+                .env("TRUNKGUARD_EXTEND_SELECT", common::CANARY_RULES)
                 .args(["check", "pkg", "--output-format", "sarif"])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())

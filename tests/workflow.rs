@@ -40,7 +40,7 @@ fn nearest_configuration_wins_and_isolated_ignores_it() {
     fs::write(dir.path().join("sub/trunkguard.toml"), "ignore = ['TG201']\n").unwrap();
     assert_eq!(rule_ids(&sarif(dir.path(), &["sub"]).1), ["TG202"]);
     // --config names one explicitly.
-    fs::write(dir.path().join("other.toml"), "select = ['TG201']\n").unwrap();
+    fs::write(dir.path().join("other.toml"), "select = ['TG201']\nignore = ['TG202']\n").unwrap();
     assert_eq!(rule_ids(&sarif(dir.path(), &["sub", "--config", "other.toml"]).1), ["TG201"]);
     // `trunkguard config` shows the effective values and where they came from.
     trunkguard_in(&dir.path().join("sub"))

@@ -17,10 +17,27 @@ pub fn xdg_cache_home() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache")
 }
 
-/// `trunkguard` with the working directory at `dir`.
+/// The opt-in rules most integration tests use as their canary findings: TG201 and TG202 fire on the
+/// smallest handlers (`except Exception: pass`), which keeps the tests of caching, output, triage and
+/// hostile input short. They are opt-in for users (measured precision below 80 % on unseen services),
+/// so [`trunkguard_in`] turns them on through `TRUNKGUARD_EXTEND_SELECT`; tests of the default rule set
+/// use [`trunkguard_defaults_in`].
+pub const CANARY_RULES: &str = "TG201,TG202";
+
+/// `trunkguard` with the working directory at `dir`, the canary rules on (see [`CANARY_RULES`]).
 pub fn trunkguard_in(dir: &Path) -> Command {
+    let mut cmd = trunkguard_defaults_in(dir);
+    cmd.env("TRUNKGUARD_EXTEND_SELECT", CANARY_RULES);
+    cmd
+}
+
+/// `trunkguard` with the working directory at `dir` and the default rule set.
+pub fn trunkguard_defaults_in(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("trunkguard").expect("binary builds");
-    cmd.current_dir(dir).env_remove("NO_COLOR").env("XDG_CACHE_HOME", xdg_cache_home());
+    cmd.current_dir(dir)
+        .env_remove("NO_COLOR")
+        .env_remove("TRUNKGUARD_EXTEND_SELECT")
+        .env("XDG_CACHE_HOME", xdg_cache_home());
     cmd
 }
 
