@@ -53,7 +53,7 @@ impl Blanker {
             blanked_bytes: self.blanked_bytes,
             units,
             blanked_units: self.blanked_units,
-            gaps: self.gaps,
+            gaps: super::ranges::bounded(self.gaps),
         }
     }
 }

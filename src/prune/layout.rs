@@ -32,6 +32,8 @@ pub(super) struct Class {
     pub name: (usize, usize),
     /// The class around it.
     pub parent: Option<usize>,
+    /// How many classes are around it.
+    pub depth: usize,
 }
 
 /// What the lexical pass found.
@@ -191,7 +193,8 @@ impl<'b, 'm> Pass<'b, 'm> {
                 // A class whose name the lexer cannot read: unsure.
                 let name = lex::class_name(self.b, line.code)?;
                 let parent = self.classes.last().map(|&(c, _)| c);
-                self.out.classes.push(Class { start: line.start, tail: self.b.len(), name, parent });
+                let depth = self.classes.len();
+                self.out.classes.push(Class { start: line.start, tail: self.b.len(), name, parent, depth });
                 self.classes.push((self.out.classes.len() - 1, line.indent));
             }
             Head::Other => {

@@ -31,7 +31,10 @@
 //! and notifications.
 //!
 //! No recursion, no allocation per byte: one forward pass, then one Aho-Corasick search per unit that
-//! stops at the first trigger.
+//! stops at the first trigger. Cost is linear in the text whatever a pull request puts in it: at most
+//! [`MAX_RANGES`] included ranges (tree-sitter scans the list before every token), each comment line
+//! searched once for directives, module-bound names looked up in one pass, class searches at most
+//! 8 deep (`bench/stress.py` times the hostile cases).
 //!
 //! Files: [`lex`] reads bytes (strings, brackets, logical lines), [`layout`] finds the units and
 //! classes, [`triggers`] decides which units keep, [`blank`] blanks the others, [`ranges`] lays out
@@ -45,6 +48,7 @@ mod triggers;
 
 use aho_corasick::AhoCorasick;
 use memchr::memmem;
+pub use ranges::MAX_RANGES;
 use triggers::{Counts, Patterns};
 
 /// What a rule needs kept to report everything it would report on a full parse. A function (with its
@@ -117,7 +121,8 @@ pub struct Pruned {
     pub blanked_units: usize,
     /// Sorted, disjoint byte ranges of `text` that hold nothing but blanks and line breaks and that the
     /// parser may skip without lexing (see [`Pruned::included_ranges`]): the lines of a blanked unit
-    /// before its `pass` line, and everything after `pass` up to the unit's last line break.
+    /// before its `pass` line, and everything after `pass` up to the unit's last line break. At most
+    /// [`MAX_RANGES`]` - 1` of them, the largest: the others are lexed as blanks.
     pub gaps: Vec<(usize, usize)>,
 }
 

@@ -100,6 +100,9 @@ impl Selector {
         dynamic: &[&[u8]],
         class_kept: &mut [Option<bool>],
     ) -> bool {
+        if u.class.is_some_and(|c| layout.classes[c].depth >= MAX_CLASS_DEPTH) {
+            return true;
+        }
         if self.unit_triggered(text, u, dynamic) {
             return true;
         }
@@ -142,16 +145,39 @@ impl Selector {
             from = s + 1;
         }
         let hay = &text[start..end];
-        let directive = memchr::memchr_iter(b'#', hay).any(|at| {
-            let comment = &hay[at..];
-            let comment = &comment[..memchr::memchr(b'\n', comment).unwrap_or(comment.len())];
-            DIRECTIVES.iter().any(|d| comment.windows(d.len()).any(|w| w.eq_ignore_ascii_case(d)))
-        });
-        if directive {
-            return true;
+        // From the first `#` of each line to its end (what follows a later `#` of the line is part of
+        // that text: searching from each `#` would be quadratic in a line of `#`s).
+        let mut at = 0;
+        while let Some(hash) = memchr::memchr(b'#', &hay[at..]).map(|p| at + p) {
+            at = memchr::memchr(b'\n', &hay[hash..]).map_or(hay.len(), |p| hash + p);
+            let comment = &hay[hash..at];
+            if DIRECTIVES.iter().any(|d| comment.windows(d.len()).any(|w| w.eq_ignore_ascii_case(d))) {
+                return true;
+            }
         }
-        dynamic.iter().any(|w| memmem::find_iter(hay, w).any(|at| is_word_at(text, start + at, start + at + w.len())))
+        if dynamic.len() <= FEW_WORDS {
+            dynamic
+                .iter()
+                .any(|w| memmem::find_iter(hay, w).any(|at| is_word_at(text, start + at, start + at + w.len())))
+        } else {
+            // A unit starts at a line start and its tail is one or the end of the text, so the words
+            // of `hay` are the words of the text there.
+            words(hay).any(|w| dynamic.binary_search(&w).is_ok())
+        }
     }
+}
+
+/// Classes nested deeper than this keep every method unsearched: each byte is searched at most this
+/// many times for class triggers (each class's search covers the classes inside it).
+const MAX_CLASS_DEPTH: usize = 8;
+
+/// Up to this many names bound by the module are searched for one by one (each a pass over the unit);
+/// more, and the unit's words are looked up among them instead (one pass, whatever their number).
+const FEW_WORDS: usize = 4;
+
+/// The whole words (maximal runs of identifier bytes) of `hay`.
+fn words(hay: &[u8]) -> impl Iterator<Item = &[u8]> {
+    hay.split(|&b| !is_ident(b)).filter(|w| !w.is_empty())
 }
 
 /// Plain names assigned on a logical line (`name =`, not `==`): where `module_loggers` finds them.
@@ -206,7 +232,7 @@ fn aliases<'t>(line: &'t [u8], out: &mut Vec<&'t [u8]>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::prune_with;
+    use super::super::tests::{EXCEPT, prune_with};
     use super::super::{Selector, Triggers};
     use super::*;
 
@@ -235,7 +261,7 @@ mod tests {
     fn comments_after_a_function_count_as_its_own() {
         // tree-sitter may end `f` after the comment: a TG001 finding there is scoped `f`.
         let code = "def f():\n    pass\n    # trunkguard: ignore[TG201]\ndef g():\n    pass\n";
-        let blanked = prune_with(&[super::super::tests::EXCEPT], code).unwrap();
+        let blanked = prune_with(&[EXCEPT], code).unwrap();
         assert!(blanked.starts_with("def f():\n    pass\n    # trunkguard"), "{blanked}");
         assert!(!blanked.contains("def g"), "{blanked}");
     }
@@ -308,7 +334,47 @@ mod tests {
 
     #[test]
     fn a_rule_without_triggers_turns_pruning_off() {
-        assert!(Selector::new(&[super::super::tests::EXCEPT, Triggers::EVERYWHERE]).is_none());
+        assert!(Selector::new(&[EXCEPT, Triggers::EVERYWHERE]).is_none());
+    }
+
+    #[test]
+    fn a_directive_after_many_hashes_keeps_its_function() {
+        let hashes = "#".repeat(10_000);
+        let kept = |line: &str| prune_with(&[EXCEPT], &format!("def f():\n    {line}\n")).is_none();
+        assert!(kept(&format!("x = '{hashes}'  # noqa")));
+        assert!(kept(&format!("x = 1  # {hashes} NOSEC")));
+        assert!(!kept(&format!("x = 1  # {hashes} no qa")));
+        assert!(kept(&format!("x = '#'\n    y = 1  # {hashes}\n    z = 1  # pylint: disable")));
+    }
+
+    #[test]
+    fn many_names_bound_by_the_module_are_all_triggers() {
+        let t = Triggers { import_modules: &["tenacity"], module_loggers: true, ..Triggers::NONE };
+        for n in [1, FEW_WORDS, FEW_WORDS + 1, 1000] {
+            let names: Vec<String> = (0..n).map(|i| format!("lg{i}")).collect();
+            let aliases: Vec<String> = (0..n).map(|i| format!("r as ré{i}")).collect();
+            let code = format!(
+                "{} = logging.getLogger(__name__)\nfrom tenacity import ({})\n\ndef a():\n    lg{last}.info(1)\n\ndef b():\n    ré{last}()\n\ndef c():\n    xlg{last}.info(1); lg{last}x(); ré{last}é(); _lg0 = 1\n",
+                names.join(" = "),
+                aliases.join(", "),
+                last = n - 1,
+            );
+            let blanked = prune_with(&[t], &code).unwrap();
+            assert!(blanked.contains("def a") && blanked.contains("def b"), "{n}: {blanked}");
+            assert!(!blanked.contains("def c"), "{n}: {blanked}");
+        }
+    }
+
+    #[test]
+    fn methods_of_classes_nested_past_the_bound_are_kept() {
+        let t = Triggers { class_fragments: &[".elevated("], ..Triggers::NONE };
+        let nest = |depth: usize| -> String {
+            let classes: String = (0..depth).map(|d| format!("{}class C{d}:\n", " ".repeat(d))).collect();
+            let inner = " ".repeat(depth);
+            format!("{classes}{inner}def f(self):\n{inner} return 1\n")
+        };
+        assert!(prune_with(&[t], &nest(MAX_CLASS_DEPTH)).is_some(), "searched, no trigger: blanked");
+        assert!(prune_with(&[t], &nest(MAX_CLASS_DEPTH + 1)).is_none(), "kept unsearched");
     }
 
     #[test]
