@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks trunkguard on the pinned OpenStack corpus against its own parse floor, ruff, bandit and
-# semgrep, and prints a Markdown report (BENCHMARKS.md holds the last one). Not part of CI.
+# semgrep, then on generated hostile files (bench/stress.py), and prints a Markdown report
+# (BENCHMARKS.md holds the last one). Not part of CI.
 #
 #   bench/run.sh                        # neutron + the five-tree corpus; bandit and semgrep on neutron
 #   SLOW_ON="neutron corpus" bench/run.sh   # bandit and semgrep on the corpus too (minutes)
@@ -20,3 +21,5 @@ if [ ! -x "$venv/bin/ruff" ] || [ ! -x "$venv/bin/bandit" ] || [ ! -x "$venv/bin
 fi
 export SEMGREP_ENABLE_VERSION_CHECK=0 SEMGREP_SEND_METRICS=off
 python3 bench/measure.py "$TRUNKGUARD_CORPUS" "$venv"
+echo
+python3 bench/stress.py target/release/trunkguard

@@ -92,7 +92,8 @@ fn check_bytes(bytes: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn check_selection(bytes: &[u8], rules: &[&'static dyn rules::Rule]) -> Result<(), TestCaseError> {
+/// Returns the number of findings compared.
+fn check_selection(bytes: &[u8], rules: &[&'static dyn rules::Rule]) -> Result<usize, TestCaseError> {
     let file =
         discover::Candidate { path: "p.py".into(), display: "p.py".into(), rel: "p.py".into(), uri: "p.py".into() };
     let run = |selective: bool| {
@@ -110,11 +111,56 @@ fn check_selection(bytes: &[u8], rules: &[&'static dyn rules::Rule]) -> Result<(
     let (sel, sel_notes) = run(true);
     let error = |notes: &[String]| notes.iter().any(|n| n.contains("syntax-error"));
     if error(&full_notes) && !error(&sel_notes) {
-        return Ok(());
+        return Ok(0);
     }
-    prop_assert_eq!(full, sel);
+    prop_assert_eq!(&full, &sel);
     prop_assert_eq!(full_notes, sel_notes);
-    Ok(())
+    Ok(full.len())
+}
+
+/// A file of 200,000 tiny functions, every 1,000th with findings: tree-sitter is given at most
+/// `prune::MAX_RANGES` included ranges (it scans the list before every token: 200,001 ranges took
+/// 50 s), and the findings are the full parse's.
+#[test]
+fn many_tiny_functions_stay_within_the_range_bound_and_give_identical_results() {
+    let code: String = (0..200_000)
+        .map(|i| match i % 1000 {
+            0 => format!("def f{i}(x):\n    try:\n        return x()\n    except Exception:\n        pass\n\n"),
+            _ => format!("def f{i}(x):\n    return x + {i}\n\n"),
+        })
+        .collect();
+    let pruned = selector().prune(code.as_bytes()).expect("the file is cut");
+    assert!(pruned.blanked_units >= 199_000, "{}", pruned.blanked_units);
+    assert!(pruned.included_ranges().len() <= prune::MAX_RANGES, "{}", pruned.included_ranges().len());
+    let compared = check_selection(code.as_bytes(), all_rules()).unwrap();
+    assert_eq!(compared, 200, "one TG202 finding per function with a handler");
+}
+
+/// Inputs that made the pre-pass itself super-linear (a line of `#`s, thousands of names bound to
+/// loggers or import aliases, deeply nested classes) give the full parse's findings.
+#[test]
+fn pre_pass_stress_inputs_give_identical_results() {
+    let handler = "    try:\n        return x()\n    except Exception:\n        pass\n";
+    let many = |f: &dyn Fn(usize) -> String| (0..5000).map(f).collect::<Vec<_>>();
+    let loggers = many(&|i| format!("lg{i}"));
+    let aliases = many(&|i| format!("retry as r{i}"));
+    let depth = 40;
+    let nested: String = (0..depth).map(|d| format!("{}class C{d}RpcCallback:\n", " ".repeat(d))).collect();
+    let inner = " ".repeat(depth);
+    let inputs = [
+        format!("def f(x):\n    y = '{}'  # noqa\n{handler}\ndef g(x):\n{handler}", "#".repeat(20_000)),
+        format!(
+            "import logging\n{} = logging.getLogger(__name__)\n\ndef f(x):\n    lg4999.warning('%s', x.password)\n\ndef g(x):\n{handler}",
+            loggers.join(" = ")
+        ),
+        format!("from tenacity import ({})\n\n@r4999()\ndef f(x):\n{handler}", aliases.join(", ")),
+        format!(
+            "{nested}{inner}def f(self, context):\n{inner}    self._g(context.elevated())\n{inner}def _g(self, c):\n{inner}    c.is_admin = True\n"
+        ),
+    ];
+    for code in inputs {
+        check_bytes(code.as_bytes()).unwrap();
+    }
 }
 
 /// Statements of Python-ish code: keywords, strings of every kind, brackets, continuations,
