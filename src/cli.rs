@@ -51,6 +51,8 @@ pub enum Command {
 pub enum OutputFormat {
     /// Readable terminal output with code frames.
     Text,
+    /// One line per finding: `path:line:col: RULE message` (no code frames).
+    Concise,
     /// SARIF 2.1.0 (GitHub code scanning, IDE SARIF viewers).
     Sarif,
     /// trunkguard's own stable JSON.

@@ -113,6 +113,7 @@ struct Destination {
 fn format_name(f: OutputFormat) -> &'static str {
     match f {
         OutputFormat::Text => "text",
+        OutputFormat::Concise => "concise",
         OutputFormat::Sarif => "sarif",
         OutputFormat::Json => "json",
         OutputFormat::Github => "github",
@@ -130,10 +131,12 @@ fn plan_outputs(formats: &[OutputFormat], outputs: &[String]) -> Result<Vec<Dest
     if plan.is_empty() {
         plan.push(Destination { format: OutputFormat::Text, file: None });
     }
-    let named = |s: &str| -> Option<(OutputFormat, PathBuf)> {
+    // `-` is standard output, as for most command-line tools.
+    let file_or_stdout = |file: &str| (file != "-").then(|| PathBuf::from(file));
+    let named = |s: &str| -> Option<(OutputFormat, Option<PathBuf>)> {
         let (name, file) = s.split_once('=')?;
         let format = <OutputFormat as clap::ValueEnum>::from_str(name, true).ok()?;
-        Some((format, PathBuf::from(file)))
+        Some((format, file_or_stdout(file)))
     };
     for out in outputs {
         match named(out) {
@@ -143,12 +146,12 @@ fn plan_outputs(formats: &[OutputFormat], outputs: &[String]) -> Result<Vec<Dest
                     Some(i) if plan[i].file.is_some() => {
                         bail!("--output: two destinations for the {} report", format_name(format))
                     }
-                    Some(i) => plan[i].file = Some(file),
-                    None if implicit_text => plan[0] = Destination { format, file: Some(file) },
-                    None => plan.push(Destination { format, file: Some(file) }),
+                    Some(i) => plan[i].file = file,
+                    None if implicit_text => plan[0] = Destination { format, file },
+                    None => plan.push(Destination { format, file }),
                 }
             }
-            None if plan.len() == 1 && plan[0].file.is_none() => plan[0].file = Some(PathBuf::from(out)),
+            None if plan.len() == 1 && plan[0].file.is_none() => plan[0].file = file_or_stdout(out),
             None => bail!("--output {out}: with several formats, name the format: --output FORMAT=FILE"),
         }
     }
@@ -492,6 +495,7 @@ fn use_color(choice: ColorChoice, to_terminal: bool, set: &dyn Fn(&str) -> bool)
 fn render(report: &report::Report, format: OutputFormat, color: bool, summary: bool) -> String {
     match format {
         OutputFormat::Text => report::text::render(report, color, summary),
+        OutputFormat::Concise => report::text::render_concise(report, color, summary),
         OutputFormat::Sarif => report::sarif::render(report),
         OutputFormat::Json => report::json::render(report),
         OutputFormat::Github => report::github::render(report),
@@ -590,5 +594,13 @@ mod tests {
         assert!(plan(&[Text, Sarif], &[]).is_err(), "two reports to stdout");
         assert!(plan(&[Text, Sarif], &["x.out"]).is_err(), "ambiguous destination");
         assert!(plan(&[Sarif, Sarif], &[]).is_err());
+        // `-` is standard output.
+        assert_eq!(plan(&[Sarif], &["-"]).unwrap(), [("sarif", None)]);
+        assert_eq!(plan(&[], &["sarif=-"]).unwrap(), [("sarif", None)]);
+        assert_eq!(
+            plan(&[Text], &["sarif=-", "text=t.txt"]).unwrap(),
+            [("text", Some("t.txt".into())), ("sarif", None)]
+        );
+        assert!(plan(&[Text], &["sarif=-"]).is_err(), "two reports to stdout");
     }
 }

@@ -260,3 +260,34 @@ fn broad_except_rules_are_opt_in() {
         .code(1)
         .stdout(predicate::str::contains("TG202"));
 }
+
+/// `-o -` writes to standard output (it used to create a file named `-`).
+#[test]
+fn output_dash_is_standard_output() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("s.py"), "try:\n    f()\nexcept:\n    pass\n").unwrap();
+    let out =
+        trunkguard_in(dir.path()).args(["check", "s.py", "--output-format", "sarif", "-o", "-"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_schema_valid(&sarif);
+    assert!(!dir.path().join("-").exists(), "no file named `-`");
+}
+
+/// `--output-format concise`: one line per finding, then the summary.
+#[test]
+fn concise_output_is_one_line_per_finding() {
+    let out =
+        trunkguard().args(["check", HANDLERS, "--output-format", "concise", "--color", "never"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (summary, findings) = lines.split_last().unwrap();
+    assert!(!findings.is_empty() && summary.contains("finding"), "{text}");
+    for line in findings {
+        assert!(line.starts_with(&format!("{HANDLERS}:")) && line.contains(": TG2"), "{line}");
+    }
+    let full = trunkguard().args(["check", HANDLERS, "--color", "never"]).output().unwrap();
+    let heads: Vec<String> =
+        String::from_utf8(full.stdout).unwrap().lines().filter(|l| l.starts_with(HANDLERS)).map(String::from).collect();
+    assert_eq!(findings, heads, "the same first lines as the text format");
+}

@@ -9,10 +9,12 @@ use trunkguard::config;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
+    let ids = trunkguard::rules::ids();
     for name in ["trunkguard.toml", "pyproject.toml"] {
-        if let Err(e) = config::parse(Path::new(name), &text) {
+        if let Err(e) = config::parse(Path::new(name), &text, &ids) {
             assert!(e.to_string().starts_with(name));
         }
     }
-    let _ = config::describe(&config::parse(Path::new("trunkguard.toml"), &text).unwrap_or_default(), &Default::default());
+    let parsed = config::parse(Path::new("trunkguard.toml"), &text, &ids).unwrap_or_default();
+    let _ = config::describe(&parsed, &Default::default());
 });

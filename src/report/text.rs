@@ -1,5 +1,6 @@
 //! Terminal output: `path:line:col: TG201 message`, a code frame with the flagged span underlined
-//! (colour only when asked), and a closing summary.
+//! (colour only when asked), and a closing summary. The `concise` format is the same without the code
+//! frames: one line per finding (what editors' problem matchers and `grep` want).
 
 use super::Report;
 use crate::escape::{picture, visible};
@@ -15,6 +16,15 @@ const RESET: &str = "\x1b[0m";
 
 /// Renders the report; `color` adds ANSI colours.
 pub fn render(report: &Report, color: bool, summary: bool) -> String {
+    render_with(report, color, summary, true)
+}
+
+/// Renders one line per finding, no code frames.
+pub fn render_concise(report: &Report, color: bool, summary: bool) -> String {
+    render_with(report, color, summary, false)
+}
+
+fn render_with(report: &Report, color: bool, summary: bool, frames: bool) -> String {
     let paint = |style: &str, s: &str| if color { format!("{style}{s}{RESET}") } else { s.to_string() };
     let mut out = String::new();
     for (path, f) in report.shown_in_text() {
@@ -33,8 +43,10 @@ pub fn render(report: &Report, color: bool, summary: bool) -> String {
             paint(level_style, f.rule),
             visible(&f.message)
         );
-        frame(&mut out, f, &|s: &str| paint(DIM, s), &|s: &str| paint(level_style, s));
-        out.push('\n');
+        if frames {
+            frame(&mut out, f, &|s: &str| paint(DIM, s), &|s: &str| paint(level_style, s));
+            out.push('\n');
+        }
     }
     if summary {
         if report.is_clean() {
