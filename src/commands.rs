@@ -188,6 +188,46 @@ struct PerFile {
     scopes: Vec<triage::Scope>,
 }
 
+/// For the review report: the opt-in rules no plan runs, each with how many findings it would have
+/// reported (after suppressions, per-file ignores and the test-code filter). A scan of their own, so that
+/// the run's results (TG001 included) are exactly those of a run without a review.
+fn not_run(
+    per_file: &PerFile,
+    triage: &triage::Triage,
+    options: &crate::scan::ScanOptions<'_>,
+) -> Result<BTreeMap<&'static str, usize>> {
+    let ran: Vec<&str> = per_file.plans.iter().flat_map(|p| p.rules.iter().map(|r| r.id())).collect();
+    let opt_in: Vec<&'static dyn rules::Rule> = rules::REGISTRY
+        .iter()
+        .copied()
+        .filter(|r| !ran.contains(&r.id()) && docs::get(r.id()).is_some_and(|d| !d.enabled))
+        .collect();
+    let files = &per_file.files;
+    if opt_in.is_empty() || files.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let plans: Vec<crate::scan::Plan> = per_file
+        .plans
+        .iter()
+        .map(|p| crate::scan::Plan { rules: opt_in.clone(), settings: p.settings.clone() })
+        .collect();
+    let options = crate::scan::ScanOptions { progress: None, ..options.clone() };
+    let scan = crate::scan::scan_plans(files, &per_file.plan_of, &plans, &options)?;
+    let mut shadow = report::Report::new(scan.findings);
+    let filters = triage::Triage {
+        scopes: triage.scopes.clone(),
+        scope_of: triage.scope_of.clone(),
+        cwd: triage.cwd.clone(),
+        ..triage::Triage::default()
+    };
+    filters.apply(&mut shadow);
+    let mut counts = BTreeMap::new();
+    for (_, f) in shadow.reported() {
+        *counts.entry(f.rule).or_insert(0) += 1;
+    }
+    Ok(counts)
+}
+
 /// The selectors of `TRUNKGUARD_EXTEND_SELECT` (comma-separated). Unset or blank adds nothing, so a CI
 /// template's empty variable is harmless; an empty entry inside a list is still a usage error.
 fn extend_select_from_env(value: Option<&str>) -> Vec<String> {
@@ -369,10 +409,15 @@ fn check(args: &CheckArgs) -> Result<Exit> {
         );
         return Ok(Exit::Clean);
     }
-    let per_file = per_file_plans(args, &config, crate::scan::Plan { rules, settings }, found.files, &cwd)?;
-    let found = discover::Discovery { files: per_file.files, notifications: found.notifications };
-    triage.scopes = per_file.scopes;
-    triage.scope_of = found.files.iter().zip(&per_file.plan_of).map(|(f, &p)| (f.display.clone(), p)).collect();
+    let mut per_file = per_file_plans(args, &config, crate::scan::Plan { rules, settings }, found.files, &cwd)?;
+    triage.scopes = per_file.scopes.clone();
+    triage.scope_of = per_file.files.iter().zip(&per_file.plan_of).map(|(f, &p)| (f.display.clone(), p)).collect();
+    let not_run = if plan.iter().any(|d| d.format == OutputFormat::Review) {
+        not_run(&per_file, &triage, &options)?
+    } else {
+        BTreeMap::new()
+    };
+    let found = discover::Discovery { files: std::mem::take(&mut per_file.files), notifications: found.notifications };
     let mut scan = crate::scan::scan_plans(&found.files, &per_file.plan_of, &per_file.plans, &options)?;
     if let Some(p) = progress {
         p.finish_and_clear();
@@ -393,6 +438,8 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     report.uris = found.files.iter().map(|c| (c.display.clone(), c.uri.clone())).collect();
     report.rels = found.files.iter().map(|c| (c.display.clone(), c.rel.clone())).collect();
     report.show_suppressed = args.show_suppressed;
+    report.paths = args.paths.iter().map(|p| discover::display_path(p, &cwd)).collect();
+    report.not_run = not_run;
     triage.apply(&mut report);
     let incomplete = incomplete(&report, &found.files, &args.paths, &cwd);
     report.notifications.extend(incomplete.clone());

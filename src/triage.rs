@@ -51,6 +51,11 @@ pub struct Report {
     /// With `--diff-against`: how many findings that would have been reported the diff filter left
     /// out (none of their locations is on a changed line).
     pub outside_diff: Option<usize>,
+    /// The paths the run was asked to review, as given (the review report's scope).
+    pub paths: Vec<String>,
+    /// Opt-in rules that did not run but would have reported something, with how many findings (the
+    /// review report names them; filled only when a review is written).
+    pub not_run: BTreeMap<&'static str, usize>,
 }
 
 /// Does a finding call for action: not silenced by a comment and not `unchanged` against the baseline?
@@ -153,7 +158,7 @@ pub struct GlobError {
 }
 
 /// Per-file ignores: (glob set, rule selectors) pairs.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct PerFileIgnores(Vec<(GlobSet, Vec<String>)>);
 
 impl PerFileIgnores {
@@ -177,7 +182,7 @@ impl PerFileIgnores {
 }
 
 /// The filters of one configuration: they apply to the files under it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Scope {
     pub per_file_ignores: PerFileIgnores,
     /// Keep findings in test code.

@@ -291,3 +291,25 @@ fn concise_output_is_one_line_per_finding() {
         String::from_utf8(full.stdout).unwrap().lines().filter(|l| l.starts_with(HANDLERS)).map(String::from).collect();
     assert_eq!(findings, heads, "the same first lines as the text format");
 }
+
+/// The review report states its scope and names the opt-in rules that did not run but would have had
+/// something to say; asking for a review changes nothing in the other reports of the same run.
+#[test]
+fn review_names_opt_in_rules_that_did_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("s.py"), "try:\n    f()\nexcept Exception:\n    pass\n").unwrap();
+    let out = trunkguard_defaults_in(dir.path())
+        .args(["check", "s.py", "--output-format", "review", "--output-format", "sarif", "-o", "sarif=r.sarif"])
+        .output()
+        .unwrap();
+    let review = String::from_utf8(out.stdout).unwrap();
+    assert!(review.starts_with("# trunkguard security review\n\nScope: 1 file under `s.py`"), "{review}");
+    assert!(review.contains("## Not run\n") && review.contains("- TG202 broad-except-silent: 1 finding."), "{review}");
+    let with_review = fs::read(dir.path().join("r.sarif")).unwrap();
+    trunkguard_defaults_in(dir.path()).args(["check", "s.py", "-o", "sarif=r.sarif"]).assert().code(0);
+    assert_eq!(
+        fs::read(dir.path().join("r.sarif")).unwrap(),
+        with_review,
+        "the review's extra scan changes nothing else"
+    );
+}

@@ -427,6 +427,11 @@ fn review_of_the_example() {
     assert!(out.contains("**Solution:**"));
     assert!(out.contains("**Verdict**"));
     assert!(!out.contains("No security defects detected"));
+    // The flagged code is quoted, titles are the finding's own, and the verdict says what to fix first.
+    assert!(out.contains("- Code:\n\n  ```python\n"), "{out}");
+    assert!(out.contains("**1. `context.elevated()` in `update_subport_bindings`"), "{out}");
+    let verdict = &out[out.find("**Verdict**").unwrap()..];
+    assert!(verdict.contains("Fix first:\n\n1. error "), "{verdict}");
     insta::assert_snapshot!("review_example", out);
 }
 

@@ -1,15 +1,17 @@
-//! The `review` format: a Markdown security review in the shape of a manual code review — per file, a
-//! heading naming the file and the functions with findings, then numbered findings, each with a title
-//! and its lines, an explanation naming the function, the related locations and a **Solution**, and a
-//! closing **Verdict** counting the findings per rule family and level (or saying "No security defects
-//! detected").
+//! The `review` format: a Markdown security review in the shape of a manual code review — its scope
+//! (files, the paths given, the rules), per file a heading naming the file and the functions with
+//! findings, then numbered findings, each with a finding-specific title and its lines, the flagged code
+//! quoted, an explanation naming the function, the related locations and a **Solution**; the opt-in
+//! rules that did not run but would have had something to say (*Not run*); and a closing **Verdict**
+//! with the findings to fix first (errors before warnings, then by the rule's security severity) and
+//! the counts per rule family and level (or "No security defects detected").
 //!
 //! ```markdown
 //! ## `plugin/rpc/server.py`
 //!
 //! 1 finding in `TrunkSkeleton._process_trunk_subport_bindings`.
 //!
-//! **1. A broad `except Exception` handler that does not re-raise on every path swallows errors (Line 61):**
+//! **1. Broad `except Exception` swallows the error (Line 61):**
 //!
 //! - Rule: TG201 broad-except-swallowed (warning, CWE-396).
 //! - In `TrunkSkeleton._process_trunk_subport_bindings`: Broad `except Exception` swallows the error…
@@ -47,9 +49,13 @@ use std::fmt::Write;
 pub fn render(report: &Report) -> String {
     let mut out = String::from("# trunkguard security review\n\n");
     let ids: Vec<&str> = report.rules.iter().map(|d| d.id.as_str()).collect();
+    let scope = match report.paths.as_slice() {
+        [] => String::new(),
+        paths => format!(" under {}", list(&paths.iter().map(|p| code(p)).collect::<Vec<_>>())),
+    };
     let _ = writeln!(
         out,
-        "Reviewed {} with {}{}.\n",
+        "Scope: {}{scope}, reviewed with {}{}.\n",
         plural(report.files_scanned, "file"),
         plural(ids.len(), "rule"),
         if ids.is_empty() { String::new() } else { format!(" ({})", ids.join(", ")) },
@@ -74,8 +80,60 @@ pub fn render(report: &Report) -> String {
         }
         out.push('\n');
     }
+    not_run(&mut out, report);
     verdict(&mut out, report);
     out
+}
+
+/// The opt-in rules that did not run and would have had something to say.
+fn not_run(out: &mut String, report: &Report) {
+    if report.not_run.is_empty() {
+        return;
+    }
+    out.push_str("## Not run\n\n");
+    out.push_str("These opt-in rules did not run (their measured precision is below the bar for default rules) but\n");
+    out.push_str("would have reported findings here; select them for an audit (`--extend-select`):\n\n");
+    for (&id, &n) in &report.not_run {
+        let name = crate::docs::get(id).map_or(String::new(), |d| format!(" {}", d.name));
+        let _ = writeln!(out, "- {id}{name}: {}.", plural(n, "finding"));
+    }
+    out.push('\n');
+}
+
+/// A finding-specific title: the first clause of its message — up to the first `: ` or ` — ` past the
+/// opening words, else the first sentence — cut at a word boundary.
+fn title(f: &Finding) -> String {
+    const MIN: usize = 40;
+    const MAX: usize = 120;
+    let message = one_line(&f.message);
+    let sentence = message.split(". ").next().unwrap_or(&message).trim_end_matches('.');
+    let clause_end = [": ", " — "]
+        .iter()
+        .filter_map(|sep| sentence.match_indices(sep).map(|(at, _)| at).find(|&at| at >= MIN))
+        .min()
+        .unwrap_or(sentence.len());
+    let clause = &sentence[..clause_end];
+    if clause.chars().count() <= MAX {
+        return clause.to_string();
+    }
+    let cut: String = clause.chars().take(MAX).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    format!("{cut}…")
+}
+
+/// The flagged lines as a fenced code block (control characters shown visibly).
+fn quote(out: &mut String, f: &Finding) {
+    if f.lines.is_empty() {
+        return;
+    }
+    let lines: Vec<String> = f.lines.iter().map(|l| crate::escape::visible(l.trim_end()).into_owned()).collect();
+    let longest = lines.iter().flat_map(|l| l.split(|c| c != '`').map(str::len)).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let _ = writeln!(out, "  {fence}python");
+    for line in lines {
+        let _ = writeln!(out, "  {line}");
+    }
+    let _ = writeln!(out, "  {fence}");
 }
 
 fn file(out: &mut String, report: &Report, path: &str, findings: &[&Finding]) {
@@ -95,7 +153,7 @@ fn file(out: &mut String, report: &Report, path: &str, findings: &[&Finding]) {
 
 fn finding(out: &mut String, report: &Report, number: usize, f: &Finding) {
     let doc = report.doc(f.rule);
-    let title = doc.map(|d| d.summary.trim().trim_end_matches('.').to_string()).unwrap_or_else(|| f.rule.into());
+    let title = title(f);
     let start = f.span.start.line;
     let end = super::last_line(&f.span);
     let lines = if end > start { format!("Lines {start}–{end}") } else { format!("Line {start}") };
@@ -106,6 +164,9 @@ fn finding(out: &mut String, report: &Report, number: usize, f: &Finding) {
     }
     let _ = writeln!(out, "- Rule: {} ({}).", report.title(f.rule), facts.join(", "));
     let _ = writeln!(out, "- {}: {}", where_(&f.scope), one_line(&f.message));
+    out.push_str("- Code:\n\n");
+    quote(out, f);
+    out.push('\n');
     // The flow already lists the related locations it passes through.
     let related: Vec<_> = f
         .related
@@ -152,6 +213,7 @@ fn verdict(out: &mut String, report: &Report) {
         return;
     }
     let _ = writeln!(out, "{}{caveat}\n", report.summary());
+    priorities(out, report);
     // `family_counts` gives error, warning, note counts in that order.
     out.push_str("| Family | Errors | Warnings | Notes |\n|---|--:|--:|--:|\n");
     let mut totals = [0usize; 3];
@@ -167,6 +229,35 @@ fn verdict(out: &mut String, report: &Report) {
         let _ = writeln!(out, "| {prefix} {name} | {} | {} | {} |", counts[0], counts[1], counts[2]);
     }
     let _ = writeln!(out, "| Total | {} | {} | {} |", totals[0], totals[1], totals[2]);
+}
+
+/// The findings to fix first: errors before warnings before notes, then by the rule's security
+/// severity, then in report order; at most five.
+fn priorities(out: &mut String, report: &Report) {
+    let severity = |id: &str| {
+        report.doc(id).and_then(|d| d.security_severity.as_deref()).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0)
+    };
+    let mut ranked: Vec<(usize, &(String, Finding))> = report.reported().enumerate().collect();
+    ranked.sort_by(|(ia, (_, a)), (ib, (_, b))| {
+        b.level.cmp(&a.level).then(severity(b.rule).total_cmp(&severity(a.rule))).then(ia.cmp(ib))
+    });
+    out.push_str("Fix first:\n\n");
+    for (i, (_, (path, f))) in ranked.iter().take(5).enumerate() {
+        let _ = writeln!(
+            out,
+            "{}. {} {}:{} — {} ({})",
+            i + 1,
+            f.level.as_str(),
+            code(path),
+            f.span.start.line,
+            title(f),
+            f.rule
+        );
+    }
+    if ranked.len() > 5 {
+        let _ = writeln!(out, "\n…and {} more, listed above.", ranked.len() - 5);
+    }
+    out.push('\n');
 }
 
 fn plural(n: usize, word: &str) -> String {
