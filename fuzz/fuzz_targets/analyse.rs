@@ -20,18 +20,24 @@ fuzz_target!(|data: &[u8]| {
     let mut parser = engine::new_parser();
     let file = Candidate { path: "fuzz.py".into(), display: "fuzz.py".into(), rel: "fuzz.py".into(), uri: "fuzz.py".into() };
     let (analysis, notifications) = trunkguard::analyse_bytes(engine, &mut parser, &file, data);
-    let report = report::Report {
-        findings: analysis.findings.into_iter().chain(analysis.deferred.into_iter().map(|d| d.finding)).map(|f| ("fuzz.py".to_string(), f)).collect(),
-        notifications,
-        rules: rules.iter().filter_map(|r| docs::get(r.id())).collect(),
-        files_scanned: 1,
-        srcroot: "/src".into(),
-        uris: Default::default(),
-        show_suppressed: true,
-        absent: Vec::new(),
-    };
+    let mut report = report::Report::new(
+        analysis
+            .findings
+            .into_iter()
+            .chain(analysis.deferred.into_iter().map(|d| d.finding))
+            .map(|f| ("fuzz.py".to_string(), f))
+            .collect(),
+    );
+    report.notifications = notifications;
+    report.rules = rules.iter().filter_map(|r| trunkguard::docs::get(r.id())).collect();
+    report.files_scanned = 1;
+    report.srcroot = "/src".into();
+    report.show_suppressed = true;
     let sarif = report::sarif::render(&report);
     assert!(sarif.starts_with('{'));
     let _ = report::json::render(&report);
     let _ = report::text::render(&report, true, true);
+    for render in [report::github::render, report::junit::render, report::gitlab::render, report::review::render] {
+        let _ = render(&report);
+    }
 });
