@@ -434,6 +434,7 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     ran.dedup();
     report.rules = ran.into_iter().filter_map(docs::get).collect();
     report.files_scanned = scan.files_scanned;
+    report.functions_scanned = scan.functions_scanned;
     report.srcroot = root.clone();
     report.uris = found.files.iter().map(|c| (c.display.clone(), c.uri.clone())).collect();
     report.rels = found.files.iter().map(|c| (c.display.clone(), c.rel.clone())).collect();

@@ -55,6 +55,8 @@ pub struct FileAnalysis {
     pub facts: FileFacts,
     /// Findings that stand only if the project index confirms their condition; not yet fingerprinted.
     pub deferred: Vec<Deferred>,
+    /// Function definitions in the file (see [`SourceFile::function_count`]): the review's scope.
+    pub functions: usize,
 }
 
 /// The selected rules, indexed by the node kinds they want, and the analysis settings they read.
@@ -156,7 +158,8 @@ impl Engine {
         }
         let mut findings = cx.findings;
         finish(&src.display, &mut findings);
-        Some(FileAnalysis { findings, syntax_errors: syntax, facts: cx.facts, deferred: cx.deferred })
+        let functions = src.function_count();
+        Some(FileAnalysis { findings, syntax_errors: syntax, facts: cx.facts, deferred: cx.deferred, functions })
     }
 }
 

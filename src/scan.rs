@@ -18,6 +18,8 @@ pub struct Scan {
     /// Sorted by path, line.
     pub notifications: Vec<Notification>,
     pub files_scanned: usize,
+    /// Function definitions in the files analysed.
+    pub functions_scanned: usize,
     /// Files whose analysis came from the cache.
     pub cached: usize,
     /// Set when the cache could not be written (the results are complete regardless).
@@ -117,6 +119,7 @@ pub fn scan_plans(
     for ((file, &plan), outcome) in files.iter().zip(plan_of).zip(outcomes) {
         let Outcome { mut analysis, notes, update, from_cache } = outcome;
         scan.cached += usize::from(from_cache);
+        scan.functions_scanned += analysis.functions;
         updates[plan].extend(update);
         let before = analysis.findings.len();
         analysis.findings.extend(analysis.deferred.drain(..).filter_map(|d| index.resolve(d)));

@@ -36,6 +36,18 @@ pub struct Position {
 }
 
 impl SourceFile {
+    /// How many function definitions the file has: lines whose first word is `def` (or `async def`).
+    /// Counted on the text, not the tree, so that it is the same whether or not selective parsing
+    /// skipped a function (a `def` at the start of a line inside a string counts too: rare, harmless).
+    pub fn function_count(&self) -> usize {
+        self.text
+            .lines()
+            .map(str::trim_start)
+            .map(|l| l.strip_prefix("async").filter(|r| r.starts_with([' ', '\t'])).map_or(l, str::trim_start))
+            .filter(|l| l.strip_prefix("def").is_some_and(|r| r.starts_with([' ', '\t'])))
+            .count()
+    }
+
     /// Decodes `bytes` and builds the line index. Never fails: undecodable input is decoded lossily and
     /// the returned note says so.
     pub fn decode(path: PathBuf, display: String, bytes: &[u8]) -> (SourceFile, Option<DecodeNote>) {
@@ -232,6 +244,16 @@ fn normalise_encoding(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn functions_are_counted_on_the_text() {
+        let src = SourceFile::from_text(
+            "a.py".into(),
+            "a.py".into(),
+            "def f():\n    def g(): pass\nasync  def h():\n    pass\nclass C:\n\tdef m(self): ...\ndefault = 1\n# def x\n".into(),
+        );
+        assert_eq!(src.function_count(), 4);
+    }
 
     fn src(text: &str) -> SourceFile {
         SourceFile::from_text(PathBuf::from("x.py"), "x.py".into(), text.into())

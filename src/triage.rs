@@ -32,6 +32,8 @@ pub struct Report {
     /// Documents of the rules that ran, sorted by id.
     pub rules: Vec<&'static RuleDoc>,
     pub files_scanned: usize,
+    /// Function definitions in the files analysed (the review's scope).
+    pub functions_scanned: usize,
     /// The project root: the directory project-relative paths and URIs are relative to (SARIF
     /// `%SRCROOT%`).
     pub srcroot: PathBuf,

@@ -303,7 +303,7 @@ fn review_names_opt_in_rules_that_did_not_run() {
         .output()
         .unwrap();
     let review = String::from_utf8(out.stdout).unwrap();
-    assert!(review.starts_with("# trunkguard security review\n\nScope: 1 file under `s.py`"), "{review}");
+    assert!(review.starts_with("# trunkguard security review\n\nScope: 1 file (0 functions) under `s.py`"), "{review}");
     assert!(review.contains("## Not run\n") && review.contains("- TG202 broad-except-silent: 1 finding."), "{review}");
     let with_review = fs::read(dir.path().join("r.sarif")).unwrap();
     trunkguard_defaults_in(dir.path()).args(["check", "s.py", "-o", "sarif=r.sarif"]).assert().code(0);

@@ -55,8 +55,9 @@ pub fn render(report: &Report) -> String {
     };
     let _ = writeln!(
         out,
-        "Scope: {}{scope}, reviewed with {}{}.\n",
+        "Scope: {} ({}){scope}, reviewed with {}{}.\n",
         plural(report.files_scanned, "file"),
+        plural(report.functions_scanned, "function"),
         plural(ids.len(), "rule"),
         if ids.is_empty() { String::new() } else { format!(" ({})", ids.join(", ")) },
     );
