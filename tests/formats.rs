@@ -21,6 +21,7 @@ fn report_of(target: &str) -> Report {
     report.notifications = result.notifications;
     report.rules = all.iter().filter_map(|r| docs::get(r.id())).collect();
     report.files_scanned = result.files_scanned;
+    report.functions_scanned = result.functions_scanned;
     report.srcroot = root.to_path_buf();
     report
 }
