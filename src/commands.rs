@@ -4,7 +4,7 @@
 
 use crate::cli::{CheckArgs, ColorChoice, Command, ConfigSource, FailOn, OutputFormat};
 use crate::config::{self, Config};
-use crate::finding::{INCOMPLETE, Level, NOT_ANALYSED, Notification};
+use crate::finding::{INCOMPLETE, Level, NOT_ANALYSED, Notification, selects};
 use crate::{baseline, diff, discover, docs, output, report, rules, selection, source, triage};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
@@ -197,10 +197,12 @@ fn not_run(
     options: &crate::scan::ScanOptions<'_>,
 ) -> Result<BTreeMap<&'static str, usize>> {
     let ran: Vec<&str> = per_file.plans.iter().flat_map(|p| p.rules.iter().map(|r| r.id())).collect();
+    // A rule the user turned off on purpose (`ignore`) has nothing to say here.
+    let ignored = |id: &str| per_file.plans.iter().all(|p| p.settings.ignore.iter().any(|s| selects(s, id)));
     let opt_in: Vec<&'static dyn rules::Rule> = rules::REGISTRY
         .iter()
         .copied()
-        .filter(|r| !ran.contains(&r.id()) && docs::get(r.id()).is_some_and(|d| !d.enabled))
+        .filter(|r| !ran.contains(&r.id()) && !ignored(r.id()) && docs::get(r.id()).is_some_and(|d| !d.enabled))
         .collect();
     let files = &per_file.files;
     if opt_in.is_empty() || files.is_empty() {
@@ -238,7 +240,7 @@ fn extend_select_from_env(value: Option<&str>) -> Vec<String> {
 }
 
 /// Gives each file the configuration nearest to it (ruff's hierarchical configuration), so results do
-/// not depend on the order of the paths given: `base` (the configuration of the first path) serves
+/// not depend on the order of the paths given: `base` (the configuration of the paths' common ancestor) serves
 /// the files it is nearest to; any other `pyproject.toml`/`trunkguard.toml` nearer to a file is loaded,
 /// with the command line's additions, and its `exclude` applies to the files found under it (and to
 /// files named explicitly with `--force-exclude`). With `--config` or `--isolated`, `base` serves all.
