@@ -312,4 +312,10 @@ fn review_names_opt_in_rules_that_did_not_run() {
         with_review,
         "the review's extra scan changes nothing else"
     );
+    // A rule turned off on purpose is not suggested.
+    let out = trunkguard_defaults_in(dir.path())
+        .args(["check", "s.py", "--output-format", "review", "--ignore", "TG202"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8(out.stdout).unwrap().contains("TG202 broad-except-silent"));
 }
