@@ -75,7 +75,18 @@ pub struct Triggers {
     pub import_modules: &'static [&'static str],
     /// Names bound from `getLogger(...)` outside functions are word triggers (module loggers).
     pub module_loggers: bool,
+    /// A test on each `def` header in a function (the text from `def` on, at most
+    /// [`DEF_HEADER_BYTES`]): a function with a header that passes is kept. For rules that judge
+    /// functions by their parameters (TG404: two id parameters), where no single word is rare enough.
+    pub def_filter: Option<DefFilter>,
 }
+
+/// May a function whose `def` header starts `header` be one the rule reports in? Must answer `true`
+/// whenever the rule could (when unsure: `true`).
+pub type DefFilter = fn(header: &[u8]) -> bool;
+
+/// How much of a `def` header a [`DefFilter`] sees.
+pub const DEF_HEADER_BYTES: usize = 4096;
 
 impl Triggers {
     /// Nothing in a function matters to the rule.
@@ -87,6 +98,7 @@ impl Triggers {
         class_filter: None,
         import_modules: &[],
         module_loggers: false,
+        def_filter: None,
     };
 
     /// The rule may report in any function: selective parsing is off while it runs.
@@ -106,6 +118,7 @@ pub struct Selector {
     class: Vec<(AhoCorasick, Option<ClassFilter>)>,
     import_modules: Vec<String>,
     module_loggers: bool,
+    def_filters: Vec<DefFilter>,
 }
 
 /// A blanked text, and how much of it was blanked.
@@ -149,7 +162,13 @@ impl Selector {
             triggers.iter().flat_map(|t| t.import_modules.iter().map(|m| m.to_ascii_lowercase())).collect();
         import_modules.sort_unstable();
         import_modules.dedup();
-        Some(Selector { patterns, class, import_modules, module_loggers: triggers.iter().any(|t| t.module_loggers) })
+        Some(Selector {
+            patterns,
+            class,
+            import_modules,
+            module_loggers: triggers.iter().any(|t| t.module_loggers),
+            def_filters: triggers.iter().filter_map(|t| t.def_filter).collect(),
+        })
     }
 
     /// The text with every function that holds no trigger blanked, or `None` when nothing can be

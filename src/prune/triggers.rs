@@ -155,6 +155,15 @@ impl Selector {
                 return true;
             }
         }
+        if !self.def_filters.is_empty() {
+            let headers = memmem::find_iter(hay, "def").filter(|&at| is_word_at(text, start + at, start + at + 3));
+            for at in headers {
+                let header = &hay[at..hay.len().min(at + super::DEF_HEADER_BYTES)];
+                if self.def_filters.iter().any(|f| f(header)) {
+                    return true;
+                }
+            }
+        }
         if dynamic.len() <= FEW_WORDS {
             dynamic
                 .iter()

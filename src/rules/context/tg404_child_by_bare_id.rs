@@ -22,9 +22,9 @@ impl Rule for ChildByBareId {
         &["function_definition"]
     }
 
-    /// The function takes two ids: `_id` is in its text.
+    /// The function takes two id parameters (`id`, `<noun>_id`): judged on its `def` header.
     fn triggers(&self) -> Triggers {
-        Triggers { fragments: &["_id"], ..Triggers::NONE }
+        Triggers { def_filter: Some(two_id_parameters), ..Triggers::NONE }
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
@@ -65,6 +65,36 @@ impl Rule for ChildByBareId {
         finding.properties.insert("parentId".into(), hit.parent.to_string());
         finding.properties.insert("childId".into(), hit.child.to_string());
     }
+}
+
+/// May the `def` at the start of `header` take two id parameters (`id` or `<noun>_id`)? Counts such
+/// names in its parameter list (defaults included: a over-count only keeps more); unsure — a string or
+/// a list that does not close in the header — is yes.
+fn two_id_parameters(header: &[u8]) -> bool {
+    let Some(open) = memchr::memchr(b'(', header) else { return true };
+    let mut depth = 0usize;
+    let mut close = None;
+    for (i, &b) in header.iter().enumerate().skip(open) {
+        match b {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    close = Some(i);
+                    break;
+                }
+            }
+            b'\'' | b'"' | b'#' | b'\\' => return true,
+            _ => {}
+        }
+    }
+    let Some(close) = close else { return true };
+    let params = &header[open + 1..close];
+    let ids = params
+        .split(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+        .filter(|w| *w == b"id" || w.ends_with(b"_id"))
+        .count();
+    ids >= 2
 }
 
 /// A parent check followed by an unscoped child lookup.
@@ -277,4 +307,21 @@ fn compared_after(body: Node<'_>, from: usize, parent: &str, parent_vars: &[&str
         }
         Visit::Descend
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::two_id_parameters;
+
+    #[test]
+    fn def_headers_with_two_id_parameters() {
+        assert!(two_id_parameters(b"def delete_policy_rule(self, context, rule_id, policy_id):\n"));
+        assert!(two_id_parameters(b"def get(self, context,\n        id, router_id=None):"));
+        assert!(!two_id_parameters(b"def get_port(self, context, port_id, fields=None):"));
+        assert!(!two_id_parameters(b"def f(self, idx, valid):"));
+        // Unsure is yes: a string, a comment or a list that does not close.
+        assert!(two_id_parameters(b"def f(self, sep=')'):"));
+        assert!(two_id_parameters(b"def f(self,  # a comment\n    x):"));
+        assert!(two_id_parameters(b"def f(self, x"));
+    }
 }
