@@ -352,8 +352,13 @@ const NOT_BEFORE_TOKEN: &[&str] = &[
 /// First words of predicates and counters: `is_token_valid`, `has_password`, `num_tokens`.
 const NOT_FIRST: &[&str] = &[
     "is", "has", "have", "use", "uses", "should", "need", "needs", "allow", "allows", "enable", "disable", "require",
-    "requires", "can", "must", "no", "num", "max", "min", "count", "total", "len", "n",
+    "requires", "can", "must", "no", "num", "max", "min", "count", "total", "len", "n", "mask", "masked", "masking",
+    "redact", "redacted", "hide", "show",
 ];
+
+/// First words that, followed by `to`, `of` or `for`, make the name a reference to a secret rather
+/// than the secret (`path_to_private_key`, `file_of_password`).
+const REFERENCE_FIRST: &[&str] = &["path", "file", "filename", "filepath", "dir", "directory", "location"];
 
 /// Splits a name into lower-case words at `_`, `-`, `:`, `.`, spaces, camelCase humps and digits.
 pub fn split_words(name: &str) -> Vec<String> {
@@ -389,6 +394,12 @@ pub fn classify(name: &str) -> Option<Match> {
     let words = split_words(name);
     let last = words.last()?;
     if words.len() > 1 && words.first().is_some_and(|w| NOT_FIRST.contains(&w.as_str())) {
+        return None;
+    }
+    if words.len() > 2
+        && REFERENCE_FIRST.contains(&words[0].as_str())
+        && ["to", "of", "for"].contains(&words[1].as_str())
+    {
         return None;
     }
     // The rightmost sensitive word or phrase, and whether it ends the name.
@@ -534,6 +545,10 @@ mod tests {
             "page_token",
             "supported_tpm_secret_security",
             "token_data",
+            "path_to_private_key",
+            "file_of_password",
+            "mask_secrets",
+            "masked_password",
         ] {
             assert!(classify(no).is_none(), "{no} should not be sensitive");
         }
