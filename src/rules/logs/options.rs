@@ -29,14 +29,15 @@ pub fn declares_secret(call: Node<'_>, cx: &Checker<'_>) -> bool {
     python::keyword_argument(call, "secret", cx.text()).is_some_and(|v| cx.node_text(v) == "True")
 }
 
-/// Records `call` in the project index when it declares an oslo.config option with `secret=True`.
-/// Called by every rule that reads the index, so any selection of them sees the whole index.
+/// Records `call` in the project index when it declares an oslo.config option with `secret=True`
+/// (unless its name says it holds a path: logging where a secret lives is no leak). Called by every rule
+/// that reads the index, so any selection of them sees the whole index.
 pub fn record_secret_option(call: Node<'_>, cx: &mut Checker<'_>) {
     let Some((_, name_node)) = option_declaration(call, cx) else { return };
     if !declares_secret(call, cx) {
         return;
     }
-    if let Some(name) = string_literal(name_node, cx) {
+    if let Some(name) = string_literal(name_node, cx).filter(|n| !super::words::is_path_name(n)) {
         cx.declare_secret_option(name);
     }
 }

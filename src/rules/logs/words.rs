@@ -356,6 +356,13 @@ const NOT_FIRST: &[&str] = &[
     "redact", "redacted", "hide", "show",
 ];
 
+/// Does `name` name a file-system location (`swift_store_config_file`, `key_path`, `certs_dir`)? Its
+/// value is a path, not the secret it may lead to, even when the option is declared `secret=True`.
+pub fn is_path_name(name: &str) -> bool {
+    const PATH_WORDS: &[&str] = &["file", "files", "filename", "filepath", "path", "paths", "dir", "directory"];
+    split_words(name).last().is_some_and(|w| PATH_WORDS.contains(&w.as_str()))
+}
+
 /// First words that, followed by `to`, `of` or `for`, make the name a reference to a secret rather
 /// than the secret (`path_to_private_key`, `file_of_password`).
 const REFERENCE_FIRST: &[&str] = &["path", "file", "filename", "filepath", "dir", "directory", "location"];
@@ -471,6 +478,12 @@ mod tests {
 
     fn word(name: &str) -> Option<String> {
         classify(name).map(|m| m.word)
+    }
+
+    #[test]
+    fn path_names() {
+        assert!(is_path_name("swift_store_config_file") && is_path_name("keyPath") && is_path_name("certs_dir"));
+        assert!(!is_path_name("transport_url") && !is_path_name("password") && !is_path_name("profile"));
     }
 
     #[test]
