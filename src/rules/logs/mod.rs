@@ -265,7 +265,10 @@ pub fn sink_hits(call: Node<'_>, args: &[Node<'_>], cx: &mut Checker<'_>, kind: 
         }
     };
     cx.put_scratch(cache);
-    let mut hits: Vec<Hit> = all.iter().filter(|h| h.kind == kind).cloned().collect();
+    // A local whose name says it holds a path (`key_file = os.path.join(keys_dir, secret_key)`) carries
+    // where a secret lives, not the secret.
+    let carries_a_path = |h: &&Hit| h.carrier.as_ref().is_some_and(|c| words::is_path_name(&c.name));
+    let mut hits: Vec<Hit> = all.iter().filter(|h| h.kind == kind).filter(|h| !carries_a_path(h)).cloned().collect();
     hits.sort_by_key(|h| h.option.is_some());
     hits
 }
