@@ -8,7 +8,9 @@
 //! them, as ruff does: C0 controls and DEL become their Unicode control pictures (`\x1b` → `␛`,
 //! `\n` → `␊`, `\x7f` → `␡`; each one column wide, so code-frame carets stay aligned), C1 controls
 //! (U+0080–U+009F, which some terminals obey as 8-bit escape sequences) become `\u{9b}`-style escapes.
-//! Tab is left alone (harmless, and frames already turn it into a space).
+//! Tab is left alone (harmless, and frames already turn it into a space). Bidirectional formatting
+//! characters (U+202A–U+202E, U+2066–U+2069, the marks U+200E, U+200F and U+061C), which reorder how a
+//! line is displayed ("Trojan Source"), are shown as `\u{202e}`-style escapes too.
 //!
 //! Machine formats keep the exact text: SARIF, JSON and GitLab (JSON escapes controls), JUnit (XML
 //! character references, forbidden characters as U+FFFD).
@@ -17,7 +19,12 @@ use std::borrow::Cow;
 
 /// Whether `c` is shown escaped by [`visible`].
 pub fn is_escaped(c: char) -> bool {
-    c.is_control() && c != '\t'
+    (c.is_control() && c != '\t') || is_bidi(c)
+}
+
+/// A bidirectional formatting character: it changes how the rest of the line is displayed.
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 
 /// The visible form of one character: `None` when it is printed as it is.
@@ -26,7 +33,7 @@ pub fn picture(c: char) -> Option<Cow<'static, str>> {
         '\t' => None,
         '\0'..='\x1f' => char::from_u32(0x2400 + c as u32).map(|p| Cow::Owned(p.to_string())),
         '\x7f' => Some(Cow::Borrowed("\u{2421}")),
-        c if c.is_control() => Some(Cow::Owned(format!("\\u{{{:x}}}", c as u32))),
+        c if c.is_control() || is_bidi(c) => Some(Cow::Owned(format!("\\u{{{:x}}}", c as u32))),
         _ => None,
     }
 }
@@ -57,6 +64,7 @@ mod tests {
         assert!(matches!(visible("plain"), Cow::Borrowed(_)));
         assert_eq!(visible("a\nb\rc\x1b[2Jd\x07"), "a␊b␍c␛[2Jd␇");
         assert_eq!(visible("\0\x7f\u{9b}"), "␀␡\\u{9b}");
+        assert_eq!(visible("ok\u{202e}gnp.exe\u{2066}"), "ok\\u{202e}gnp.exe\\u{2066}");
         assert_eq!(visible("\x1b]8;;http://x\x1b\\link"), "␛]8;;http://x␛\\link");
     }
 }
