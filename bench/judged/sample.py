@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Draws a reproducible sample of findings to judge and prints the code around each.
 
-    sample.py RULE N SEED report.json [report.json ...]   # prints the sample with context
+    sample.py RULE N SEED report.json [report.json ...]            # prints the sample with context
+    sample.py --spread RULE N SEED report.json [report.json ...]   # the sample spread over services
 
 Each report is trunkguard's JSON output (`check TREE --select TG2 --output-format json --no-cache`);
 the service is the first path component under /work/extra or /work/corpus. Findings silenced in
-source are skipped. The sample is `random.Random(SEED).sample` over findings sorted by path and line.
+source are skipped. The sample is `random.Random(SEED).sample` over findings sorted by path and line;
+with `--spread`, findings are grouped by their first path component (the service when run from
+/work/extra), each group shuffled with `random.Random(SEED)` (groups in sorted order), and the groups
+drained round-robin until N are picked (how bench/judged/defaults.tsv was drawn).
 """
 import json
 import random
@@ -20,15 +24,38 @@ def service(path):
     return parts[0]
 
 
+def spread(found, n, seed):
+    rnd = random.Random(seed)
+    groups = {}
+    for f in found:
+        groups.setdefault(f['path'].split('/')[0], []).append(f)
+    for g in groups.values():
+        rnd.shuffle(g)
+    pick = []
+    while len(pick) < n:
+        for k in sorted(groups):
+            if groups[k] and len(pick) < n:
+                pick.append(groups[k].pop())
+    return pick
+
+
 def main():
-    rule, n, seed, reports = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+    args = sys.argv[1:]
+    spread_out = args[:1] == ['--spread']
+    args = args[1:] if spread_out else args
+    rule, n, seed, reports = args[0], int(args[1]), int(args[2]), args[3:]
     found = []
     for r in reports:
         for f in json.load(open(r))['findings']:
             if f['rule'] == rule and not f.get('suppressed'):
                 found.append(f)
     found.sort(key=lambda f: (f['path'], f['line']))
-    pick = found if len(found) <= n else random.Random(seed).sample(found, n)
+    if len(found) <= n:
+        pick = list(found)
+    elif spread_out:
+        pick = spread(found, n, seed)
+    else:
+        pick = random.Random(seed).sample(found, n)
     pick.sort(key=lambda f: (f['path'], f['line']))
     print(f'# {rule}: {len(pick)} of {len(found)}', file=sys.stderr)
     for f in pick:
