@@ -138,7 +138,10 @@ impl Report {
 
     /// Nothing to say but "no findings": nothing reported, and no baseline or diff counts to give.
     pub fn is_clean(&self) -> bool {
-        self.reported().next().is_none() && self.outside_diff.unwrap_or(0) == 0 && self.baseline_counts().is_none()
+        self.reported().next().is_none()
+            && self.outside_diff.unwrap_or(0) == 0
+            && self.baseline_counts().is_none()
+            && !self.notifications.iter().any(|n| n.id == crate::finding::INCOMPLETE)
     }
 }
 

@@ -856,3 +856,21 @@ fn each_file_uses_its_nearest_configuration_whatever_the_argument_order() {
     // --isolated: no configuration at all, for every file.
     assert_eq!(by_file(&["sub/b.py", "a.py", "--isolated"]).len(), 4);
 }
+
+/// The `Incomplete:` summary names files from the checkout: control characters in them are shown, not
+/// sent to the terminal.
+#[test]
+fn the_incomplete_summary_escapes_file_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep: String =
+        (0..320).map(|i| format!("{}if x:\n", "    ".repeat(i))).collect::<String>() + &"    ".repeat(320) + "pass\n";
+    let name = "deep\u{1b}[2J.py";
+    fs::write(dir.path().join(name), deep).unwrap();
+    fs::write(dir.path().join("ok.py"), "x = 1\n").unwrap();
+    let out =
+        trunkguard_in(dir.path()).args(["check", name, "ok.py", "--no-cache", "--color", "never"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Incomplete:") && !stdout.contains('\u{1b}'), "{stdout:?}");
+    assert!(stdout.contains("deep␛[2J.py"), "{stdout}");
+}

@@ -36,7 +36,7 @@ impl Report {
             out.push_str(&format!(" {} silenced by comments.", plural(silenced, "finding")));
         }
         if let Some(n) = self.notifications.iter().find(|n| n.id == crate::finding::INCOMPLETE) {
-            out.push_str(&format!(" Incomplete: {}.", n.message));
+            out.push_str(&format!(" Incomplete: {}.", crate::escape::visible(&n.message)));
         }
         if let Some(outside) = self.outside_diff.filter(|&n| n > 0) {
             out.push_str(&format!(" {} on lines the diff did not touch left out.", plural(outside, "finding")));
