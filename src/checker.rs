@@ -4,7 +4,8 @@
 
 use crate::config::{Analysis, Knobs};
 use crate::finding::{Finding, Level, Related, Span};
-use crate::index::{Condition, Deferred, FileFacts};
+use crate::model::facts::ModuleFacts;
+use crate::model::index::{Condition, Deferred, FileFacts};
 pub use crate::prune::Triggers;
 use crate::python::{self, Imports, fields};
 use crate::source::SourceFile;
@@ -32,6 +33,25 @@ pub trait Rule: Send + Sync {
     /// Called once per file after the walk, once suppression comments have been applied (see
     /// [`Checker::take_unused_suppressions`]). Most rules have nothing to do here.
     fn after_walk(&self, _cx: &mut Checker<'_>) {}
+
+    /// The fact gatherers this rule's verdicts depend on (see [`Gatherer`]): the engine runs each one
+    /// once per file whenever a rule that names it runs.
+    fn gatherers(&self) -> &'static [&'static dyn Gatherer] {
+        &[]
+    }
+}
+
+/// Records facts for the project model (see [`crate::model`]) on the file's single walk: it sees the
+/// nodes of its kinds, like a rule, and writes [`Checker::model`] instead of findings. What it
+/// records of a function depends on that function's subtree only, so selective parsing may leave a
+/// function out (its name is listed in `blanked`) but never changes what is recorded of one it kept.
+pub trait Gatherer: Send + Sync {
+    /// A name, unique among gatherers.
+    fn name(&self) -> &'static str;
+    /// The node kinds it wants to see.
+    fn node_kinds(&self) -> &'static [&'static str];
+    /// Called once for every node of a wanted kind, in source order, before the rules see it.
+    fn gather(&self, node: Node<'_>, cx: &mut Checker<'_>);
 }
 
 /// Node kind ids the walk tests on every node (ids, not `Node::kind()` strings, which cost a `strlen`,
@@ -115,6 +135,8 @@ pub struct Checker<'a> {
     root: Node<'a>,
     pub(crate) findings: Vec<Finding>,
     pub(crate) facts: FileFacts,
+    /// This module's facts for the project model, written by the [`Gatherer`]s.
+    pub model: ModuleFacts,
     pub(crate) deferred: Vec<Deferred>,
     /// Set by the engine after the walk: suppression comments that silence nothing.
     pub(crate) bad_suppressions: Vec<BadDirective>,
@@ -135,6 +157,7 @@ impl<'a> Checker<'a> {
             root,
             findings: Vec::new(),
             facts: FileFacts::default(),
+            model: ModuleFacts::default(),
             deferred: Vec::new(),
             bad_suppressions: Vec::new(),
             scratch: HashMap::new(),
@@ -154,7 +177,7 @@ impl<'a> Checker<'a> {
 
     /// Records that this file declares the oslo.config option `name` with `secret=True`.
     pub fn declare_secret_option(&mut self, name: &str) {
-        self.facts.secret_options.insert(crate::index::option_key(name));
+        self.facts.secret_options.insert(crate::model::index::option_key(name));
     }
 
     /// Like [`Checker::report_range`], but the finding stands only if the oslo.config option `option`
@@ -167,7 +190,7 @@ impl<'a> Checker<'a> {
         end: usize,
         message: String,
     ) -> &mut Finding {
-        self.defer(Condition::SecretOption(crate::index::option_key(option)), rule, start, end, message)
+        self.defer(Condition::SecretOption(crate::model::index::option_key(option)), rule, start, end, message)
     }
 
     /// Records that this file registers the oslo.policy rule `name` (`*` for parts it cannot resolve)
@@ -179,7 +202,7 @@ impl<'a> Checker<'a> {
 
     /// Like [`Checker::report`], but the finding stands only if the project registers some policy and
     /// one of `names` is not among them; `{missing}` and `{nearest}` in the message are filled in then
-    /// (see [`crate::index::ProjectIndex::resolve`]).
+    /// (see [`crate::model::index::ProjectIndex::resolve`]).
     pub fn report_unless_registered(
         &mut self,
         names: Vec<String>,
@@ -188,6 +211,25 @@ impl<'a> Checker<'a> {
         message: String,
     ) -> &mut Finding {
         self.defer(Condition::UnregisteredPolicy(names), rule, node.start_byte(), node.end_byte(), message)
+    }
+
+    /// Like [`Checker::report_range`], but the finding's fate is decided by the project model once every
+    /// file has been seen (see [`crate::model::ProjectModel::resolve`]).
+    pub fn report_if(
+        &mut self,
+        condition: Condition,
+        rule: &'static str,
+        start: usize,
+        end: usize,
+        message: String,
+    ) -> &mut Finding {
+        self.defer(condition, rule, start, end, message)
+    }
+
+    /// The qualified name of the innermost definition around `byte` met so far on the walk (the
+    /// function being visited, or its class), or `<module>`.
+    pub fn scope_at(&self, byte: usize) -> String {
+        self.scopes.qualified_at(byte)
     }
 
     fn defer(

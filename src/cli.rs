@@ -41,6 +41,15 @@ pub enum Command {
     },
     /// Print the effective configuration and where each value came from.
     Config(ConfigArgs),
+    /// Show how the project model sees a function: its calls, where each goes, and what it is known
+    /// to do (raise, re-raise a parameter, wait, log a parameter, return an elevated context).
+    Inspect {
+        /// The function: `path/to/file.py::Class.method`, or `package.module.Class.method`.
+        function: String,
+        /// The project directory.
+        #[arg(default_value = ".")]
+        project: PathBuf,
+    },
     /// Print the syntax tree of a file (for rule authors).
     #[command(hide = true)]
     ParseTree { path: PathBuf },
@@ -138,6 +147,12 @@ pub struct CheckArgs {
     /// Analyse every file afresh: neither read nor write the result cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Leave the rest of the project out: by default the project model (helpers, base classes,
+    /// options declared elsewhere) covers every file of the project — the configuration file's
+    /// directory, else the git root, else the paths' common directory — and only the paths given are
+    /// reported.
+    #[arg(long)]
+    pub no_project: bool,
     /// Where the result cache lives (default: `.trunkguard_cache` in the project root: the directory of
     /// the configuration file, else the working directory).
     #[arg(long, value_name = "DIR", env = "TRUNKGUARD_CACHE_DIR")]

@@ -44,6 +44,29 @@ pub fn run(cli: crate::cli::Cli) -> Result<Exit> {
             print_stdout(&config::describe(&config, &BTreeMap::new()))?;
             Ok(Exit::Clean)
         }
+        Command::Inspect { function, project } => {
+            let cwd = std::env::current_dir().context("cannot determine the working directory")?;
+            let config = load_config(&crate::cli::ConfigSource { config: None, isolated: false }, &project)?;
+            let excludes = discover::exclude_set(&config.settings.exclude)?;
+            let walk = discover::WalkOptions {
+                excludes: &excludes,
+                respect_gitignore: true,
+                force_exclude: true,
+                root: &project,
+            };
+            let found = discover::discover_with(std::slice::from_ref(&project), &walk, &cwd)?;
+            let rules = crate::rules::REGISTRY.to_vec();
+            let plan = crate::scan::Plan { rules, settings: config.settings.clone() };
+            let options = crate::scan::ScanOptions::default();
+            match crate::scan::inspect(&found.files, &[plan], &options, &function)? {
+                Some(out) => print_stdout(&out)?,
+                None => anyhow::bail!(
+                    "no function `{function}` in {} (try `path/to/file.py::Class.method`)",
+                    project.display()
+                ),
+            }
+            Ok(Exit::Clean)
+        }
         Command::ParseTree { path } => {
             let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
             let (src, _) = source::SourceFile::decode(path.clone(), path.display().to_string(), &bytes);
@@ -316,6 +339,30 @@ fn project_root(config: &Config, start: &Path, cwd: &Path) -> PathBuf {
     std::path::absolute(&root).unwrap_or(root)
 }
 
+/// The files of the project the paths given belong to, other than those files: the context the project
+/// model links them with. The project is the configuration file's directory, else the git root, else
+/// the paths' common directory; it is walked with the run's exclusions. A project that cannot be
+/// walked gives no context (the paths are still analysed).
+fn project_context(
+    config: &Config,
+    start: &Path,
+    cwd: &Path,
+    walk: &discover::WalkOptions<'_>,
+    given: &[discover::Candidate],
+) -> Vec<discover::Candidate> {
+    let root = match (&config.file, discover::vcs_root(start)) {
+        (Some(_), _) => cwd.join(&config.root),
+        (None, Some(git)) => git,
+        (None, None) if start.is_dir() => start.to_path_buf(),
+        (None, None) => start.parent().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf),
+    };
+    let absolute = |p: &Path| std::path::absolute(cwd.join(p)).unwrap_or_else(|_| cwd.join(p));
+    let given: std::collections::HashSet<PathBuf> = given.iter().map(|c| absolute(&c.path)).collect();
+    let walk = discover::WalkOptions { force_exclude: true, ..*walk };
+    let Ok(found) = discover::discover_with(&[root], &walk, cwd) else { return Vec::new() };
+    found.files.into_iter().filter(|c| !given.contains(&absolute(&c.path))).collect()
+}
+
 /// Where configuration and the project root are looked for: the deepest directory holding every path
 /// given (a lone file: the file), so neither depends on the order of the paths.
 fn common_start(paths: &[PathBuf], cwd: &Path) -> PathBuf {
@@ -411,7 +458,16 @@ fn check(args: &CheckArgs) -> Result<Exit> {
         );
         return Ok(Exit::Clean);
     }
-    let mut per_file = per_file_plans(args, &config, crate::scan::Plan { rules, settings }, found.files, &cwd)?;
+    let context =
+        if args.no_project { Vec::new() } else { project_context(&config, &start, &cwd, &walk, &found.files) };
+    let base = crate::scan::Plan { rules, settings };
+    let mut per_file = per_file_plans(args, &config, base.clone(), found.files, &cwd)?;
+    let context = per_file_plans(args, &config, base, context, &cwd)?;
+    let offset = per_file.plans.len();
+    let mut plans = per_file.plans.clone();
+    plans.extend(context.plans);
+    let plan_of: Vec<usize> =
+        per_file.plan_of.iter().copied().chain(context.plan_of.iter().map(|p| p + offset)).collect();
     triage.scopes = per_file.scopes.clone();
     triage.scope_of = per_file.files.iter().zip(&per_file.plan_of).map(|(f, &p)| (f.display.clone(), p)).collect();
     let not_run = if plan.iter().any(|d| d.format == OutputFormat::Review) {
@@ -420,7 +476,7 @@ fn check(args: &CheckArgs) -> Result<Exit> {
         BTreeMap::new()
     };
     let found = discover::Discovery { files: std::mem::take(&mut per_file.files), notifications: found.notifications };
-    let mut scan = crate::scan::scan_plans(&found.files, &per_file.plan_of, &per_file.plans, &options)?;
+    let mut scan = crate::scan::scan_project(&found.files, &context.files, &plan_of, &plans, &options)?;
     if let Some(p) = progress {
         p.finish_and_clear();
     }
@@ -438,8 +494,10 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     report.files_scanned = scan.files_scanned;
     report.functions_scanned = scan.functions_scanned;
     report.srcroot = root.clone();
-    report.uris = found.files.iter().map(|c| (c.display.clone(), c.uri.clone())).collect();
-    report.rels = found.files.iter().map(|c| (c.display.clone(), c.rel.clone())).collect();
+    // Context files too: a flow through a helper names its file.
+    let all = found.files.iter().chain(&context.files);
+    report.uris = all.clone().map(|c| (c.display.clone(), c.uri.clone())).collect();
+    report.rels = all.map(|c| (c.display.clone(), c.rel.clone())).collect();
     report.show_suppressed = args.show_suppressed;
     report.paths = args.paths.iter().map(|p| discover::display_path(p, &cwd)).collect();
     report.not_run = not_run;

@@ -5,10 +5,10 @@
 //! With selective parsing on ([`Engine::with_selective`]), tree-sitter parses the text with every
 //! function no enabled rule can report in blanked (see [`crate::prune`]); rules still read the original.
 
-use crate::checker::{Checker, Rule, WalkKinds};
+use crate::checker::{Checker, Gatherer, Rule, WalkKinds};
 use crate::config::Analysis;
 use crate::finding::{Finding, assign_fingerprints};
-use crate::index::{Deferred, FileFacts};
+use crate::model::index::{Deferred, FileFacts};
 use crate::python;
 use crate::source::SourceFile;
 use crate::suppress::{self, Comment};
@@ -51,7 +51,7 @@ pub struct FileAnalysis {
     /// Findings in source order, fingerprinted.
     pub findings: Vec<Finding>,
     pub syntax_errors: Option<SyntaxErrors>,
-    /// Facts for the project index (see [`crate::index`]).
+    /// Facts for the project index (see [`crate::model::index`]).
     pub facts: FileFacts,
     /// Findings that stand only if the project index confirms their condition; not yet fingerprinted.
     pub deferred: Vec<Deferred>,
@@ -62,6 +62,8 @@ pub struct FileAnalysis {
 /// The selected rules, indexed by the node kinds they want, and the analysis settings they read.
 pub struct Engine {
     dispatch: Vec<Vec<&'static dyn Rule>>,
+    /// The gatherers the rules name (each once), by node kind id like `dispatch`.
+    gathering: Vec<Vec<&'static dyn Gatherer>>,
     kinds: WalkKinds,
     rules: Vec<&'static dyn Rule>,
     enabled: Vec<&'static str>,
@@ -85,6 +87,19 @@ impl Engine {
                 }
             }
         }
+        let mut gathering: Vec<Vec<&'static dyn Gatherer>> = vec![Vec::new(); dispatch.len()];
+        let mut gatherers: Vec<&'static dyn Gatherer> =
+            rules.iter().flat_map(|r| r.gatherers().iter().copied()).collect();
+        gatherers.sort_by_key(|g| g.name());
+        gatherers.dedup_by_key(|g| g.name());
+        for g in gatherers {
+            for kind in g.node_kinds() {
+                let id = lang.id_for_node_kind(kind, true);
+                if let Some(slot) = gathering.get_mut(usize::from(id)).filter(|_| id != 0) {
+                    slot.push(g);
+                }
+            }
+        }
         let kinds = WalkKinds {
             comment: lang.id_for_node_kind("comment", true),
             function: lang.id_for_node_kind("function_definition", true),
@@ -93,12 +108,19 @@ impl Engine {
         let triggers: Vec<crate::prune::Triggers> = rules.iter().map(|r| r.triggers()).collect();
         Engine {
             dispatch,
+            gathering,
             kinds,
             rules: rules.to_vec(),
             enabled: rules.iter().map(|r| r.id()).collect(),
             selector: if analysis.full_parse { None } else { crate::prune::Selector::new(&triggers) },
             analysis,
         }
+    }
+
+    /// The same engine with selective parsing off: every function parsed, so the project model gets
+    /// the facts of all of them.
+    pub fn whole(&self) -> Engine {
+        Engine::new(&self.rules, Analysis { full_parse: true, ..self.analysis.clone() })
     }
 
     /// Parses and analyses one file. Returns `None` only if tree-sitter gives up (it does not on
@@ -111,9 +133,11 @@ impl Engine {
             None => parser.parse(parser_text.as_bytes(), None),
         };
         let mut tree = parsed?;
-        if pruned.is_some() && tree.root_node().has_error() {
+        let mut blanked = pruned.map(|p| p.blanked_names).unwrap_or_default();
+        if !blanked.is_empty() && tree.root_node().has_error() {
             // The full parse decides what an error means (and reports it where it is).
             tree = parser.parse(parser_text.as_bytes(), None)?;
+            blanked.clear();
         }
         let root = tree.root_node();
         let mut cx = Checker::new(src, root, &self.analysis);
@@ -132,6 +156,11 @@ impl Engine {
             }
             if kind == self.kinds.comment {
                 comments.push(comment(node, src, header_end));
+            }
+            if let Some(gatherers) = self.gathering.get(usize::from(kind)) {
+                for g in gatherers {
+                    g.gather(node, &mut cx);
+                }
             }
             if let Some(rules) = self.dispatch.get(usize::from(kind)) {
                 for rule in rules {
@@ -158,8 +187,13 @@ impl Engine {
         }
         let mut findings = cx.findings;
         finish(&src.display, &mut findings);
+        let mut facts = cx.facts;
+        if self.gathering.iter().any(|g| !g.is_empty()) {
+            facts.model = cx.model;
+            facts.model.blanked = blanked;
+        }
         let functions = src.function_count();
-        Some(FileAnalysis { findings, syntax_errors: syntax, facts: cx.facts, deferred: cx.deferred, functions })
+        Some(FileAnalysis { findings, syntax_errors: syntax, facts, deferred: cx.deferred, functions })
     }
 }
 

@@ -36,7 +36,7 @@ impl Level {
 }
 
 /// A source range: byte offsets plus resolved positions (end is exclusive).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
     pub start_byte: usize,
     pub end_byte: usize,
@@ -124,10 +124,17 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// Every place the finding is about: its own span, its related locations and the steps of its
-    /// flow (all in its file).
+    /// The places the finding is about in its own file: its span, its related locations and the steps
+    /// of its flow.
     pub fn locations(&self) -> impl Iterator<Item = &Span> {
-        std::iter::once(&self.span).chain(self.related.iter().chain(&self.flow).map(|r| &r.span))
+        self.places().filter(|(path, _)| path.is_none()).map(|(_, span)| span)
+    }
+
+    /// Every place the finding is about, with the file of those in another file than the finding's
+    /// (a helper the flow goes through).
+    pub fn places(&self) -> impl Iterator<Item = (Option<&str>, &Span)> {
+        let others = self.related.iter().chain(&self.flow).map(|r| (r.path.as_deref(), &r.span));
+        std::iter::once((None, &self.span)).chain(others)
     }
 }
 

@@ -18,7 +18,7 @@ pub mod docs;
 pub mod engine;
 pub mod escape;
 pub mod finding;
-pub mod index;
+pub mod model;
 pub mod output;
 pub mod prune;
 pub mod python;

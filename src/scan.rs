@@ -6,7 +6,8 @@
 use crate::checker::Rule;
 use crate::config::{Analysis, Settings};
 use crate::finding::{Finding, Level, Notification};
-use crate::{cache, discover, docs, engine, index, python, safe_fs, source};
+use crate::model::{self, index};
+use crate::{cache, discover, docs, engine, python, safe_fs, source};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 
@@ -75,6 +76,85 @@ pub fn scan_plans(
     plans: &[Plan],
     options: &ScanOptions<'_>,
 ) -> Result<Scan> {
+    scan_project(files, &[], plan_of, plans, options)
+}
+
+/// Like [`scan_plans`], with the rest of the project as context: `context` files are analysed (from
+/// the cache when fresh) and their facts join the project index and model, but only `files` are
+/// reported — their findings, notifications and counts. `plan_of` covers `files` then `context`.
+pub fn scan_project(
+    reported: &[discover::Candidate],
+    context: &[discover::Candidate],
+    plan_of: &[usize],
+    plans: &[Plan],
+    options: &ScanOptions<'_>,
+) -> Result<Scan> {
+    let all: Vec<discover::Candidate>;
+    let files = if context.is_empty() {
+        reported
+    } else {
+        all = reported.iter().chain(context).cloned().collect();
+        &all
+    };
+    let (engines, outcomes, cache_warning) = analyse_files(files, plan_of, plans, options)?;
+    let now = std::time::SystemTime::now();
+    let mut outcomes = outcomes;
+    complete(&engines, files, plan_of, &mut outcomes, now);
+    // Project index and model: every file's facts, linked; then keep the deferred findings whose
+    // condition holds (a logged `CONF.database.connection` where some file declares `connection`
+    // secret; a handler whose helper re-raises). Built in file order, answers by least fixpoints: the
+    // same result whatever the thread count, the cache or the parse mode.
+    let model = project_model(files, &outcomes);
+    let questions: Vec<(usize, &index::Deferred)> =
+        outcomes.iter().enumerate().flat_map(|(i, o)| o.analysis.deferred.iter().map(move |d| (i, d))).collect();
+    let summaries = model.summaries(&model.question_roots(&questions));
+    let mut kept: Vec<Vec<Finding>> = outcomes
+        .iter()
+        .enumerate()
+        .map(|(i, o)| o.analysis.deferred.iter().filter_map(|d| model.resolve(i, d.clone(), &summaries)).collect())
+        .collect();
+    drop(summaries);
+    drop(model);
+    let mut scan = Scan { files_scanned: reported.len(), cache_warning, ..Scan::default() };
+    let mut updates: Vec<Vec<(String, cache::Entry)>> = plans.iter().map(|_| Vec::new()).collect();
+    let rows = files.iter().zip(plan_of).zip(outcomes).zip(kept.iter_mut()).enumerate();
+    for (i, (((file, &plan), outcome), kept)) in rows {
+        let Outcome { mut analysis, notes, update, from_cache } = outcome;
+        updates[plan].extend(update);
+        if i >= reported.len() {
+            continue; // context: its facts counted, its findings are not asked for
+        }
+        scan.cached += usize::from(from_cache);
+        scan.functions_scanned += analysis.functions;
+        if !kept.is_empty() {
+            analysis.findings.append(kept);
+            engine::finish(&file.rel, &mut analysis.findings);
+        }
+        scan.findings.extend(analysis.findings.into_iter().map(|f| (file.display.clone(), f)));
+        scan.notifications.extend(notes);
+    }
+    for ((_, cache, _), updates) in engines.into_iter().zip(updates) {
+        if let Some(Err(e)) = cache.map(|cache| cache.save(updates)) {
+            scan.cache_warning.get_or_insert(e.to_string());
+        }
+    }
+    scan.findings.sort_by(|(pa, a), (pb, b)| {
+        (pa, a.span.start.line, a.span.start.column, a.rule).cmp(&(pb, b.span.start.line, b.span.start.column, b.rule))
+    });
+    scan.notifications.sort_by(|a, b| (&a.path, a.line, a.id).cmp(&(&b.path, b.line, b.id)));
+    Ok(scan)
+}
+
+/// Engines, caches and size limits, one per plan.
+type Engines = Vec<(engine::Engine, Option<cache::Cache>, u64)>;
+
+/// Every file's analysis, from the cache or afresh, in parallel (before the project model links them).
+fn analyse_files(
+    files: &[discover::Candidate],
+    plan_of: &[usize],
+    plans: &[Plan],
+    options: &ScanOptions<'_>,
+) -> Result<(Engines, Vec<Outcome>, Option<String>)> {
     let mut cache_warning = None;
     let engines: Vec<(engine::Engine, Option<cache::Cache>, u64)> = plans
         .iter()
@@ -99,7 +179,7 @@ pub fn scan_plans(
             .zip(plan_of)
             .map_init(engine::new_parser, |parser, (file, &plan)| {
                 let (engine, cache, limit) = &engines[plan];
-                let outcome = obtain(engine, parser, file, cache.as_ref(), now, *limit);
+                let outcome = obtain(engine, parser, file, cache.as_ref(), now, *limit, true);
                 if let Some(p) = progress {
                     p.inc(1);
                 }
@@ -107,38 +187,78 @@ pub fn scan_plans(
             })
             .collect()
     });
-    // Project index: merge every file's facts, then keep the deferred findings whose condition holds
-    // (e.g. a logged `CONF.database.connection` where some file declares `connection` secret). A set
-    // union in file order: the same result whatever the thread count or the cache.
+    Ok((engines, outcomes, cache_warning))
+}
+
+/// `trunkguard inspect`: how the project model sees function `what` (`path::Class.method` or
+/// `package.module.function`) — its calls and where they go, and its summary. Files are analysed
+/// whole, so every function's facts are known. `None`: no such function.
+pub fn inspect(
+    files: &[discover::Candidate],
+    plans: &[Plan],
+    options: &ScanOptions<'_>,
+    what: &str,
+) -> Result<Option<String>> {
+    let options = ScanOptions { full_parse: true, ..options.clone() };
+    let (_, outcomes, _) = analyse_files(files, &vec![0; files.len()], plans, &options)?;
+    let model = project_model(files, &outcomes);
+    Ok(model.find(what).map(|id| model.inspect(id)))
+}
+
+/// The project model over every file's facts (see [`crate::model`]).
+fn project_model<'o>(files: &'o [discover::Candidate], outcomes: &'o [Outcome]) -> model::ProjectModel<'o> {
     let mut index = index::ProjectIndex::default();
-    for (file, outcome) in files.iter().zip(&outcomes) {
+    for (file, outcome) in files.iter().zip(outcomes) {
         index.merge(&file.display, &outcome.analysis.facts);
     }
-    let mut scan = Scan { files_scanned: files.len(), cache_warning, ..Scan::default() };
-    let mut updates: Vec<Vec<(String, cache::Entry)>> = plans.iter().map(|_| Vec::new()).collect();
-    for ((file, &plan), outcome) in files.iter().zip(plan_of).zip(outcomes) {
-        let Outcome { mut analysis, notes, update, from_cache } = outcome;
-        scan.cached += usize::from(from_cache);
-        scan.functions_scanned += analysis.functions;
-        updates[plan].extend(update);
-        let before = analysis.findings.len();
-        analysis.findings.extend(analysis.deferred.drain(..).filter_map(|d| index.resolve(d)));
-        if analysis.findings.len() != before {
-            engine::finish(&file.rel, &mut analysis.findings);
+    let facts = files
+        .iter()
+        .zip(outcomes)
+        .map(|(file, o)| (file.path.as_path(), file.display.as_str(), &o.analysis.facts.model))
+        .collect();
+    model::ProjectModel::new(index, facts)
+}
+
+/// Completes the model for the questions the deferred findings ask: a file whose unparsed functions
+/// a question reaches is analysed whole (its findings are the same; its facts then cover every
+/// function), and the questions are asked again, until none reaches an unparsed function. Each file
+/// is analysed whole at most once.
+fn complete(
+    engines: &[(engine::Engine, Option<cache::Cache>, u64)],
+    files: &[discover::Candidate],
+    plan_of: &[usize],
+    outcomes: &mut [Outcome],
+    now: std::time::SystemTime,
+) {
+    let mut whole: Vec<Option<engine::Engine>> = engines.iter().map(|_| None).collect();
+    let mut parser: Option<tree_sitter::Parser> = None;
+    loop {
+        let missing = {
+            let model = project_model(files, outcomes);
+            let questions: Vec<(usize, &index::Deferred)> = outcomes
+                .iter()
+                .enumerate()
+                .flat_map(|(i, o)| o.analysis.deferred.iter().map(move |d| (i, d)))
+                .collect();
+            model.incomplete_files(&questions)
+        };
+        let missing: Vec<usize> =
+            missing.into_iter().filter(|&i| !outcomes[i].analysis.facts.model.blanked.is_empty()).collect();
+        if missing.is_empty() {
+            return;
         }
-        scan.findings.extend(analysis.findings.into_iter().map(|f| (file.display.clone(), f)));
-        scan.notifications.extend(notes);
-    }
-    for ((_, cache, _), updates) in engines.into_iter().zip(updates) {
-        if let Some(Err(e)) = cache.map(|cache| cache.save(updates)) {
-            scan.cache_warning.get_or_insert(e.to_string());
+        for i in missing {
+            let plan = plan_of[i];
+            let (engine, cache, limit) = &engines[plan];
+            let engine = whole[plan].get_or_insert_with(|| engine.whole());
+            let parser = parser.get_or_insert_with(engine::new_parser);
+            // Not looked up in the cache, but stored there: same findings, complete facts.
+            let mut outcome = obtain(engine, parser, &files[i], cache.as_ref(), now, *limit, false);
+            outcome.analysis.facts.model.blanked.clear();
+            outcome.from_cache = outcomes[i].from_cache;
+            outcomes[i] = outcome;
         }
     }
-    scan.findings.sort_by(|(pa, a), (pb, b)| {
-        (pa, a.span.start.line, a.span.start.column, a.rule).cmp(&(pb, b.span.start.line, b.span.start.column, b.rule))
-    });
-    scan.notifications.sort_by(|a, b| (&a.path, a.line, a.id).cmp(&(&b.path, b.line, b.id)));
-    Ok(scan)
 }
 
 /// What [`parse_only`] measured.
@@ -218,11 +338,12 @@ fn obtain(
     cache: Option<&cache::Cache>,
     now: std::time::SystemTime,
     limit: u64,
+    lookup: bool,
 ) -> Outcome {
     let key = cache.and_then(|_| cache_key(&file.path));
     let key = key.as_deref();
     let meta = key.and_then(|_| std::fs::metadata(&file.path).ok());
-    if let (Some(cache), Some(key), Some(meta)) = (cache, key, &meta)
+    if let (true, Some(cache), Some(key), Some(meta)) = (lookup, cache, key, &meta)
         && let Some(entry) = cache.fresh(key, meta)
     {
         return reuse(entry, file, None);
@@ -240,7 +361,7 @@ fn obtain(
     };
     let hash = cache::content_hash(&bytes);
     let stamp = meta.as_ref().and_then(|m| cache::Stamp::of(m, now));
-    if let Some(entry) = cache.get(key).filter(|e| e.hash == hash) {
+    if let Some(entry) = cache.get(key).filter(|e| lookup && e.hash == hash) {
         return reuse(entry, file, Some((key, stamp)));
     }
     let (analysis, notes) = analyse_bytes(engine, parser, file, &bytes);

@@ -17,6 +17,12 @@ pub struct SourceFile {
     pub text: String,
     /// Byte offset of the start of each line.
     line_starts: Vec<usize>,
+    /// Lines that hold only ASCII: there a column is a byte count, with no UTF-16 counting (which on
+    /// a long line would make every position cost the line's length).
+    ascii_lines: Vec<bool>,
+    /// For long lines that are not ASCII: (byte offset, UTF-16 column) every [`CHECKPOINT`] bytes, so
+    /// a position counts at most that many bytes.
+    checkpoints: std::collections::HashMap<usize, Vec<(usize, usize)>>,
 }
 
 /// How decoding went, when it was not plain UTF-8.
@@ -29,7 +35,7 @@ pub enum DecodeNote {
 }
 
 /// A resolved position: 1-based line, 1-based column in UTF-16 code units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Position {
     pub line: usize,
     pub column: usize,
@@ -66,7 +72,21 @@ impl SourceFile {
     /// Builds a source file from text that is already decoded.
     pub fn from_text(path: PathBuf, display: String, text: String) -> SourceFile {
         let line_starts = line_starts(&text);
-        SourceFile { path, display, text, line_starts }
+        let ends = line_starts.iter().skip(1).copied().chain(std::iter::once(text.len()));
+        let mut checkpoints = std::collections::HashMap::new();
+        let ascii_lines = line_starts
+            .iter()
+            .zip(ends)
+            .enumerate()
+            .map(|(line, (&a, b))| {
+                let ascii = text.as_bytes()[a..b].is_ascii();
+                if !ascii && b - a > CHECKPOINT {
+                    checkpoints.insert(line, line_checkpoints(&text, a, b));
+                }
+                ascii
+            })
+            .collect();
+        SourceFile { path, display, text, line_starts, ascii_lines, checkpoints }
     }
 
     /// The text as the parser should see it: lone `\r` line breaks turned into `\n`.
@@ -101,7 +121,12 @@ impl SourceFile {
         let byte = floor_char_boundary(&self.text, byte.min(self.text.len()));
         let line = self.line_index(byte);
         let start = self.line_starts[line];
-        let column = self.text[start..byte].encode_utf16().count() + 1;
+        let ascii = self.ascii_lines.get(line).copied().unwrap_or(false);
+        let (from, counted) = match self.checkpoints.get(&line) {
+            Some(marks) => marks[marks.partition_point(|&(at, _)| at <= byte).saturating_sub(1)],
+            None => (start, 0),
+        };
+        let column = if ascii { byte - start } else { counted + self.text[from..byte].encode_utf16().count() } + 1;
         Position { line: line + 1, column }
     }
 
@@ -116,6 +141,24 @@ impl SourceFile {
     pub fn line_start(&self, line: usize) -> usize {
         self.line_starts.get(line.wrapping_sub(1)).copied().unwrap_or(self.text.len())
     }
+}
+
+/// Bytes between two UTF-16 column checkpoints on a long non-ASCII line.
+const CHECKPOINT: usize = 4096;
+
+/// (byte offset, UTF-16 units from `start`) at `start` and then every [`CHECKPOINT`] bytes (on char
+/// boundaries) up to `end`.
+fn line_checkpoints(text: &str, start: usize, end: usize) -> Vec<(usize, usize)> {
+    let mut marks = vec![(start, 0)];
+    let mut at = start;
+    while at + CHECKPOINT < end {
+        // A char is at most 4 bytes: the boundary is past `at`.
+        let next = floor_char_boundary(text, at + CHECKPOINT);
+        let units = marks.last().map_or(0, |m| m.1) + text[at..next].encode_utf16().count();
+        marks.push((next, units));
+        at = next;
+    }
+    marks
 }
 
 /// The default `max-file-size`: 4 MiB. The largest Python file in the OpenStack releases trunkguard is
@@ -253,6 +296,20 @@ mod tests {
             "def f():\n    def g(): pass\nasync  def h():\n    pass\nclass C:\n\tdef m(self): ...\ndefault = 1\n# def x\n".into(),
         );
         assert_eq!(src.function_count(), 4);
+    }
+
+    #[test]
+    fn columns_on_long_lines_match_a_plain_count() {
+        let line = "é😀a".repeat(3000) + "x";
+        let text = format!("ab\n{line}\n{}\n", "a".repeat(9000));
+        let src = src(&text);
+        let second = text.find('é').unwrap();
+        for byte in (second..second + line.len()).filter(|b| text.is_char_boundary(*b)).step_by(7) {
+            let want = text[second..byte].encode_utf16().count() + 1;
+            assert_eq!(src.position(byte), Position { line: 2, column: want }, "at {byte}");
+        }
+        let third = second + line.len() + 1;
+        assert_eq!(src.position(third + 8000), Position { line: 3, column: 8001 });
     }
 
     fn src(text: &str) -> SourceFile {

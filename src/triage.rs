@@ -273,9 +273,12 @@ impl Triage {
             let mut outside = 0;
             report.findings.retain(|(path, f)| {
                 // Changed when any location is: the escalation, the write it reaches, a step between.
-                let changed = changes
-                    .repo_path(&real_cwd, Path::new(path))
-                    .is_some_and(|p| f.locations().any(|span| changes.overlaps(&p, span.start.line, span.last_line())));
+                // A step in another file (a helper the flow goes through) counts there.
+                let changed = f.places().any(|(other, span)| {
+                    changes
+                        .repo_path(&real_cwd, Path::new(other.unwrap_or(path)))
+                        .is_some_and(|p| changes.overlaps(&p, span.start.line, span.last_line()))
+                });
                 outside += usize::from(!changed && is_reported(f));
                 changed
             });

@@ -122,6 +122,29 @@ fn editing_the_declaring_file_changes_findings_in_the_files_that_depend_on_it() 
     assert_eq!(run(dir.path(), &["TG301"], &settings), (cold, 1));
 }
 
+const HELPER_RERAISES: &str = "def ignore_not_found(ex):\n    if not isinstance(ex, KeyError):\n        raise ex\n";
+const HELPER_SWALLOWS: &str = "def ignore_not_found(ex):\n    return None\n";
+const CALLS_HELPER: &str = "import helpers\n\n\ndef delete(client):\n    try:\n        client.delete()\n    except Exception as e:\n        helpers.ignore_not_found(e)\n";
+
+#[test]
+fn editing_a_helper_changes_findings_in_its_callers_files_without_reanalysing_them() {
+    let (dir, src) = tree();
+    write_aged(&src.join("helpers.py"), HELPER_RERAISES, 3600);
+    write_aged(&src.join("api.py"), CALLS_HELPER, 3600);
+    let settings = Default::default();
+    // The helper re-raises what it does not ignore: the handler does not swallow.
+    assert_eq!(run(dir.path(), &["TG201"], &settings), (vec![], 0));
+    assert_eq!(run(dir.path(), &["TG201"], &settings), (vec![], 2));
+    // The helper now swallows everything: the finding appears in api.py, which comes from the cache.
+    write_aged(&src.join("helpers.py"), HELPER_SWALLOWS, 3000);
+    let (swallowed, cached) = run(dir.path(), &["TG201"], &settings);
+    assert_eq!(cached, 1);
+    assert_eq!(swallowed.len(), 1, "{swallowed:?}");
+    assert!(swallowed[0].contains("api.py:7:TG201"), "{swallowed:?}");
+    write_aged(&src.join("helpers.py"), HELPER_RERAISES, 2000);
+    assert_eq!(run(dir.path(), &["TG201"], &settings), (vec![], 1));
+}
+
 #[test]
 fn a_corrupt_cache_is_an_empty_cache() {
     let (dir, src) = tree();

@@ -110,6 +110,11 @@ fn retry_fixtures() {
 }
 
 #[test]
+fn model_fixtures() {
+    check_family("fixtures/model");
+}
+
+#[test]
 fn logs_fixtures() {
     check_family("fixtures/logs");
 }

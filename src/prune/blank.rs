@@ -46,9 +46,10 @@ impl Blanker {
         }
     }
 
-    /// The blanked text; `units` is the number of units found.
-    pub fn finish(self, units: usize) -> Pruned {
+    /// The blanked text; `units` is the number of units found, `names` those of the units blanked.
+    pub fn finish(self, units: usize, names: Vec<String>) -> Pruned {
         Pruned {
+            blanked_names: names,
             text: self.text,
             blanked_bytes: self.blanked_bytes,
             units,

@@ -132,6 +132,8 @@ pub struct Pruned {
     pub units: usize,
     /// Functions blanked.
     pub blanked_units: usize,
+    /// The qualified names (`Class.method`, `function`) of the functions blanked, in source order.
+    pub blanked_names: Vec<String>,
     /// Sorted, disjoint byte ranges of `text` that hold nothing but blanks and line breaks and that the
     /// parser may skip without lexing (see [`Pruned::included_ranges`]): the lines of a blanked unit
     /// before its `pass` line, and everything after `pass` up to the unit's last line break. At most
@@ -184,13 +186,42 @@ impl Selector {
         let dynamic = self.dynamic_words(text, &layout);
         let mut class_kept: Vec<Option<bool>> = vec![None; layout.classes.len()];
         let mut blanker: Option<blank::Blanker> = None;
+        let mut names = Vec::new();
         for u in &layout.units {
             if !self.keeps(text, &layout, u, &dynamic, &mut class_kept) {
                 blanker.get_or_insert_with(|| blank::Blanker::new(text)).blank(u);
+                names.push(qualified_name(text, &layout, u));
             }
         }
-        blanker.map(|b| b.finish(layout.units.len()))
+        blanker.map(|b| b.finish(layout.units.len(), names))
     }
+}
+
+/// `Outer.Inner.name` of unit `u`: its name (after `def`, or `async def`) behind the names of the
+/// classes around it. Bounded by the class depth the layout allows.
+fn qualified_name(text: &[u8], layout: &layout::Layout, u: &layout::Unit) -> String {
+    let word = |from: usize| {
+        let rest = &text[from.min(text.len())..];
+        let start = rest.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(rest.len());
+        let len = rest[start..].iter().position(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b >= 0x80));
+        let end = start + len.unwrap_or(rest.len() - start);
+        (from + start, from + end)
+    };
+    let (mut a, mut b) = word(u.def_at);
+    if &text[a..b] == b"async" {
+        (a, b) = word(b);
+    }
+    if &text[a..b] == b"def" {
+        (a, b) = word(b);
+    }
+    let mut parts = vec![String::from_utf8_lossy(&text[a..b]).into_owned()];
+    let mut class = u.class;
+    while let Some(c) = class.and_then(|c| layout.classes.get(c)) {
+        parts.push(String::from_utf8_lossy(&text[c.name.0..c.name.1]).into_owned());
+        class = c.parent;
+    }
+    parts.reverse();
+    parts.join(".")
 }
 
 /// Can the lexical pass vouch for its cut of `text` (else selective parsing parses it whole)?

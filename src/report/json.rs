@@ -3,12 +3,14 @@
 //! ```json
 //! {"version": 1, "findings": [{"rule": "TG201", "name": "broad-except-swallowed", "level": "warning",
 //!   "message": "…", "path": "a.py", "line": 3, "column": 5, "end_line": 3, "end_column": 27,
-//!   "scope": "Plugin.update", "fingerprint": "…", "related": [], "properties": {},
+//!   "scope": "Plugin.update", "fingerprint": "…", "related": [], "flow": [], "properties": {},
 //!   "suppressed": null, "baseline_state": null}],
 //!  "notifications": [{"id": "syntax-error", "level": "warning", "path": "b.py", "line": 1, "message": "…"}],
 //!  "summary": {"findings": 1, "suppressed": 0, "errors": 0, "warnings": 1, "notes": 0, "files_scanned": 2,
 //!              "outside_diff": null, "baseline": null}}
 //! ```
+//! `related` and `flow` (the steps of an indirect finding, SARIF `codeFlows`) hold `line`, `column`,
+//! `message`, and `path` when the place is in another file (a helper the flow goes through).
 //! `suppressed` holds the silencing comment; `baseline_state` is `new`/`unchanged` with `--baseline`.
 //! Summary counts exclude silenced findings; `outside_diff` is, with `--diff-against`, how many findings
 //! the diff filter left out, and `baseline`, with `--baseline`, `{"new": 1, "unchanged": 3, "absent": 0}`
@@ -22,6 +24,16 @@ use crate::finding::Level;
 use serde_json::{Value, json};
 
 /// Renders the report as pretty-printed JSON.
+/// A related location or a flow step: line, column, message, and the path when it is in another file
+/// than the finding.
+fn step(r: &crate::finding::Related) -> Value {
+    let mut loc = json!({ "line": r.span.start.line, "column": r.span.start.column, "message": r.message });
+    if let Some(other) = &r.path {
+        loc["path"] = json!(other);
+    }
+    loc
+}
+
 pub fn render(report: &Report) -> String {
     let findings: Vec<Value> = report
         .all()
@@ -39,15 +51,8 @@ pub fn render(report: &Report) -> String {
                 "end_column": f.span.end.column,
                 "scope": f.scope,
                 "fingerprint": f.fingerprint,
-                "related": f.related.iter().map(|r| {
-                    let mut loc = json!({
-                        "line": r.span.start.line, "column": r.span.start.column, "message": r.message,
-                    });
-                    if let Some(other) = &r.path {
-                        loc["path"] = json!(other); // in another file than the finding
-                    }
-                    loc
-                }).collect::<Vec<_>>(),
+                "related": f.related.iter().map(step).collect::<Vec<_>>(),
+                "flow": f.flow.iter().map(step).collect::<Vec<_>>(),
                 "properties": f.properties,
                 "suppressed": f.suppressed,
                 "baseline_state": f.baseline.map(|b| b.as_str()),

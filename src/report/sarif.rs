@@ -196,7 +196,8 @@ fn code_flow(report: &Report, path: &str, steps: &[Related]) -> CodeFlow {
     let locations: Vec<ThreadFlowLocation> = steps
         .iter()
         .map(|s| {
-            ThreadFlowLocation::builder().location(location(report, path, &s.span, None, Some(&s.message))).build()
+            let at = s.path.as_deref().unwrap_or(path);
+            ThreadFlowLocation::builder().location(location(report, at, &s.span, None, Some(&s.message))).build()
         })
         .collect();
     CodeFlow::builder().thread_flows(vec![ThreadFlow::builder().locations(locations).build()]).build()

@@ -5,6 +5,7 @@
 
 pub mod context;
 pub mod exceptions;
+pub mod facts;
 pub mod logs;
 pub mod retry;
 pub mod suppressions;

@@ -591,6 +591,13 @@ impl<'t> Analyser<'t, '_> {
                 return t;
             }
         }
+        if names::elevating_helper(call, src) {
+            let req = arguments(call, src).iter().any(|(_, a)| self.taint_of(Some(*a)).req);
+            if req {
+                let origin = self.register(call, Escalation::Elevated);
+                return Taint { ctx: BTreeSet::from([origin]), ..Taint::default() };
+            }
+        }
         let last = callee_last_name(call, src).unwrap_or("");
         let mut t = Taint::default();
         for (_, arg) in arguments(call, src) {

@@ -29,6 +29,7 @@ pub mod tg408_caller_supplied_owner;
 
 use crate::checker::Checker;
 use crate::finding::Related;
+use crate::model::index::{CallRef, Condition};
 use crate::python::fields;
 use crate::python::named_children;
 use dataflow::{Chain, EscalationSite, FnFacts, Origin, Summaries, Unit, analyse_function, summary_of};
@@ -74,7 +75,9 @@ pub const ADMIN: &[&str] = &["get_admin_context", "is_admin"];
 
 fn mentions(text: &str, kind: Escalation) -> bool {
     match kind {
-        Escalation::Elevated => text.contains(ELEVATED),
+        Escalation::Elevated => {
+            text.contains(ELEVATED) || names::ELEVATING_HELPER_FRAGMENTS.iter().any(|f| text.contains(f))
+        }
         Escalation::Admin => ADMIN.iter().any(|w| text.contains(w)),
     }
 }
@@ -187,7 +190,18 @@ pub fn locations(e: &Escalated<'_>, cx: &Checker<'_>, escalated: &str) -> (Vec<R
 pub fn report(cx: &mut Checker<'_>, rule: &'static str, e: &Escalated<'_>, escalated: &str, message: String) {
     let (related, flow) = locations(e, cx, escalated);
     let sink_line = cx.src.position(e.chain.sink.start_byte()).line.to_string();
-    let finding = cx.report(rule, e.site.call, message);
+    let call = e.site.call;
+    let finding = if names::elevating_helper(call, cx.text()) {
+        // Through a helper: an elevation only if the project model finds it returns one.
+        let callee = call
+            .child_by_field_id(fields::function())
+            .and_then(|f| crate::python::dotted_name(f, cx.text()))
+            .unwrap_or_default();
+        let condition = Condition::IfElevates(CallRef { callee, span: cx.node_span(call), arg: None });
+        cx.report_if(condition, rule, call.start_byte(), call.end_byte(), message)
+    } else {
+        cx.report(rule, call, message)
+    };
     finding.related = related;
     finding.flow = flow;
     finding.properties.insert("sinkLine".into(), sink_line);

@@ -82,6 +82,22 @@ pub fn admin_context_call(call: Node<'_>, src: &str) -> bool {
     }
 }
 
+/// Fragments of a helper's name that may return an elevated or admin context
+/// (`utils.get_elevated_context(ctx)`, `_admin(ctx)`): TG401 asks the project model whether it does.
+pub const ELEVATING_HELPER_FRAGMENTS: &[&str] = &["elevat", "Elevat", "admin", "Admin", "ADMIN"];
+
+/// Is `call` a call to a helper whose name says it may return an elevated or admin copy of a context
+/// (see [`ELEVATING_HELPER_FRAGMENTS`]) — not `X.elevated()` or `get_admin_context()` themselves, and
+/// not an authorization check (`check_is_admin`)? Whether it does is the project model's answer.
+pub fn elevating_helper(call: Node<'_>, src: &str) -> bool {
+    let Some(name) = callee_last_name(call, src) else { return false };
+    ELEVATING_HELPER_FRAGMENTS.iter().any(|f| name.contains(f))
+        && elevated_receiver(call, src).is_none()
+        && !admin_context_call(call, src)
+        && !name.to_ascii_lowercase().starts_with("is_")
+        && !name.to_ascii_lowercase().contains("check")
+}
+
 /// Is `call` `X.elevated()`? Returns `X`.
 pub fn elevated_receiver<'t>(call: Node<'t>, src: &str) -> Option<Node<'t>> {
     let func = call.child_by_field_id(fields::function())?;

@@ -22,10 +22,14 @@ impl Rule for UnguardedElevation {
     /// kept whole (the same test [`super::unguarded`] starts with) if it may be an entry point.
     fn triggers(&self) -> Triggers {
         Triggers {
-            class_fragments: &[super::ELEVATED],
+            class_fragments: &[super::ELEVATED, "elevat", "Elevat", "admin", "Admin", "ADMIN"],
             class_filter: Some(super::names::may_be_entry_point_class),
             ..Triggers::NONE
         }
+    }
+
+    fn gatherers(&self) -> &'static [&'static dyn crate::checker::Gatherer] {
+        crate::rules::facts::USES_MODEL
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {

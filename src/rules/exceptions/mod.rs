@@ -11,6 +11,8 @@ pub mod tg204_broad_except_fail_open;
 pub mod tg205_broad_except_best_effort;
 
 use crate::checker::Checker;
+use crate::model::facts::Arg;
+use crate::model::index::{CallRef, Condition};
 use crate::python::flow::{self, Exits};
 use crate::python::{self, fields, named_children, statements};
 use crate::rules::Triggers;
@@ -48,6 +50,72 @@ pub struct Handler<'t> {
     pub try_body: Option<Node<'t>>,
     /// The clause's ancestors, outermost first (the `try` statement last).
     pub ancestors: Vec<Node<'t>>,
+    /// Calls every path through the handler makes (statements of its block, before any `return`,
+    /// `break` or `continue`), with the caught exception's argument: if one of them reaches a helper
+    /// that raises, or re-raises what it is given, the handler does not swallow (the project model
+    /// decides: see [`report_handler`]).
+    pub calls: Vec<CallRef>,
+}
+
+/// Reports a handler on its `except …:` header; when the handler calls helpers on every path, the
+/// finding stands only if none of them raises (or re-raises the exception it is passed).
+pub fn report_handler(cx: &mut Checker<'_>, rule: &'static str, clause: Node<'_>, h: &Handler<'_>, message: String) {
+    if h.calls.is_empty() {
+        cx.report_range(rule, clause.start_byte(), h.header_end, message);
+    } else {
+        cx.report_if(Condition::UnlessRaises(h.calls.clone()), rule, clause.start_byte(), h.header_end, message);
+    }
+}
+
+/// The calls a handler makes on every path (see [`Handler::calls`]), with the argument that passes
+/// the exception bound by `as name`.
+fn every_path_calls(body: Node<'_>, name: Option<&str>, cx: &Checker<'_>) -> Vec<CallRef> {
+    let src = cx.text();
+    let mut out = Vec::new();
+    for stmt in statements(body) {
+        if matches!(stmt.kind(), "return_statement" | "break_statement" | "continue_statement" | "raise_statement") {
+            break;
+        }
+        let Some(call) = stmt.named_child(0).filter(|c| stmt.kind() == "expression_statement" && c.kind() == "call")
+        else {
+            continue;
+        };
+        let Some(callee) = call.child_by_field_id(fields::function()).and_then(|f| python::dotted_name(f, src)) else {
+            continue;
+        };
+        if python::logger_call(call, src, &cx.loggers).is_some() {
+            continue;
+        }
+        let arg = name.and_then(|name| exception_argument(call, name, src));
+        out.push(CallRef { callee, span: cx.node_span(call), arg });
+    }
+    out
+}
+
+/// Which argument of `call` is the bare name `name`.
+fn exception_argument(call: Node<'_>, name: &str, src: &str) -> Option<Arg> {
+    let args = call.child_by_field_id(fields::arguments())?;
+    let mut position = 0u8;
+    for arg in named_children(args) {
+        match arg.kind() {
+            "comment" => {}
+            "keyword_argument" => {
+                let value = arg.child_by_field_id(fields::value())?;
+                if value.kind() == "identifier" && python::text(value, src) == name {
+                    let key = arg.child_by_field_id(fields::name())?;
+                    return Some(Arg::Keyword(python::text(key, src).to_string()));
+                }
+            }
+            "list_splat" | "dictionary_splat" => return None,
+            _ => {
+                if arg.kind() == "identifier" && python::text(arg, src) == name {
+                    return Some(Arg::Position(position));
+                }
+                position = position.checked_add(1)?;
+            }
+        }
+    }
+    None
 }
 
 /// Is `name` (as written) a broad exception class?
@@ -93,7 +161,8 @@ pub fn handler<'t>(clause: Node<'t>, cx: &Checker<'t>) -> Option<Handler<'t>> {
     }
     let try_body = ancestors.last().and_then(|t| t.child_by_field_id(fields::body()));
     let header_end = python::colon_end(clause).unwrap_or(body.start_byte());
-    Some(Handler { catch, body, exits, header_end, try_body, ancestors })
+    let calls = every_path_calls(body, bound_name(clause, cx.text()), cx);
+    Some(Handler { catch, body, exits, header_end, try_body, ancestors, calls })
 }
 
 /// The name an `except … as name` clause binds.

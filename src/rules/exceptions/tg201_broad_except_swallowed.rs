@@ -23,6 +23,10 @@ impl Rule for BroadExceptSwallowed {
         super::TRIGGERS
     }
 
+    fn gatherers(&self) -> &'static [&'static dyn crate::checker::Gatherer] {
+        crate::rules::facts::USES_MODEL
+    }
+
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
         let Some(h) = handler(node, cx) else { return };
         let Catch::Broad(name) = &h.catch else { return };
@@ -36,6 +40,6 @@ impl Rule for BroadExceptSwallowed {
             "Broad `except {name}` swallows the error: the handler {}. Catch the exceptions you expect, or re-raise after handling.",
             describe(&h, cx)
         );
-        cx.report_range(self.id(), node.start_byte(), h.header_end, message);
+        super::report_handler(cx, self.id(), node, &h, message);
     }
 }

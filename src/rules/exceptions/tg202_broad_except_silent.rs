@@ -24,6 +24,10 @@ impl Rule for BroadExceptSilent {
         super::SILENT_TRIGGERS
     }
 
+    fn gatherers(&self) -> &'static [&'static dyn crate::checker::Gatherer] {
+        crate::rules::facts::USES_MODEL
+    }
+
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
         if node.kind() == "with_item" {
             let Some((call, Rank::Swallowed)) = ranked_suppress(node, cx) else { return };
@@ -42,6 +46,6 @@ impl Rule for BroadExceptSilent {
         let message = format!(
             "Broad `except {name}` silences every error: the handler does nothing, so failures vanish without a trace. Catch the exceptions you expect, and log or re-raise the rest."
         );
-        cx.report_range(self.id(), node.start_byte(), h.header_end, message);
+        super::report_handler(cx, self.id(), node, &h, message);
     }
 }

@@ -22,6 +22,10 @@ impl Rule for BareExcept {
         super::TRIGGERS
     }
 
+    fn gatherers(&self) -> &'static [&'static dyn crate::checker::Gatherer] {
+        crate::rules::facts::USES_MODEL
+    }
+
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
         let Some(h) = handler(node, cx) else { return };
         if h.catch != Catch::Bare || matches!(rank(&Site::of(&h), cx), Rank::FailOpen(_)) {
@@ -31,6 +35,6 @@ impl Rule for BareExcept {
             "Bare `except:` catches everything, including `SystemExit`, `KeyboardInterrupt` and eventlet's `GreenletExit`, and the handler {}. Catch `Exception` or narrower, or re-raise.",
             describe(&h, cx)
         );
-        cx.report_range(self.id(), node.start_byte(), h.header_end, message);
+        super::report_handler(cx, self.id(), node, &h, message);
     }
 }

@@ -24,6 +24,10 @@ impl Rule for BroadExceptFailOpen {
         super::SILENT_TRIGGERS
     }
 
+    fn gatherers(&self) -> &'static [&'static dyn crate::checker::Gatherer] {
+        crate::rules::facts::USES_MODEL
+    }
+
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
         if node.kind() == "with_item" {
             let Some((call, Rank::FailOpen(why))) = ranked_suppress(node, cx) else { return };
@@ -45,6 +49,6 @@ impl Rule for BroadExceptFailOpen {
             "{caught} fails open: {why} (the handler {}), so a failure reads as success. Deny on error: re-raise, or return the refusal.",
             describe(&h, cx)
         );
-        cx.report_range(self.id(), node.start_byte(), h.header_end, message);
+        super::report_handler(cx, self.id(), node, &h, message);
     }
 }

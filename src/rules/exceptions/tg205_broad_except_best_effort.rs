@@ -24,6 +24,10 @@ impl Rule for BroadExceptBestEffort {
         super::SILENT_TRIGGERS
     }
 
+    fn gatherers(&self) -> &'static [&'static dyn crate::checker::Gatherer] {
+        crate::rules::facts::USES_MODEL
+    }
+
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
         if node.kind() == "with_item" {
             let Some((call, Rank::BestEffort(kind))) = ranked_suppress(node, cx) else { return };
@@ -44,6 +48,6 @@ impl Rule for BroadExceptBestEffort {
             "Log it with a traceback (`LOG.exception` or `exc_info=True`) so programming errors stay visible, or narrow the catch."
         };
         let message = format!("Broad `except {name}` in best-effort {kind} code: the handler {what}. {advice}");
-        cx.report_range(self.id(), node.start_byte(), h.header_end, message);
+        super::report_handler(cx, self.id(), node, &h, message);
     }
 }

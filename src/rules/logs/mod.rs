@@ -273,6 +273,18 @@ pub fn sink_hits(call: Node<'_>, args: &[Node<'_>], cx: &mut Checker<'_>, kind: 
     hits
 }
 
+/// The secret hits of one argument of a call that is not a sink (what a logging wrapper is given),
+/// definite ones only (not waiting on the option index), paths to secrets left out.
+pub fn argument_hits(call: Node<'_>, arg: Node<'_>, cx: &mut Checker<'_>) -> Vec<Hit> {
+    let env = taint::value_env_for(call, &[arg], cx);
+    evaluate(arg, cx, &env, &value_source)
+        .hits
+        .into_iter()
+        .filter(|h| h.kind == Kind::Secret && h.option.is_none())
+        .filter(|h| !h.carrier.as_ref().is_some_and(|c| words::is_path_name(&c.name)))
+        .collect()
+}
+
 /// Reports `hit` on `node` (deferred on the option index when the hit needs it) and annotates it.
 pub fn report_hit(rule: &'static str, node: Node<'_>, hit: &Hit, message: String, cx: &mut Checker<'_>) {
     let annotation = hit.annotation(cx);

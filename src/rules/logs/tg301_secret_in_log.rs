@@ -2,8 +2,10 @@
 //! call, `print` or `sys.stdout.write`, directly or through a local; and oslo.log's
 //! `@log_method_call` on a function with a sensitive-named parameter.
 
-use super::{Hit, Kind, record_secret_option, report_hit, sink, sink_hits, why_secret, words};
+use super::{Hit, Kind, argument_hits, record_secret_option, report_hit, sink, sink_hits, why_secret, words};
 use crate::checker::Checker;
+use crate::model::facts::Arg;
+use crate::model::index::{CallRef, Condition};
 use crate::python::fields;
 use crate::python::{self, named_children};
 use crate::rules::{Rule, Triggers};
@@ -16,6 +18,54 @@ pub struct SecretInLog;
 const WORDS: &[&str] =
     &["LOG", "LOGGER", "logger", "log", "_LOG", "_log", "logging", "print", "stdout", "stderr", "log_method_call"];
 
+/// What an argument's text must hold for TG301 to follow it into a helper that may log it: the common
+/// secret words as written (case-sensitively, so selective parsing keeps every function where it
+/// looks). A secret named otherwise is still found where it reaches a log call itself.
+pub const WRAPPER_FRAGMENTS: &[&str] = &[
+    "password",
+    "Password",
+    "PASSWORD",
+    "passwd",
+    "PASSWD",
+    "secret",
+    "Secret",
+    "SECRET",
+    "token",
+    "Token",
+    "TOKEN",
+    "passphrase",
+    "credential",
+    "Credential",
+    "CREDENTIAL",
+    "private_key",
+    "PRIVATE_KEY",
+];
+
+/// The longest argument TG301 follows into a helper.
+const MAX_ARGUMENT_BYTES: usize = 1024;
+
+/// [`super::OPTION_TRIGGERS`]' fragments and [`WRAPPER_FRAGMENTS`].
+const FRAGMENTS: &[&str] = &[
+    "Opt",
+    "password",
+    "Password",
+    "PASSWORD",
+    "passwd",
+    "PASSWD",
+    "secret",
+    "Secret",
+    "SECRET",
+    "token",
+    "Token",
+    "TOKEN",
+    "passphrase",
+    "credential",
+    "Credential",
+    "CREDENTIAL",
+    "private_key",
+    "PRIVATE_KEY",
+];
+
 impl Rule for SecretInLog {
     fn id(&self) -> &'static str {
         "TG301"
@@ -25,14 +75,19 @@ impl Rule for SecretInLog {
         &["call", "decorated_definition"]
     }
 
-    /// Log sinks, `@log_method_call`, and option declarations (for the project's secret-option index).
+    /// Log sinks, `@log_method_call`, option declarations (for the project's secret-option index),
+    /// and secrets handed to a helper ([`WRAPPER_FRAGMENTS`]).
     fn triggers(&self) -> Triggers {
         Triggers {
             words: WORDS,
-            fragments: super::OPTION_TRIGGERS.fragments,
+            fragments: FRAGMENTS,
             import_modules: &["sys", "oslo_config", "log_method_call"],
             ..super::SINK_TRIGGERS
         }
+    }
+
+    fn gatherers(&self) -> &'static [&'static dyn crate::checker::Gatherer] {
+        crate::rules::facts::USES_MODEL
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
@@ -40,7 +95,7 @@ impl Rule for SecretInLog {
             return check_log_method_call(self.id(), node, cx);
         }
         record_secret_option(node, cx);
-        let Some(sink) = sink(node, cx) else { return };
+        let Some(sink) = sink(node, cx) else { return check_helper_call(self.id(), node, cx) };
         let hits = sink_hits(node, &sink.args, cx, Kind::Secret);
         let Some(hit) = hits.first() else { return };
         let message = format!(
@@ -50,6 +105,59 @@ impl Rule for SecretInLog {
             why_secret(hit)
         );
         report_hit(self.id(), node, hit, message, cx);
+    }
+}
+
+/// A secret handed to a project function that logs the parameter it binds (`self._log_call('login',
+/// {'password': pw})`): reported at the call once the project model confirms the helper logs it,
+/// with the flow through the helpers.
+fn check_helper_call(id: &'static str, call: Node<'_>, cx: &mut Checker<'_>) {
+    let Some(callee) = call.child_by_field_id(fields::function()).and_then(|f| python::dotted_name(f, cx.text()))
+    else {
+        return;
+    };
+    let Some(args) = call.child_by_field_id(fields::arguments()) else { return };
+    let mut position = 0u8;
+    for arg in named_children(args) {
+        let (which, value) = match arg.kind() {
+            "comment" => continue,
+            "keyword_argument" => {
+                let (Some(k), Some(v)) =
+                    (arg.child_by_field_id(fields::name()), arg.child_by_field_id(fields::value()))
+                else {
+                    continue;
+                };
+                (Arg::Keyword(cx.node_text(k).to_string()), v)
+            }
+            "list_splat" | "dictionary_splat" => return,
+            _ => {
+                position = match position.checked_add(1) {
+                    Some(p) => p,
+                    None => return,
+                };
+                (Arg::Position(position - 1), arg)
+            }
+        };
+        // A secret handed to a helper is a short expression; a long one (nested calls, generated
+        // tables) is not read, so the cost per call stays bounded whatever the nesting.
+        if value.end_byte() - value.start_byte() > MAX_ARGUMENT_BYTES {
+            continue;
+        }
+        let text = cx.node_text(value);
+        if !WRAPPER_FRAGMENTS.iter().any(|f| text.contains(f)) {
+            continue;
+        }
+        let Some(hit) = argument_hits(call, value, cx).into_iter().next() else { continue };
+        let message = format!(
+            "`{callee}` is given {}, {}, and `{{helper}}` logs its parameter `{{param}}`: anyone who can read the logs can reuse it. Pass an identifier instead, or mask the value with `strutils.mask_password()` before the helper logs it.",
+            hit.describe(),
+            why_secret(&hit)
+        );
+        let annotation = hit.annotation(cx);
+        let condition =
+            Condition::IfLogs(CallRef { callee: callee.clone(), span: cx.node_span(call), arg: Some(which) });
+        annotation.apply(cx.report_if(condition, id, call.start_byte(), call.end_byte(), message));
+        return;
     }
 }
 

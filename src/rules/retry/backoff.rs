@@ -45,6 +45,22 @@ pub(super) fn wait_call<'t>(shape: &LoopShape<'t>, cx: &Checker<'_>) -> Option<N
         .find(|n| is_wait_call(*n, src, &cx.knobs.retry.wait_functions))
 }
 
+/// Calls to project helpers a failed attempt makes before the next one (in the handlers and around
+/// the `try`; not log calls): if one of them waits, that is the backoff (the project model decides).
+pub fn helper_calls(r: &RetryLoop<'_>, cx: &Checker<'_>) -> Vec<crate::model::index::CallRef> {
+    let src = cx.text();
+    r.shape
+        .regions
+        .failure
+        .iter()
+        .filter(|n| n.kind() == "call" && python::logger_call(**n, src, &cx.loggers).is_none())
+        .filter_map(|n| {
+            let callee = python::dotted_name(n.child_by_field_id(fields::function())?, src)?;
+            Some(crate::model::index::CallRef { callee, span: cx.node_span(*n), arg: None })
+        })
+        .collect()
+}
+
 /// The callee of the backoff call, for messages (`time.sleep`).
 pub fn backoff_name(r: &RetryLoop<'_>, src: &str) -> Option<String> {
     r.backoff.map(|c| python::call_name(c, src).unwrap_or_else(|| one_line(text(c, src))))

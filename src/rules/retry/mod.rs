@@ -111,6 +111,17 @@ pub fn analyse<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<RetryLoop<'t>> {
 /// Reports `message` for rule `rule` on the loop header, with the retrying handlers, the bound and
 /// the backoff as related locations and properties.
 pub fn report_loop(rule: &'static str, r: &RetryLoop<'_>, cx: &mut Checker<'_>, message: String) {
+    report_loop_if(rule, r, cx, message, None);
+}
+
+/// [`report_loop`], the finding standing only if `condition` holds once the project model is linked.
+pub fn report_loop_if(
+    rule: &'static str,
+    r: &RetryLoop<'_>,
+    cx: &mut Checker<'_>,
+    message: String,
+    condition: Option<crate::model::index::Condition>,
+) {
     let src = cx.text();
     let mut related: Vec<crate::finding::Related> =
         r.shape.handlers.iter().map(|h| cx.related(*h, "this handler lets the loop try again")).collect();
@@ -127,7 +138,11 @@ pub fn report_loop(rule: &'static str, r: &RetryLoop<'_>, cx: &mut Checker<'_>, 
         "bound".to_string(),
         r.bound.map_or("none".to_string(), |b| one_line(text(b.limit.unwrap_or(b.at), src))),
     );
-    let finding = cx.report_range(rule, r.shape.node.start_byte(), r.header_end, message);
+    let (start, end) = (r.shape.node.start_byte(), r.header_end);
+    let finding = match condition {
+        Some(c) => cx.report_if(c, rule, start, end, message),
+        None => cx.report_range(rule, start, end, message),
+    };
     finding.related = related;
     finding.properties = properties;
 }

@@ -1,7 +1,7 @@
 //! TG102 retry-without-backoff: a bounded retry loop that tries again at once.
 
 use super::backoff::needs_no_backoff;
-use super::{report_loop, retry_loop};
+use super::{report_loop_if, retry_loop};
 use crate::checker::Checker;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
@@ -22,6 +22,10 @@ impl Rule for RetryWithoutBackoff {
         super::LOOP_TRIGGERS
     }
 
+    fn gatherers(&self) -> &'static [&'static dyn crate::checker::Gatherer] {
+        crate::rules::facts::USES_MODEL
+    }
+
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
         let Some(r) = retry_loop(node, cx) else { return };
         if r.bound.is_none() || r.backoff.is_some() {
@@ -37,6 +41,8 @@ impl Rule for RetryWithoutBackoff {
             r.header(cx.text()),
             r.exception_list(),
         );
-        report_loop(self.id(), &r, cx, message);
+        let helpers = super::backoff::helper_calls(&r, cx);
+        let condition = (!helpers.is_empty()).then_some(crate::model::index::Condition::UnlessWaits(helpers));
+        report_loop_if(self.id(), &r, cx, message, condition);
     }
 }

@@ -4,7 +4,7 @@
 //! the file ([`FileFacts`], e.g. "this file declares the oslo.config option `connection` with
 //! `secret=True`", "this file registers the policy `get_port`") and may emit *deferred* findings
 //! ([`Deferred`]) whose validity depends on such a fact elsewhere in the tree. After the parallel scan,
-//! `lib::scan` merges every file's facts into a [`ProjectIndex`] and resolves the deferred findings
+//! `scan` merges every file's facts into a [`ProjectIndex`] and resolves the deferred findings
 //! ([`ProjectIndex::resolve`]). Merging is a union in file order, so the result does not depend on
 //! thread count.
 
@@ -19,6 +19,9 @@ pub struct FileFacts {
     /// oslo.policy rule names the file registers (`RuleDefault(name=...)`), with where. A `*` stands
     /// for a part the file alone cannot resolve (`base.IDENTITY % 'get_user'` gives `*get_user*`).
     pub policies: BTreeMap<String, Span>,
+    /// The module's functions, classes and imports for the project model.
+    #[serde(default)]
+    pub model: super::facts::ModuleFacts,
 }
 
 /// What a deferred finding waits for.
@@ -30,6 +33,26 @@ pub enum Condition {
     /// The finding's message holds `{missing}` (the unregistered names) and `{nearest}` (a "did you
     /// mean" sentence), filled in when the finding is kept.
     UnregisteredPolicy(Vec<String>),
+    /// Stands unless one of these calls reaches a function that raises on every path, or that
+    /// re-raises the parameter the call's `arg` binds (see [`crate::model::ProjectModel`]).
+    UnlessRaises(Vec<CallRef>),
+    /// Stands unless one of these calls reaches a function that waits (sleeps) on some path.
+    UnlessWaits(Vec<CallRef>),
+    /// Stands only if the call reaches a function that logs the parameter its `arg` binds.
+    IfLogs(CallRef),
+    /// Stands only if the call reaches a function that returns an elevated or admin context.
+    IfElevates(CallRef),
+}
+
+/// A call a [`Condition`] is about, in the function its finding is in.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CallRef {
+    /// The callee as a symbolic path (`self._pause`, `utils.ignore_not_found`).
+    pub callee: String,
+    /// Where the call is.
+    pub span: Span,
+    /// The argument the condition follows into the callee.
+    pub arg: Option<super::facts::Arg>,
 }
 
 /// A finding that stands only if its [`Condition`] holds once every file has been seen.
@@ -75,11 +98,13 @@ impl ProjectIndex {
             .map(|(p, at)| (p.as_str(), at))
     }
 
-    /// The deferred finding, completed, if its condition holds.
+    /// The deferred finding, completed, if its condition holds; `None` too for a condition about calls,
+    /// which the project model decides (see [`crate::model::ProjectModel::resolve`]).
     pub fn resolve(&self, deferred: Deferred) -> Option<Finding> {
         match deferred.condition {
             Condition::SecretOption(option) => self.is_secret_option(&option).then_some(deferred.finding),
             Condition::UnregisteredPolicy(names) => self.unregistered(names, deferred.finding),
+            _ => None,
         }
     }
 

@@ -1,0 +1,147 @@
+//! What one file tells the project model, as plain data gathered on the file's single walk (see
+//! `rules::facts`) and cached with its findings: its imports, classes and functions, each function's
+//! call sites with their callee as a symbolic path, and the local facts the rules ask about (raises,
+//! re-raises a parameter, waits, logs a parameter, returns an elevated context).
+
+use crate::finding::Span;
+use std::collections::BTreeMap;
+
+/// The methods whose `self.attr = X(...)` assignments give the class of an attribute.
+pub const SETUP_METHODS: &[&str] = &["__init__", "start", "initialize"];
+
+/// The model's facts of one module.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModuleFacts {
+    /// Import bindings: local name → what it names, as written (`neutron.db.api`, `..utils.x`: leading
+    /// dots for relative imports).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub imports: BTreeMap<String, String>,
+    /// Module-level aliases: `name = dotted.path` (a function or class bound under another name).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aliases: BTreeMap<String, String>,
+    /// Classes outside functions, by qualified name (`Outer.Inner`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub classes: BTreeMap<String, ClassFacts>,
+    /// Functions and methods, by qualified name (`f`, `Class.method`, `f.inner`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub functions: BTreeMap<String, FunctionFacts>,
+    /// Functions selective parsing left unparsed (qualified names): their facts are unknown until the
+    /// file is analysed whole (see `ProjectModel::incomplete_files`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blanked: Vec<String>,
+}
+
+/// A class: its bases and the classes its attributes hold.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClassFacts {
+    /// Bases as written (`base.Plugin`, `object`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bases: Vec<String>,
+    /// `attr` → the callee that constructs it, as written: class-level `attr = X(...)` and
+    /// `self.attr = X(...)` in `__init__`/`start`/`initialize`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attrs: BTreeMap<String, String>,
+    /// Class-level `target = oslo_messaging.Target(...)` or `self.target = …` in `__init__`/`start`:
+    /// the class is an RPC endpoint.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rpc_target: bool,
+    pub line: usize,
+}
+
+/// One function's facts.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FunctionFacts {
+    /// Parameter names in order (`self` included).
+    pub params: Vec<String>,
+    /// Decorators as dotted names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decorators: Vec<String>,
+    /// The qualified name of the class it is a method of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// Where it is defined (its name).
+    pub span: Span,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<CallSite>,
+    #[serde(default, skip_serializing_if = "Local::is_empty")]
+    pub local: Local,
+}
+
+/// A call inside a function (not inside a nested function or lambda).
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CallSite {
+    /// The callee as a symbolic path: `f`, `mod.f`, `self.m`, `self.attr.m`, `super().m`, `Cls.m`.
+    pub callee: String,
+    /// Where the call is.
+    pub span: Span,
+    /// Arguments that are one of the caller's parameters, passed as they are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<(Arg, u8)>,
+    /// A statement of the function's body itself (not nested in a block), with no `return` before it:
+    /// every path through the function reaches it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub every_path: bool,
+    /// Its value is what the function returns (`return f(...)`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub returned: bool,
+}
+
+/// Which argument of a call: the `i`-th positional one, or the keyword one.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub enum Arg {
+    Position(u8),
+    Keyword(String),
+}
+
+/// What a function does by itself, before any call is followed.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Local {
+    /// Every path through the body ends in `raise`: the line of the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raises: Option<Span>,
+    /// Parameters it raises (`raise exc`) on some path: parameter index → the `raise`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reraises: BTreeMap<u8, Span>,
+    /// The first call that waits (`time.sleep(...)`, `event.wait(...)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waits: Option<Span>,
+    /// Parameters that reach a log call: parameter index → the log call.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub logs: BTreeMap<u8, Span>,
+    /// It returns an elevated copy of a parameter (`return ctx.elevated()`), or an admin context
+    /// (`return context.get_admin_context()`): where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elevates: Option<Span>,
+}
+
+impl Local {
+    pub fn is_empty(&self) -> bool {
+        *self == Local::default()
+    }
+}
+
+impl FunctionFacts {
+    /// The index of the parameter argument `arg` of a call binds, where the call is made through an
+    /// instance or class (`bound`: the first parameter is `self`/`cls`) or not.
+    pub fn param_of(&self, arg: &Arg, bound: bool) -> Option<u8> {
+        match arg {
+            Arg::Position(i) => {
+                let skip = usize::from(bound && self.is_method() && !self.is_static());
+                let at = usize::from(*i) + skip;
+                let name = self.params.get(at)?;
+                (!name.starts_with('*')).then(|| u8::try_from(at).ok()).flatten()
+            }
+            Arg::Keyword(k) => self.params.iter().position(|p| p == k).and_then(|i| u8::try_from(i).ok()),
+        }
+    }
+
+    /// Is it a method (defined directly in a class)?
+    pub fn is_method(&self) -> bool {
+        self.class.is_some()
+    }
+
+    /// Is it a `@staticmethod`?
+    pub fn is_static(&self) -> bool {
+        self.decorators.iter().any(|d| d == "staticmethod")
+    }
+}

@@ -1,0 +1,660 @@
+//! The project model: what every file of the project says about its functions, linked into one call
+//! graph, with summaries that lift facts through calls.
+//!
+//! Plain data. Each file's [`facts::ModuleFacts`] are gathered on its single walk and cached with its
+//! findings; after the scan, [`ProjectModel::new`] names every module (from its path and the
+//! `__init__.py` packages around it) and [`ProjectModel::resolve`] decides the deferred findings whose
+//! verdict depends on a callee (see [`index::Condition`]):
+//!
+//! - **Link**: a call's symbolic callee (`f`, `mod.f`, `self.m`, `self.attr.m`, `super().m`, `Cls.m`)
+//!   is resolved through the module's imports (absolute, relative, aliased), module-level aliases, the
+//!   class hierarchy across files (bases defined in the project, depth-first), and `self.attr` assigned
+//!   from a project class in `__init__`/`start`. What cannot be resolved stays unresolved: the rules
+//!   then keep today's verdict — the model never guesses.
+//! - **Summaries**: on demand, for the functions reachable from the calls a deferred finding asks
+//!   about, by a worklist to the least fixpoint (facts only grow, so the result does not depend on the
+//!   order): a function *raises* when every path ends in `raise` or in a call that raises; *re-raises*
+//!   parameter `i` when it raises it or passes it to a function that re-raises it; *waits* when it, or
+//!   anything it calls, sleeps; *logs* parameter `i` when it logs it or passes it on to a function that
+//!   does; *elevates* when it returns an elevated or admin context, or the result of a function that
+//!   does. Past a work budget every answer is *unknown* and the findings that depend on it are dropped.
+//! - **Completeness**: selective parsing leaves functions no rule reports in unparsed; their names are
+//!   known (`blanked`), their facts are not. [`ProjectModel::incomplete_files`] names the files whose
+//!   blanked functions a question reaches; `scan` analyses them whole and asks again, so answers equal
+//!   a full parse's.
+
+pub mod facts;
+pub mod index;
+
+use crate::finding::{Finding, Related, Span};
+use facts::{FunctionFacts, ModuleFacts};
+use index::{CallRef, Condition, Deferred, ProjectIndex};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// How deep a chain of re-exports, aliases or bases is followed.
+const MAX_DEPTH: usize = 16;
+/// How many classes a class hierarchy may hold before lookups give up.
+const MAX_MRO: usize = 64;
+/// How many steps a flow through helpers shows.
+const MAX_TRAIL: usize = 8;
+
+/// A function of the project: (file index, qualified name).
+pub type FnId<'f> = (usize, &'f str);
+
+/// Where a call goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'f> {
+    /// A project function; `bound`: called through an instance or class, so `self`/`cls` is implicit.
+    Function(FnId<'f>, bool),
+    /// A function selective parsing left unparsed in this file.
+    Blanked(usize),
+    /// Not resolved (a library, a builtin, a dynamic call).
+    Unknown,
+}
+
+/// What a symbolic name resolves to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Symbol<'f> {
+    Function(FnId<'f>),
+    Class(usize, &'f str),
+    Blanked(usize),
+}
+
+/// Why a function has a fact: here, or through one of its calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why<'f> {
+    Here(Span),
+    /// Call number `call` of the function, to `callee`.
+    Call(usize, FnId<'f>),
+}
+
+/// A function's facts, lifted through its calls.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary<'f> {
+    pub raises: Option<Why<'f>>,
+    pub reraises: BTreeMap<u8, Why<'f>>,
+    pub waits: Option<Why<'f>>,
+    pub logs: BTreeMap<u8, Why<'f>>,
+    pub elevates: Option<Why<'f>>,
+}
+
+/// One file as the model sees it.
+struct File<'f> {
+    display: &'f str,
+    module: String,
+    facts: &'f ModuleFacts,
+    blanked: HashSet<&'f str>,
+}
+
+/// The linked project: every file's facts, the module names, and the cross-file index.
+pub struct ProjectModel<'f> {
+    pub index: ProjectIndex,
+    files: Vec<File<'f>>,
+    /// Dotted module name → file (`None`: two files claim it, so neither is used).
+    modules: HashMap<String, Option<usize>>,
+}
+
+/// The summaries of the functions reachable from some calls.
+pub struct Summaries<'f> {
+    summaries: HashMap<FnId<'f>, Summary<'f>>,
+    /// The work budget ran out: every answer is unknown.
+    pub unknown: bool,
+}
+
+impl<'f> ProjectModel<'f> {
+    /// Links the files: `files[i]` is (path, display path, module facts). Paths name modules: a file's
+    /// package is the chain of directories around it holding an `__init__.py` among `files`.
+    pub fn new(index: ProjectIndex, files: Vec<(&Path, &'f str, &'f ModuleFacts)>) -> ProjectModel<'f> {
+        let absolute: Vec<PathBuf> =
+            files.iter().map(|(p, _, _)| std::path::absolute(p).unwrap_or(p.to_path_buf())).collect();
+        let inits: HashSet<&Path> = absolute
+            .iter()
+            .filter(|p| p.file_name().is_some_and(|n| n == "__init__.py"))
+            .filter_map(|p| p.parent())
+            .collect();
+        let mut modules: HashMap<String, Option<usize>> = HashMap::new();
+        let mut out = Vec::with_capacity(files.len());
+        for (i, ((_, display, facts), path)) in files.into_iter().zip(&absolute).enumerate() {
+            let module = module_name(path, &inits);
+            if !module.is_empty() {
+                modules.entry(module.clone()).and_modify(|m| *m = None).or_insert(Some(i));
+            }
+            let blanked = facts.blanked.iter().map(String::as_str).collect();
+            out.push(File { display, module, facts, blanked });
+        }
+        ProjectModel { index, files: out, modules }
+    }
+
+    /// The module name of file `file`.
+    pub fn module(&self, file: usize) -> &str {
+        &self.files[file].module
+    }
+
+    /// The file a module name or display path names, and the function in it (`PATH::func` or
+    /// `module.func`), for `trunkguard inspect`.
+    pub fn find(&self, what: &str) -> Option<FnId<'f>> {
+        if let Some((path, func)) = what.rsplit_once("::") {
+            let file = self.files.iter().position(|f| f.display == path || Path::new(f.display).ends_with(path))?;
+            return self.files[file].facts.functions.get_key_value(func).map(|(k, _)| (file, k.as_str()));
+        }
+        let parts: Vec<&str> = what.split('.').collect();
+        (1..parts.len()).rev().find_map(|k| {
+            let file = (*self.modules.get(&parts[..k].join("."))?)?;
+            let name = parts[k..].join(".");
+            self.files[file].facts.functions.get_key_value(&name).map(|(n, _)| (file, n.as_str()))
+        })
+    }
+
+    /// The facts of a function.
+    pub fn function(&self, id: FnId<'f>) -> &'f FunctionFacts {
+        &self.files[id.0].facts.functions[id.1]
+    }
+
+    /// The display path of a file.
+    pub fn display(&self, file: usize) -> &'f str {
+        self.files[file].display
+    }
+
+    fn lookup(&self, file: usize, name: &str) -> Option<Symbol<'f>> {
+        let facts = self.files[file].facts;
+        if let Some((k, _)) = facts.functions.get_key_value(name) {
+            return Some(Symbol::Function((file, k.as_str())));
+        }
+        if let Some((k, _)) = facts.classes.get_key_value(name) {
+            return Some(Symbol::Class(file, k.as_str()));
+        }
+        self.files[file].blanked.contains(name).then_some(Symbol::Blanked(file))
+    }
+
+    /// What `name` (dotted, as written in file `file`) names.
+    fn symbol(&self, file: usize, name: &str, depth: usize) -> Option<Symbol<'f>> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let facts = self.files[file].facts;
+        let (first, rest) = name.split_once('.').map_or((name, None), |(f, r)| (f, Some(r)));
+        if let Some(found) = self.lookup(file, first) {
+            return match (found, rest) {
+                (found, None) => Some(found),
+                (Symbol::Class(f, c), Some(rest)) if !rest.contains('.') => self.member(f, c, rest),
+                _ => None,
+            };
+        }
+        if let Some(target) = facts.aliases.get(first) {
+            let full = rest.map_or(target.clone(), |r| format!("{target}.{r}"));
+            return self.symbol(file, &full, depth + 1);
+        }
+        let target = facts.imports.get(first)?;
+        let absolute = self.absolute(file, target)?;
+        let full = rest.map_or(absolute.clone(), |r| format!("{absolute}.{r}"));
+        self.global(&full, depth + 1)
+    }
+
+    /// What a fully qualified dotted name names: the longest module prefix, then a name in it.
+    fn global(&self, full: &str, depth: usize) -> Option<Symbol<'f>> {
+        let mut split = full.len();
+        while let Some(at) = full[..split].rfind('.') {
+            if let Some(Some(file)) = self.modules.get(&full[..at]) {
+                return self.symbol(*file, &full[at + 1..], depth + 1);
+            }
+            split = at;
+        }
+        None
+    }
+
+    /// Makes a relative import absolute against file `file`'s package.
+    fn absolute(&self, file: usize, target: &str) -> Option<String> {
+        let dots = target.len() - target.trim_start_matches('.').len();
+        if dots == 0 {
+            return Some(target.to_string());
+        }
+        let f = &self.files[file];
+        let is_package = f.facts_is_init();
+        let mut package: Vec<&str> = f.module.split('.').collect();
+        if !is_package {
+            package.pop();
+        }
+        for _ in 1..dots {
+            package.pop()?;
+        }
+        let rest = &target[dots..];
+        if !rest.is_empty() {
+            package.push(rest);
+        }
+        Some(package.join("."))
+    }
+
+    /// Method `name` of class `class` (in file `file`), looked up along its bases.
+    fn member(&self, file: usize, class: &'f str, name: &str) -> Option<Symbol<'f>> {
+        for (f, c) in self.mro(file, class)? {
+            if let Some(found) = self.lookup(f, &format!("{c}.{name}")) {
+                return Some(found);
+            }
+        }
+        None
+    }
+
+    /// The class and its project bases, depth-first left to right (bases outside the project are left
+    /// out: a method only they define is not found, so the call stays unresolved); `None` past
+    /// [`MAX_MRO`] classes.
+    fn mro(&self, file: usize, class: &'f str) -> Option<Vec<(usize, &'f str)>> {
+        let mut out: Vec<(usize, &'f str)> = Vec::new();
+        let mut stack = vec![(file, class)];
+        while let Some((f, c)) = stack.pop() {
+            if out.contains(&(f, c)) {
+                continue;
+            }
+            if out.len() >= MAX_MRO {
+                return None;
+            }
+            out.push((f, c));
+            let Some(facts) = self.files[f].facts.classes.get(c) else { continue };
+            for base in facts.bases.iter().rev() {
+                if let Some(Symbol::Class(bf, bc)) = self.symbol(f, base, 0) {
+                    stack.push((bf, bc));
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// The class enclosing function `scope` of file `file` (through nested functions), if any.
+    fn class_of(&self, file: usize, scope: &str) -> Option<&'f str> {
+        let facts = self.files[file].facts;
+        let mut prefix = scope;
+        loop {
+            if let Some(f) = facts.functions.get(prefix) {
+                if let Some(c) = &f.class {
+                    return facts.classes.get_key_value(c.as_str()).map(|(k, _)| k.as_str());
+                }
+            } else if let Some((k, _)) = facts.classes.get_key_value(prefix) {
+                return Some(k.as_str());
+            }
+            prefix = &prefix[..prefix.rfind('.')?];
+        }
+    }
+
+    /// Where the call `callee` made in function `scope` of file `file` goes.
+    pub fn target(&self, file: usize, scope: &str, callee: &str) -> Target<'f> {
+        let to = |s: Option<Symbol<'f>>, bound: bool| match s {
+            Some(Symbol::Function(id)) => {
+                let f = self.function(id);
+                let classmethod = f.decorators.iter().any(|d| d == "classmethod");
+                Target::Function(id, bound || classmethod)
+            }
+            Some(Symbol::Blanked(f)) => Target::Blanked(f),
+            _ => Target::Unknown,
+        };
+        let parts: Vec<&str> = callee.split('.').collect();
+        match parts.as_slice() {
+            ["self" | "cls", m] => match self.class_of(file, scope) {
+                Some(c) => to(self.member(file, c, m), true),
+                None => Target::Unknown,
+            },
+            ["super()", m] => {
+                let Some(c) = self.class_of(file, scope) else { return Target::Unknown };
+                let Some(mro) = self.mro(file, c) else { return Target::Unknown };
+                let found = mro.iter().skip(1).find_map(|(f, c)| self.lookup(*f, &format!("{c}.{m}")));
+                to(found, true)
+            }
+            ["self", attr, m] => match self.attr_class(file, scope, attr) {
+                Ok(Some((f, c))) => to(self.member(f, c, m), true),
+                Ok(None) => Target::Unknown,
+                Err(blanked) => Target::Blanked(blanked),
+            },
+            [name] => to(self.symbol(file, name, 0), false),
+            _ => {
+                let symbol = self.symbol(file, callee, 0);
+                to(symbol, false)
+            }
+        }
+    }
+
+    /// The project class `self.attr` holds in function `scope` (assigned `X(...)` in the class body or
+    /// in `__init__`/`start`/`initialize` of a class along the bases). `Err(file)`: one of those
+    /// methods is unparsed in `file`.
+    fn attr_class(&self, file: usize, scope: &str, attr: &str) -> Result<Option<(usize, &'f str)>, usize> {
+        let Some(class) = self.class_of(file, scope) else { return Ok(None) };
+        let Some(mro) = self.mro(file, class) else { return Ok(None) };
+        for (f, c) in mro {
+            let facts = self.files[f].facts;
+            for init in facts::SETUP_METHODS {
+                if self.files[f].blanked.contains(format!("{c}.{init}").as_str()) {
+                    return Err(f);
+                }
+            }
+            let Some(written) = facts.classes.get(c).and_then(|k| k.attrs.get(attr)) else { continue };
+            return Ok(match self.symbol(f, written, 0) {
+                Some(Symbol::Class(cf, cc)) => Some((cf, cc)),
+                Some(Symbol::Blanked(b)) => return Err(b),
+                _ => None,
+            });
+        }
+        Ok(None)
+    }
+
+    /// The targets of every call of function `id`, in order.
+    fn callees(&self, id: FnId<'f>) -> Vec<Target<'f>> {
+        self.function(id).calls.iter().map(|c| self.target(id.0, id.1, &c.callee)).collect()
+    }
+
+    /// The files whose unparsed functions the calls of `deferred` (file, condition) reach: analysing
+    /// them whole completes the model for these questions.
+    pub fn incomplete_files(&self, deferred: &[(usize, &'f Deferred)]) -> BTreeSet<usize> {
+        let mut missing = BTreeSet::new();
+        let roots = self.roots(deferred, &mut missing);
+        self.reach(&roots, &mut missing);
+        missing
+    }
+
+    fn roots(&self, deferred: &[(usize, &Deferred)], missing: &mut BTreeSet<usize>) -> Vec<FnId<'f>> {
+        let mut roots = Vec::new();
+        for (file, d) in deferred {
+            for call in calls_of(&d.condition) {
+                match self.target(*file, &d.finding.scope, &call.callee) {
+                    Target::Function(id, _) => roots.push(id),
+                    Target::Blanked(f) => {
+                        missing.insert(f);
+                    }
+                    Target::Unknown => {}
+                }
+            }
+        }
+        roots
+    }
+
+    /// The functions reachable from `roots`, with each one's call targets.
+    fn reach(&self, roots: &[FnId<'f>], missing: &mut BTreeSet<usize>) -> BTreeMap<FnId<'f>, Vec<Target<'f>>> {
+        let mut graph: BTreeMap<FnId<'f>, Vec<Target<'f>>> = BTreeMap::new();
+        let mut stack: Vec<FnId<'f>> = roots.to_vec();
+        while let Some(id) = stack.pop() {
+            if graph.contains_key(&id) {
+                continue;
+            }
+            let targets = self.callees(id);
+            for t in &targets {
+                match t {
+                    Target::Function(next, _) => stack.push(*next),
+                    Target::Blanked(f) => {
+                        missing.insert(*f);
+                    }
+                    Target::Unknown => {}
+                }
+            }
+            graph.insert(id, targets);
+        }
+        graph
+    }
+
+    /// The summaries of the functions reachable from `roots`: a worklist to the least fixpoint.
+    pub fn summaries(&self, roots: &[FnId<'f>]) -> Summaries<'f> {
+        let graph = self.reach(roots, &mut BTreeSet::new());
+        let mut callers: HashMap<FnId<'f>, Vec<FnId<'f>>> = HashMap::new();
+        for (id, targets) in &graph {
+            for t in targets {
+                if let Target::Function(callee, _) = t {
+                    callers.entry(*callee).or_default().push(*id);
+                }
+            }
+        }
+        let mut summaries: HashMap<FnId<'f>, Summary<'f>> = HashMap::new();
+        let mut work: Vec<FnId<'f>> = graph.keys().copied().collect();
+        let mut queued: HashSet<FnId<'f>> = work.iter().copied().collect();
+        let mut budget = 64 * graph.len() + 1024;
+        while let Some(id) = work.pop() {
+            queued.remove(&id);
+            if budget == 0 {
+                return Summaries { summaries: HashMap::new(), unknown: true };
+            }
+            budget -= 1;
+            let next = self.step(id, &graph[&id], &summaries);
+            if summaries.get(&id) != Some(&next) {
+                summaries.insert(id, next);
+                for caller in callers.get(&id).into_iter().flatten() {
+                    if queued.insert(*caller) {
+                        work.push(*caller);
+                    }
+                }
+            }
+        }
+        Summaries { summaries, unknown: false }
+    }
+
+    /// One function's summary from its own facts and its callees' current summaries.
+    fn step(&self, id: FnId<'f>, targets: &[Target<'f>], known: &HashMap<FnId<'f>, Summary<'f>>) -> Summary<'f> {
+        let f = self.function(id);
+        let here = |s: &Span| Why::Here(*s);
+        let mut s = Summary {
+            raises: f.local.raises.as_ref().map(here),
+            reraises: f.local.reraises.iter().map(|(p, at)| (*p, here(at))).collect(),
+            waits: f.local.waits.as_ref().map(here),
+            logs: f.local.logs.iter().map(|(p, at)| (*p, here(at))).collect(),
+            elevates: f.local.elevates.as_ref().map(here),
+        };
+        for (i, (call, target)) in f.calls.iter().zip(targets).enumerate() {
+            let Target::Function(callee, bound) = target else { continue };
+            let Some(c) = known.get(callee) else { continue };
+            let via = Why::Call(i, *callee);
+            let callee_facts = self.function(*callee);
+            if call.every_path && c.raises.is_some() {
+                s.raises.get_or_insert(via);
+            }
+            if c.waits.is_some() {
+                s.waits.get_or_insert(via);
+            }
+            if call.returned && c.elevates.is_some() {
+                s.elevates.get_or_insert(via);
+            }
+            for (arg, param) in &call.args {
+                let Some(q) = callee_facts.param_of(arg, *bound) else { continue };
+                if call.every_path && c.reraises.contains_key(&q) {
+                    s.reraises.entry(*param).or_insert(via);
+                }
+                if c.logs.contains_key(&q) {
+                    s.logs.entry(*param).or_insert(via);
+                }
+            }
+        }
+        s
+    }
+
+    /// The deferred finding of file `file`, completed, if its condition holds (`summaries` must cover
+    /// its calls: see [`ProjectModel::question_roots`]).
+    pub fn resolve(&self, file: usize, deferred: Deferred, summaries: &Summaries<'f>) -> Option<Finding> {
+        let Deferred { condition, mut finding } = deferred;
+        let target = |call: &CallRef| match self.target(file, &finding.scope, &call.callee) {
+            Target::Function(id, bound) => Some((id, bound, summaries.summaries.get(&id)?)),
+            _ => None,
+        };
+        let param = |id: FnId<'f>, bound: bool, call: &CallRef| {
+            call.arg.as_ref().and_then(|a| self.function(id).param_of(a, bound))
+        };
+        match &condition {
+            Condition::SecretOption(_) | Condition::UnregisteredPolicy(_) => {
+                return self.index.resolve(Deferred { condition, finding });
+            }
+            _ if summaries.unknown => return None,
+            Condition::UnlessRaises(calls) => {
+                let stops = calls.iter().any(|call| {
+                    target(call).is_some_and(|(id, bound, s)| {
+                        s.raises.is_some() || param(id, bound, call).is_some_and(|p| s.reraises.contains_key(&p))
+                    })
+                });
+                if stops {
+                    return None;
+                }
+            }
+            Condition::UnlessWaits(calls) => {
+                if calls.iter().any(|call| target(call).is_some_and(|(_, _, s)| s.waits.is_some())) {
+                    return None;
+                }
+            }
+            Condition::IfLogs(call) => {
+                let (id, bound, s) = target(call)?;
+                let p = param(id, bound, call)?;
+                let why = *s.logs.get(&p)?;
+                let name = self.function(id).params.get(usize::from(p)).cloned().unwrap_or_default();
+                let mut param = p;
+                let next_fact = |cur: FnId<'f>, i: usize, next: FnId<'f>| {
+                    let site = &self.function(cur).calls[i];
+                    let bound = matches!(self.target(cur.0, cur.1, &site.callee), Target::Function(_, true));
+                    let q = site
+                        .args
+                        .iter()
+                        .filter(|(_, a)| *a == param)
+                        .find_map(|(arg, _)| self.function(next).param_of(arg, bound))?;
+                    param = q;
+                    summaries.summaries.get(&next)?.logs.get(&q).copied()
+                };
+                let trail = self.trail(call, id, why, next_fact, "logs it here");
+                finding.flow.extend(trail);
+                finding.properties.insert("helper".into(), self.qualified(id));
+                finding.message = finding.message.replace("{helper}", &self.qualified(id)).replace("{param}", &name);
+            }
+            Condition::IfElevates(call) => {
+                let (id, _, s) = target(call)?;
+                let why = s.elevates?;
+                let next_fact = |_: FnId<'f>, _: usize, next: FnId<'f>| summaries.summaries.get(&next)?.elevates;
+                let trail = self.trail(call, id, why, next_fact, "returns an elevated context here");
+                finding.flow.extend(trail);
+                finding.properties.insert("helper".into(), self.qualified(id));
+                finding.message = finding.message.replace("{helper}", &self.qualified(id));
+            }
+        }
+        Some(finding)
+    }
+
+    /// `module.Class.function` of a project function.
+    pub fn qualified(&self, id: FnId<'f>) -> String {
+        let module = &self.files[id.0].module;
+        if module.is_empty() { id.1.to_string() } else { format!("{module}.{}", id.1) }
+    }
+
+    /// The code flow from the call `call` through helpers to where the fact holds.
+    fn trail(
+        &self,
+        call: &CallRef,
+        first: FnId<'f>,
+        why: Why<'f>,
+        mut next_fact: impl FnMut(FnId<'f>, usize, FnId<'f>) -> Option<Why<'f>>,
+        end: &str,
+    ) -> Vec<Related> {
+        let mut steps =
+            vec![Related { span: call.span, message: format!("calls `{}`", self.qualified(first)), path: None }];
+        let (mut id, mut why) = (first, why);
+        for _ in 0..MAX_TRAIL {
+            let path = Some(self.files[id.0].display.to_string());
+            match why {
+                Why::Here(span) => {
+                    steps.push(Related { span, message: format!("`{}` {end}", self.qualified(id)), path });
+                    break;
+                }
+                Why::Call(i, next) => {
+                    let span = self.function(id).calls[i].span;
+                    steps.push(Related { span, message: format!("which calls `{}`", self.qualified(next)), path });
+                    let Some(w) = next_fact(id, i, next) else { break };
+                    (id, why) = (next, w);
+                }
+            }
+        }
+        steps
+    }
+
+    /// The functions the deferred findings' calls reach directly (the roots for
+    /// [`ProjectModel::summaries`]).
+    pub fn question_roots(&self, deferred: &[(usize, &Deferred)]) -> Vec<FnId<'f>> {
+        self.roots(deferred, &mut BTreeSet::new())
+    }
+
+    /// A report of one function for `trunkguard inspect`: its calls and where they go, and its summary.
+    pub fn inspect(&self, id: FnId<'f>) -> String {
+        use std::fmt::Write;
+        let f = self.function(id);
+        let summaries = self.summaries(&[id]);
+        let mut out = String::new();
+        let _ = writeln!(out, "{} ({}:{})", self.qualified(id), self.display(id.0), f.span.start.line);
+        let _ = writeln!(out, "  parameters: {}", f.params.join(", "));
+        let _ = writeln!(out, "  calls:");
+        for (call, target) in f.calls.iter().zip(self.callees(id)) {
+            let to = match target {
+                Target::Function(t, _) => {
+                    format!("{} ({}:{})", self.qualified(t), self.display(t.0), self.function(t).span.start.line)
+                }
+                Target::Blanked(file) => format!("unparsed in {}", self.display(file)),
+                Target::Unknown => "unresolved".to_string(),
+            };
+            let _ = writeln!(out, "    line {}: {} -> {to}", call.span.start.line, call.callee);
+        }
+        let s = summaries.summaries.get(&id).cloned().unwrap_or_default();
+        let params = |m: &BTreeMap<u8, Why<'f>>| {
+            let names: Vec<&str> = m.keys().filter_map(|p| f.params.get(usize::from(*p)).map(String::as_str)).collect();
+            if names.is_empty() { "no".to_string() } else { names.join(", ") }
+        };
+        let _ = writeln!(out, "  summary:");
+        let _ = writeln!(out, "    raises on every path: {}", yes(s.raises.is_some()));
+        let _ = writeln!(out, "    re-raises parameters: {}", params(&s.reraises));
+        let _ = writeln!(out, "    waits: {}", yes(s.waits.is_some()));
+        let _ = writeln!(out, "    logs parameters: {}", params(&s.logs));
+        let _ = writeln!(out, "    returns an elevated context: {}", yes(s.elevates.is_some()));
+        if summaries.unknown {
+            let _ = writeln!(out, "    (work budget exceeded: unknown)");
+        }
+        out
+    }
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+impl File<'_> {
+    fn facts_is_init(&self) -> bool {
+        Path::new(self.display).file_name().is_some_and(|n| n == "__init__.py")
+    }
+}
+
+/// The calls a condition asks about.
+fn calls_of(condition: &Condition) -> Vec<&CallRef> {
+    match condition {
+        Condition::UnlessRaises(calls) | Condition::UnlessWaits(calls) => calls.iter().collect(),
+        Condition::IfLogs(call) | Condition::IfElevates(call) => vec![call],
+        Condition::SecretOption(_) | Condition::UnregisteredPolicy(_) => Vec::new(),
+    }
+}
+
+/// `pkg.sub.mod` for `…/pkg/sub/mod.py` when `pkg` and `sub` hold an `__init__.py` (`pkg.sub` for
+/// `…/pkg/sub/__init__.py`); a file outside packages is named by its stem.
+fn module_name(path: &Path, packages: &HashSet<&Path>) -> String {
+    let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else { return String::new() };
+    let mut parts: Vec<&str> = Vec::new();
+    if stem != "__init__" {
+        parts.push(stem);
+    }
+    let mut dir = path.parent();
+    while let Some(d) = dir.filter(|d| packages.contains(d)) {
+        let Some(name) = d.file_name().and_then(|n| n.to_str()) else { break };
+        parts.push(name);
+        dir = d.parent();
+        if parts.len() > 64 {
+            break;
+        }
+    }
+    parts.reverse();
+    parts.join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_names_follow_packages() {
+        let pkg = Path::new("/r/pkg");
+        let sub = Path::new("/r/pkg/sub");
+        let packages: HashSet<&Path> = [pkg, sub].into_iter().collect();
+        assert_eq!(module_name(Path::new("/r/pkg/sub/m.py"), &packages), "pkg.sub.m");
+        assert_eq!(module_name(Path::new("/r/pkg/sub/__init__.py"), &packages), "pkg.sub");
+        assert_eq!(module_name(Path::new("/r/tools/x.py"), &packages), "x");
+    }
+}
