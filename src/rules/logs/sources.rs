@@ -177,6 +177,21 @@ fn is_policy_credentials(name: &str, node: Node<'_>, cx: &Checker<'_>) -> bool {
     })
 }
 
+/// Words whose presence in a module says it handles a target's CHAP credentials (and so the
+/// `connection_info` it builds or logs carries them).
+const CHAP_WORDS: &[&str] = &["auth_password", "chap_secret", "chap_password", "discovery_auth_password"];
+
+/// [`words::classify_with`] under the run's vocabulary, with a connection-info dict sensitive only
+/// in a module that puts CHAP credentials in it (a VMDK or NFS driver's `connection_info` holds a
+/// path or a moref, nothing secret).
+pub fn sensitive_name(name: &str, cx: &Checker<'_>) -> Option<words::Match> {
+    let m = words::classify_with(name, &cx.knobs.sensitive)?;
+    if m.class == words::Class::CredentialDict && !CHAP_WORDS.iter().any(|w| cx.text().contains(w)) {
+        return None;
+    }
+    Some(m)
+}
+
 /// The source for secrets, request contexts and whole requests: sensitive names, secret options,
 /// `context.to_dict()`, `req`, `body`, `locals()`, `obj.__dict__`.
 pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
@@ -186,7 +201,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             if is_constant(name) || cx.imports.binds(name).is_some() {
                 return None;
             }
-            if let Some(m) = words::classify_with(name, &cx.knobs.sensitive)
+            if let Some(m) = sensitive_name(name, cx)
                 .filter(|_| !is_policy_credentials(name, node, cx) && !used_as_object(name, node, cx))
             {
                 return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
@@ -215,7 +230,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             if is_constant(attr) {
                 return None;
             }
-            if let Some(m) = words::classify_with(attr, &cx.knobs.sensitive) {
+            if let Some(m) = sensitive_name(attr, cx) {
                 return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
             if let Some(option) = conf_option(node, cx) {
@@ -227,7 +242,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
         }
         "subscript" => {
             let key = node.child_by_field_id(fields::subscript()).and_then(|k| string_literal(k, cx))?;
-            let m = words::classify_with(key, &cx.knobs.sensitive)?;
+            let m = sensitive_name(key, cx)?;
             Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx))
         }
         "call" => {
@@ -260,7 +275,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             }
             if matches!(method, "get" | "pop") {
                 let key = positional.first().and_then(|k| string_literal(*k, cx))?;
-                let m = words::classify_with(key, &cx.knobs.sensitive)?;
+                let m = sensitive_name(key, cx)?;
                 return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
             None
