@@ -186,7 +186,7 @@ const CHAP_WORDS: &[&str] = &["auth_password", "chap_secret", "chap_password", "
 /// path or a moref, nothing secret).
 pub fn sensitive_name(name: &str, cx: &Checker<'_>) -> Option<words::Match> {
     let m = words::classify_with(name, &cx.knobs.sensitive)?;
-    if m.class == words::Class::CredentialDict && !CHAP_WORDS.iter().any(|w| cx.text().contains(w)) {
+    if m.class == words::Class::CredentialDict && !CHAP_WORDS.iter().any(|w| cx.mentions(w)) {
         return None;
     }
     Some(m)
