@@ -192,6 +192,21 @@ pub fn sensitive_name(name: &str, cx: &Checker<'_>) -> Option<words::Match> {
     Some(m)
 }
 
+/// Callees whose first argument is a file-system path.
+const PATH_CALLEES: &[&str] =
+    &["open", "exists", "isfile", "isdir", "getsize", "abspath", "realpath", "expanduser", "basename", "dirname"];
+
+/// Does the function enclosing `node` use the same expression as a path (`open(CONF.x.ca_private_key)`,
+/// `os.path.exists(key_file)`)? Then the value is where the secret lives, not the secret.
+fn used_as_path(node: Node<'_>, cx: &Checker<'_>) -> bool {
+    let Some(func) = cx.enclosing_function(node) else { return false };
+    let written = cx.node_text(node);
+    python::calls_within(func).into_iter().any(|c| {
+        python::callee_last_name(c, cx.text()).is_some_and(|n| PATH_CALLEES.contains(&n))
+            && python::positional_arguments(c).first().is_some_and(|a| cx.node_text(*a) == written)
+    })
+}
+
 /// The source for secrets, request contexts and whole requests: sensitive names, secret options,
 /// `context.to_dict()`, `req`, `body`, `locals()`, `obj.__dict__`.
 pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
@@ -201,9 +216,9 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             if is_constant(name) || cx.imports.binds(name).is_some() {
                 return None;
             }
-            if let Some(m) = sensitive_name(name, cx)
-                .filter(|_| !is_policy_credentials(name, node, cx) && !used_as_object(name, node, cx))
-            {
+            if let Some(m) = sensitive_name(name, cx).filter(|_| {
+                !is_policy_credentials(name, node, cx) && !used_as_object(name, node, cx) && !used_as_path(node, cx)
+            }) {
                 return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
             if matches!(name, "req" | "request") && serves_web_requests(cx) {
@@ -231,7 +246,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
                 return None;
             }
             if let Some(m) = sensitive_name(attr, cx) {
-                return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
+                return (!used_as_path(node, cx)).then(|| Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
             if let Some(option) = conf_option(node, cx) {
                 let mut hit = Hit::new(Kind::Secret, option, "secret-option", node, cx);

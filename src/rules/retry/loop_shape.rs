@@ -93,6 +93,12 @@ pub fn recognise<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<LoopShape<'t>> 
 
     // Keep the tries whose success path leaves the loop.
     let condition = if is_for { None } else { node.child_by_field_id(fields::condition()) };
+    // `while tosend > 0: … tosend -= sent`: each success advances what the condition tests, a transfer
+    // (partial send or read) that goes on with the rest, not a retry of one operation.
+    let advanced = advanced_names(&success, src);
+    if condition.is_some_and(|c| names_in(c, src).iter().any(|n| advanced.contains(n))) {
+        return None;
+    }
     let flag_set = condition.is_some_and(|c| names_in(c, src).iter().any(|n| success_assigned.contains(n)));
     tries.retain(|s| {
         let leaves = s.success.contains(Exits::BREAK) || s.success.contains(Exits::RETURN);
@@ -448,6 +454,17 @@ fn drives_a_task(body: Node<'_>, src: &str) -> bool {
         n.kind() == "yield"
             || (n.kind() == "call" && python::call_name(*n, src).is_some_and(|c| python::last_segment(&c) == "throw"))
     })
+}
+
+/// Names the nodes in `nodes` change by augmented assignment (`tosend -= sent`, `offset += n`).
+fn advanced_names(nodes: &[Node<'_>], src: &str) -> HashSet<String> {
+    let mut out = Vec::new();
+    for n in nodes.iter().filter(|n| n.kind() == "augmented_assignment") {
+        if let Some(left) = n.child_by_field_id(fields::left()) {
+            target_names(left, src, &mut out);
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// Names assigned (`=`, `+=`…) by the nodes in `nodes`.
