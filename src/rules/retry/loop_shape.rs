@@ -313,7 +313,8 @@ fn is_search(
         shapes.iter().flat_map(|s| s.handlers.iter()).filter_map(|h| bound_name(*h, src)).collect();
     derive_varying(&regions.all, &caught, src, &mut varying);
     let mut attempt_reads = reads(regions.success.iter().filter(|n| not_logged(n)), src);
-    attempt_reads.extend(reads_in_helpers(regions, src));
+    let outer = regions.all.first().and_then(|b| cx.enclosing_function(*b));
+    attempt_reads.extend(reads_in_helpers(regions, outer, src));
     if attempt_reads.iter().any(|n| varying.contains(n)) {
         return true;
     }
@@ -411,12 +412,17 @@ fn bound_name(clause: Node<'_>, src: &str) -> Option<String> {
 
 /// Names read inside the lambdas and nested functions the attempt uses: a lambda written in the
 /// attempt (`do_open(lambda host: Conn(host, pinned_ip=addr))`), or a helper defined in the loop
-/// and called by the attempt (`def _try(): return connect(addr)`).
-fn reads_in_helpers(regions: &Regions<'_>, src: &str) -> HashSet<String> {
+/// or the enclosing function and called by the attempt (`def _try(): return connect(addr)`).
+fn reads_in_helpers(regions: &Regions<'_>, outer: Option<Node<'_>>, src: &str) -> HashSet<String> {
     let called: HashSet<String> =
         regions.success.iter().filter(|n| n.kind() == "call").filter_map(|n| python::call_name(*n, src)).collect();
     let mut out = HashSet::new();
-    for n in &regions.all {
+    // Helpers defined at the top of the enclosing function are closures over the loop's names too.
+    let outer_defs = outer
+        .and_then(|f| f.child_by_field_id(fields::body()))
+        .map(|b| python::statements(b).filter(|s| s.kind() == "function_definition").collect::<Vec<_>>())
+        .unwrap_or_default();
+    for n in regions.all.iter().chain(outer_defs.iter()) {
         let used = match n.kind() {
             "lambda" => regions.success.iter().any(|s| s.id() == n.id()),
             "function_definition" => {
