@@ -143,6 +143,8 @@ pub struct Checker<'a> {
     /// Per-file scratch space, one value per type: lets a rule family reuse work across `check`
     /// calls on the same file (the TG3xx in-function flow is computed once per function).
     scratch: HashMap<TypeId, Box<dyn Any>>,
+    /// Answers of [`Checker::mentions`], so each word is searched for once per file.
+    mentioned: std::cell::RefCell<HashMap<&'static str, bool>>,
 }
 
 impl<'a> Checker<'a> {
@@ -161,6 +163,7 @@ impl<'a> Checker<'a> {
             deferred: Vec::new(),
             bad_suppressions: Vec::new(),
             scratch: HashMap::new(),
+            mentioned: Default::default(),
         }
     }
 
@@ -173,6 +176,12 @@ impl<'a> Checker<'a> {
     /// Stores this file's scratch value of type `T`.
     pub fn put_scratch<T: 'static>(&mut self, value: T) {
         self.scratch.insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// Does the file's text contain `word` anywhere? Searched once per file and word (rules that ask
+    /// it for every node of a kind stay linear).
+    pub fn mentions(&self, word: &'static str) -> bool {
+        *self.mentioned.borrow_mut().entry(word).or_insert_with(|| self.src.text.contains(word))
     }
 
     /// Records that this file declares the oslo.config option `name` with `secret=True`.

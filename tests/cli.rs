@@ -319,3 +319,25 @@ fn review_names_opt_in_rules_that_did_not_run() {
         .unwrap();
     assert!(!String::from_utf8(out.stdout).unwrap().contains("TG202 broad-except-silent"));
 }
+
+#[test]
+fn one_secret_logged_several_times_in_a_function_is_one_finding() {
+    let out = trunkguard()
+        .args(["check", "fixtures/logs/root_causes.py", "--select", "TG301", "--output-format", "json", "--no-cache"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    let at = |line: u64| findings.iter().find(|f| f["line"] == line);
+    // `auth_token` logged on lines 59, 60 and 61 of `one_root_cause`: one finding, two related calls.
+    let first = at(59).expect("the first log call is the finding");
+    let related: Vec<u64> = first["related"].as_array().unwrap().iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    assert_eq!(related, [60, 61]);
+    assert!(at(60).is_none() && at(61).is_none());
+    // The same name in another function is its own root cause.
+    assert!(at(67).is_some());
+    // A local carrying the secret: the origin, then the second call.
+    let dsn = at(63).expect("dsn finding");
+    let lines: Vec<u64> = dsn["related"].as_array().unwrap().iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [62, 64]);
+}

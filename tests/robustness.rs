@@ -157,10 +157,11 @@ fn expressions_nested_50000_deep() {
 #[test]
 fn deep_expressions_inside_functions_reach_every_rule_in_linear_time() {
     // Rules that need the enclosing function or handler of a node find it with one descent from the
-    // root: a chain of tree-sitter `parent()` calls took minutes here (quadratic in depth).
+    // root: a chain of tree-sitter `parent()` calls took minutes here (quadratic in depth). Two
+    // secrets, so that TG301's one-finding-per-root-cause does not merge the two calls.
     let d = 20_000;
     let src = format!(
-        "import logging\nLOG = logging.getLogger(__name__)\n\ndef f(context, password):\n    x = {}LOG.info('%s', password)\n    y = {}LOG.info('%s', password){}\n",
+        "import logging\nLOG = logging.getLogger(__name__)\n\ndef f(context, password, token):\n    x = {}LOG.info('%s', password)\n    y = {}LOG.info('%s', token){}\n",
         "lambda: ".repeat(d),
         "{'a': ".repeat(d),
         "}".repeat(d)

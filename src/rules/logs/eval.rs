@@ -124,6 +124,8 @@ fn eval_at(node: Node<'_>, cx: &Checker<'_>, env: &Env, source: SourceFn<'_>, de
             });
             Eval::union(children.map(sub))
         }
+        // `(p := password)` is the value it binds.
+        "named_expression" => node.child_by_field_id(fields::value()).map(sub).unwrap_or_default(),
         "conditional_expression" => {
             let children = named_children(node);
             Eval::union([children.first(), children.get(2)].into_iter().flatten().map(|c| sub(*c)))

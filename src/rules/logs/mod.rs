@@ -240,6 +240,37 @@ pub fn sink<'t>(call: Node<'t>, cx: &Checker<'_>) -> Option<Sink<'t>> {
     Some(Sink { name, error_level, args })
 }
 
+/// Methods of an oslo.messaging `Notifier` that emit a notification, one per priority.
+const NOTIFY_METHODS: &[&str] = &["audit", "debug", "info", "warn", "warning", "error", "critical", "sample"];
+
+/// Is `call` an oslo.messaging notification (`self.notifier.info(context, 'volume.create', payload)`,
+/// `rpc.get_notifier('share').error(...)`, `notifier.prepare(...).info(...)`)? Its payload (third
+/// positional argument or `payload=`) goes to every consumer of the notification topic — telemetry,
+/// audit stores, billing — as a log line does. The context argument is not a payload.
+pub fn notifier_sink<'t>(call: Node<'t>, cx: &Checker<'_>) -> Option<Sink<'t>> {
+    let func = call.child_by_field_id(fields::function()).filter(|f| f.kind() == "attribute")?;
+    let method = cx.node_text(func.child_by_field_id(fields::attribute())?);
+    if !NOTIFY_METHODS.contains(&method) {
+        return None;
+    }
+    let mut receiver = func.child_by_field_id(fields::object())?;
+    // `get_notifier(...).info`, `notifier.prepare(...).info`: the notifier is the innermost callee.
+    let mut hops = 0;
+    while receiver.kind() == "call" && hops < 4 {
+        receiver = receiver.child_by_field_id(fields::function())?;
+        hops += 1;
+    }
+    let name = python::dotted_name(receiver, cx.text())?;
+    let is_notifier = name.split('.').any(|seg| seg.to_ascii_lowercase().trim_start_matches('_').ends_with("notifier"));
+    if !is_notifier {
+        return None;
+    }
+    let payload = python::keyword_argument(call, "payload", cx.text())
+        .or_else(|| python::positional_arguments(call).get(2).copied())?;
+    let shown = if hops == 0 { format!("{name}.{method}") } else { format!("{name}(…).{method}") };
+    Some(Sink { name: shown, error_level: false, args: vec![payload] })
+}
+
 /// Shortens an expression's text for a message: one line, at most 60 characters.
 pub fn shorten(s: &str) -> String {
     python::shorten(s, 60)
@@ -304,6 +335,7 @@ pub fn why_secret(hit: &Hit) -> String {
     let class = match hit.sensitivity {
         "key-material" => words::Class::KeyMaterial,
         "connection-string" => words::Class::ConnectionString,
+        "credential-dict" => words::Class::CredentialDict,
         _ => words::Class::Credential,
     };
     format!("{} (the name says `{}`)", class.noun(), hit.word)

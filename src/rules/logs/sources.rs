@@ -177,6 +177,36 @@ fn is_policy_credentials(name: &str, node: Node<'_>, cx: &Checker<'_>) -> bool {
     })
 }
 
+/// Words whose presence in a module says it handles a target's CHAP credentials (and so the
+/// `connection_info` it builds or logs carries them).
+const CHAP_WORDS: &[&str] = &["auth_password", "chap_secret", "chap_password", "discovery_auth_password"];
+
+/// [`words::classify_with`] under the run's vocabulary, with a connection-info dict sensitive only
+/// in a module that puts CHAP credentials in it (a VMDK or NFS driver's `connection_info` holds a
+/// path or a moref, nothing secret).
+pub fn sensitive_name(name: &str, cx: &Checker<'_>) -> Option<words::Match> {
+    let m = words::classify_with(name, &cx.knobs.sensitive)?;
+    if m.class == words::Class::CredentialDict && !CHAP_WORDS.iter().any(|w| cx.mentions(w)) {
+        return None;
+    }
+    Some(m)
+}
+
+/// Callees whose first argument is a file-system path.
+const PATH_CALLEES: &[&str] =
+    &["open", "exists", "isfile", "isdir", "getsize", "abspath", "realpath", "expanduser", "basename", "dirname"];
+
+/// Does the function enclosing `node` use the same expression as a path (`open(CONF.x.ca_private_key)`,
+/// `os.path.exists(key_file)`)? Then the value is where the secret lives, not the secret.
+fn used_as_path(node: Node<'_>, cx: &Checker<'_>) -> bool {
+    let Some(func) = cx.enclosing_function(node) else { return false };
+    let written = cx.node_text(node);
+    python::calls_within(func).into_iter().any(|c| {
+        python::callee_last_name(c, cx.text()).is_some_and(|n| PATH_CALLEES.contains(&n))
+            && python::positional_arguments(c).first().is_some_and(|a| cx.node_text(*a) == written)
+    })
+}
+
 /// The source for secrets, request contexts and whole requests: sensitive names, secret options,
 /// `context.to_dict()`, `req`, `body`, `locals()`, `obj.__dict__`.
 pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
@@ -186,9 +216,9 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             if is_constant(name) || cx.imports.binds(name).is_some() {
                 return None;
             }
-            if let Some(m) = words::classify_with(name, &cx.knobs.sensitive)
-                .filter(|_| !is_policy_credentials(name, node, cx) && !used_as_object(name, node, cx))
-            {
+            if let Some(m) = sensitive_name(name, cx).filter(|_| {
+                !is_policy_credentials(name, node, cx) && !used_as_object(name, node, cx) && !used_as_path(node, cx)
+            }) {
                 return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
             if matches!(name, "req" | "request") && serves_web_requests(cx) {
@@ -215,8 +245,8 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             if is_constant(attr) {
                 return None;
             }
-            if let Some(m) = words::classify_with(attr, &cx.knobs.sensitive) {
-                return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
+            if let Some(m) = sensitive_name(attr, cx) {
+                return (!used_as_path(node, cx)).then(|| Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
             if let Some(option) = conf_option(node, cx) {
                 let mut hit = Hit::new(Kind::Secret, option, "secret-option", node, cx);
@@ -227,7 +257,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
         }
         "subscript" => {
             let key = node.child_by_field_id(fields::subscript()).and_then(|k| string_literal(k, cx))?;
-            let m = words::classify_with(key, &cx.knobs.sensitive)?;
+            let m = sensitive_name(key, cx)?;
             Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx))
         }
         "call" => {
@@ -260,7 +290,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             }
             if matches!(method, "get" | "pop") {
                 let key = positional.first().and_then(|k| string_literal(*k, cx))?;
-                let m = words::classify_with(key, &cx.knobs.sensitive)?;
+                let m = sensitive_name(key, cx)?;
                 return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
             None

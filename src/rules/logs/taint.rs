@@ -3,6 +3,9 @@
 //! there on; reassignment from a known-clean value (a literal, a sanitizer call) clears it, even for
 //! a local whose own name is sensitive (`password = strutils.mask_password(password)`).
 //!
+//! Storing a sensitive value into a local's item (`props['auth_password'] = secret`) taints the
+//! local as `+=` does; `(p := password)` binds like `=`.
+//!
 //! The walk is linear in source order over the enclosing function (branches are not told apart), and
 //! stops at nested functions and classes.
 
@@ -117,11 +120,16 @@ fn timeline(func: Node<'_>, cx: &Checker<'_>, source: SourceFn<'_>) -> Timeline 
     let mut events = Timeline::new();
     let Some(body) = func.child_by_field_id(fields::body()) else { return events };
     for n in python::descendants_in_scope(body) {
-        if !matches!(n.kind(), "assignment" | "augmented_assignment") {
+        let walrus = n.kind() == "named_expression";
+        if !(walrus || matches!(n.kind(), "assignment" | "augmented_assignment")) {
             continue;
         }
-        let (Some(left), Some(mut right)) = (n.child_by_field_id(fields::left()), n.child_by_field_id(fields::right()))
-        else {
+        let (left, right) = if walrus {
+            (n.child_by_field_id(fields::name()), n.child_by_field_id(fields::value()))
+        } else {
+            (n.child_by_field_id(fields::left()), n.child_by_field_id(fields::right()))
+        };
+        let (Some(left), Some(mut right)) = (left, right) else {
             continue;
         };
         // `a = b = value`: the value is the innermost right-hand side.
@@ -147,13 +155,24 @@ fn timeline(func: Node<'_>, cx: &Checker<'_>, source: SourceFn<'_>) -> Timeline 
             None
         };
         for (i, target) in targets.iter().enumerate() {
-            if target.kind() != "identifier" {
-                continue;
-            }
-            let name = cx.node_text(*target);
             let value = values.as_ref().and_then(|vs| vs.get(i).copied()).unwrap_or(right);
-            let eval = evaluate(value, cx, &env, source);
-            bind(&mut env, name, eval, value, n, line, augmented);
+            // `props['auth_password'] = chap_secret`: the dict now carries the secret.
+            let (name, stored) = match target.kind() {
+                "identifier" => (cx.node_text(*target), false),
+                "subscript" => match stored_into(*target) {
+                    Some(object) => (cx.node_text(object), true),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            let mut eval = evaluate(value, cx, &env, source);
+            if stored {
+                eval.hits.extend(source(*target, cx));
+                if eval.hits.is_empty() {
+                    continue; // storing a clean or unknown value leaves the dict as it was
+                }
+            }
+            bind(&mut env, name, eval, value, n, line, augmented || stored);
             let binding = env.get(name).cloned();
             events.entry(name.to_string()).or_default().push(Event {
                 start: n.start_byte(),
@@ -163,6 +182,20 @@ fn timeline(func: Node<'_>, cx: &Checker<'_>, source: SourceFn<'_>) -> Timeline 
         }
     }
     events
+}
+
+/// The local a subscript assignment stores into: `props` for `props['k']` and
+/// `info['data']['auth_password']`.
+fn stored_into(target: Node<'_>) -> Option<Node<'_>> {
+    let mut object = target.child_by_field_id(fields::value())?;
+    for _ in 0..8 {
+        match object.kind() {
+            "identifier" => return Some(object),
+            "subscript" => object = object.child_by_field_id(fields::value())?,
+            _ => return None,
+        }
+    }
+    None
 }
 
 fn bind(env: &mut Env, name: &str, eval: Eval, value: Node<'_>, stmt: Node<'_>, line: usize, augmented: bool) {

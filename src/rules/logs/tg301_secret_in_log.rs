@@ -1,8 +1,10 @@
 //! TG301 secret-in-log: a credential, key or credential-bearing connection string reaches a logger
 //! call, `print` or `sys.stdout.write`, directly or through a local; and oslo.log's
-//! `@log_method_call` on a function with a sensitive-named parameter.
+//! `@log_method_call` on a function with a sensitive-named parameter; and an oslo.messaging
+//! notification whose payload carries a secret. The same secret logged several times in one
+//! function is one finding, the other calls its related locations.
 
-use super::{Hit, Kind, argument_hits, record_secret_option, report_hit, sink, sink_hits, why_secret, words};
+use super::{Hit, Kind, argument_hits, notifier_sink, record_secret_option, report_hit, sink, sink_hits, why_secret};
 use crate::checker::Checker;
 use crate::model::facts::Arg;
 use crate::model::index::{CallRef, Condition};
@@ -44,8 +46,11 @@ pub const WRAPPER_FRAGMENTS: &[&str] = &[
 /// The longest argument TG301 follows into a helper.
 const MAX_ARGUMENT_BYTES: usize = 1024;
 
+/// Fragments of a notifier's name ([`notifier_sink`]: `notifier`, `_notifier`, `get_notifier`),
 /// [`super::OPTION_TRIGGERS`]' fragments and [`WRAPPER_FRAGMENTS`].
 const FRAGMENTS: &[&str] = &[
+    "otifier",
+    "OTIFIER",
     "Opt",
     "password",
     "Password",
@@ -95,16 +100,37 @@ impl Rule for SecretInLog {
             return check_log_method_call(self.id(), node, cx);
         }
         record_secret_option(node, cx);
-        let Some(sink) = sink(node, cx) else { return check_helper_call(self.id(), node, cx) };
+        let (sink, notifies) = match sink(node, cx) {
+            Some(sink) => (sink, false),
+            None => match notifier_sink(node, cx) {
+                Some(sink) => (sink, true),
+                None => return check_helper_call(self.id(), node, cx),
+            },
+        };
         let hits = sink_hits(node, &sink.args, cx, Kind::Secret);
         let Some(hit) = hits.first() else { return };
-        let message = format!(
-            "`{}` logs {}, {}: anyone who can read the logs can reuse it. Log an identifier instead, or mask the value with `strutils.mask_password()`.",
-            sink.name,
-            hit.describe(),
-            why_secret(hit)
-        );
+        if same_root_cause(node, hit, &sink.name, cx) {
+            return;
+        }
+        let message = if notifies {
+            format!(
+                "`{}` sends {}, {}, in a notification payload: every consumer of the notification topic (telemetry, audit, billing) receives it. Put an identifier in the payload instead.",
+                sink.name,
+                hit.describe(),
+                why_secret(hit)
+            )
+        } else {
+            format!(
+                "`{}` logs {}, {}: anyone who can read the logs can reuse it. Log an identifier instead, or mask the value with `strutils.mask_password()`.",
+                sink.name,
+                hit.describe(),
+                why_secret(hit)
+            )
+        };
         report_hit(self.id(), node, hit, message, cx);
+        if hit.option.is_none() {
+            remember_root_cause(node, hit, cx);
+        }
     }
 }
 
@@ -161,6 +187,49 @@ fn check_helper_call(id: &'static str, call: Node<'_>, cx: &mut Checker<'_>) {
     }
 }
 
+/// The TG301 findings of this file by root cause: (enclosing function, the sensitive value as it
+/// originates) → the finding's index in the checker's findings.
+#[derive(Default)]
+struct RootCauses(std::collections::HashMap<(usize, String, usize), usize>);
+
+/// The root-cause key of `hit` at `call`: the same secret logged again in the same function is the
+/// same finding. A value reaching the sink directly is keyed by its text, one carried by a local by
+/// where it originates.
+fn root_key(call: Node<'_>, hit: &Hit, cx: &Checker<'_>) -> (usize, String, usize) {
+    let func = cx.enclosing_function(call).map_or(0, |f| f.start_byte());
+    let origin = if hit.carrier.is_some() { hit.range.0 } else { usize::MAX };
+    (func, hit.value.clone(), origin)
+}
+
+/// When this function already has a TG301 finding for the same secret, adds `call` to it as a
+/// related location and says so: one finding per root cause.
+fn same_root_cause(call: Node<'_>, hit: &Hit, sink: &str, cx: &mut Checker<'_>) -> bool {
+    if hit.option.is_some() {
+        return false;
+    }
+    let causes: RootCauses = cx.take_scratch();
+    let earlier = causes.0.get(&root_key(call, hit, cx)).copied();
+    cx.put_scratch(causes);
+    let Some(index) = earlier else { return false };
+    let related = cx.related(call, format!("`{sink}` also logs {} here", hit.describe()));
+    match cx.findings.get_mut(index) {
+        Some(f) if f.rule == "TG301" => {
+            f.related.push(related);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Records the finding just reported for `hit` at `call` as its root cause's.
+fn remember_root_cause(call: Node<'_>, hit: &Hit, cx: &mut Checker<'_>) {
+    let Some(index) = cx.findings.len().checked_sub(1) else { return };
+    let key = root_key(call, hit, cx);
+    let mut causes: RootCauses = cx.take_scratch();
+    causes.0.entry(key).or_insert(index);
+    cx.put_scratch(causes);
+}
+
 /// `@log_helpers.log_method_call` (oslo.log, however imported) logs every argument at DEBUG.
 fn check_log_method_call(id: &'static str, node: Node<'_>, cx: &mut Checker<'_>) {
     let Some(def) = node.child_by_field_id(fields::definition()).filter(|d| d.kind() == "function_definition") else {
@@ -182,7 +251,7 @@ fn check_log_method_call(id: &'static str, node: Node<'_>, cx: &mut Checker<'_>)
         };
         let Some(name_node) = name_node else { continue };
         let name = cx.node_text(name_node);
-        let Some(m) = words::classify_with(name, &cx.knobs.sensitive) else { continue };
+        let Some(m) = super::sources::sensitive_name(name, cx) else { continue };
         let func = def.child_by_field_id(fields::name()).map(|n| cx.node_text(n)).unwrap_or("?");
         let hit = Hit::new(Kind::Secret, &m.word, m.class.as_str(), name_node, cx);
         let message = format!(

@@ -32,7 +32,11 @@ impl Rule for SecretOptionNotMarked {
             return;
         }
         let Some(name) = string_literal(name_node, cx) else { return };
-        let Some(m) = words::classify_with(name, &cx.knobs.sensitive) else { return };
+        let Some(m) =
+            words::classify_with(name, &cx.knobs.sensitive).filter(|m| m.class != words::Class::CredentialDict)
+        else {
+            return;
+        };
         if help_says_path(node, cx) {
             return;
         }

@@ -15,6 +15,10 @@ pub enum Class {
     KeyMaterial,
     /// Values that embed credentials: `transport_url`, database connection strings, DSNs.
     ConnectionString,
+    /// Dictionaries that carry credentials among other things: a volume's `connection_info`, which
+    /// holds the CHAP `auth_password` of an iSCSI target (sensitive only where the module deals in
+    /// CHAP credentials, see [`super::sources`]).
+    CredentialDict,
 }
 
 impl Class {
@@ -24,6 +28,7 @@ impl Class {
             Class::Credential => "credential",
             Class::KeyMaterial => "key-material",
             Class::ConnectionString => "connection-string",
+            Class::CredentialDict => "credential-dict",
         }
     }
 
@@ -33,6 +38,7 @@ impl Class {
             Class::Credential => "a credential",
             Class::KeyMaterial => "key material",
             Class::ConnectionString => "a connection string that embeds credentials",
+            Class::CredentialDict => "a connection-info dict that carries the target's credentials",
         }
     }
 }
@@ -59,8 +65,6 @@ const WORDS: &[(&str, Class)] = &[
     ("secret", Class::Credential),
     ("secrets", Class::Credential),
     ("token", Class::Credential),
-    ("authtoken", Class::Credential),
-    ("keystoneauthtoken", Class::Credential),
     ("credential", Class::Credential),
     ("credentials", Class::Credential),
     ("psk", Class::Credential),
@@ -101,6 +105,9 @@ const PHRASES: &[(&[&str], Class)] = &[
     (&["db", "connection"], Class::ConnectionString),
     (&["database", "connection"], Class::ConnectionString),
     (&["sql", "connection"], Class::ConnectionString),
+    (&["connection", "info"], Class::CredentialDict),
+    (&["conn", "info"], Class::CredentialDict),
+    (&["connection", "properties"], Class::CredentialDict),
 ];
 
 /// Last words that say the value is *about* a secret, not the secret itself.
@@ -347,7 +354,38 @@ const NOT_BEFORE_TOKEN: &[&str] = &[
     "arg",
     "cli",
     "shell",
+    // Handles of pending operations: an opaque id a caller quotes back (senlin's
+    // `lifecycle_action_token`, idempotency and change tokens), not an authenticator.
+    "action",
+    "lifecycle",
+    "hook",
+    "event",
+    "operation",
+    "job",
+    "task",
+    "idempotency",
+    "correlation",
+    "change",
+    "resume",
+    "sequence",
+    "cancellation",
+    "cancel",
 ];
+
+/// Credential words that are written run together with a qualifier (`sourcetoken`, `authtoken`,
+/// `adminpassword`): split off as their own word when what precedes them is a [`COMPOUND_PREFIXES`]
+/// word (so `keystoneauthtoken` is `keystone auth token`, and `bytoken` stays one word).
+const COMPOUND_STEMS: &[&str] = &["token", "tokens", "password", "passwd", "secret"];
+
+/// Qualifiers that run into a credential word in option and parameter names.
+const COMPOUND_PREFIXES: &[&str] = &[
+    "auth", "source", "target", "admin", "user", "service", "access", "refresh", "keystone", "os", "root", "db",
+    "preauth", "bearer", "session", "client", "app", "new", "old", "ks", "sys", "api", "subject", "trust",
+];
+
+/// Oslo.config group names that end in a credential word: a group is a namespace of options, not a
+/// value (`CONF.keystone_authtoken.auth_url`).
+const GROUP_NAMES: &[&str] = &["keystone_authtoken"];
 
 /// First words of predicates and counters: `is_token_valid`, `has_password`, `num_tokens`.
 const NOT_FIRST: &[&str] = &[
@@ -396,9 +434,32 @@ pub fn split_words(name: &str) -> Vec<String> {
     words
 }
 
+/// Splits a run-together `<qualifier><credential word>` (`sourcetoken`, `keystoneauthtoken`) into
+/// its words; any other word is returned as it is.
+fn split_compound(word: &str) -> Vec<String> {
+    let Some(stem) = COMPOUND_STEMS.iter().find(|s| word.len() > s.len() && word.ends_with(*s)) else {
+        return vec![word.to_string()];
+    };
+    let mut rest = &word[..word.len() - stem.len()];
+    let mut out = Vec::new();
+    // Peel qualifiers from the front: `keystoneauth` is `keystone` + `auth`.
+    while !rest.is_empty() {
+        let Some(p) = COMPOUND_PREFIXES.iter().filter(|p| rest.starts_with(*p)).max_by_key(|p| p.len()) else {
+            return vec![word.to_string()];
+        };
+        out.push(p.to_string());
+        rest = &rest[p.len()..];
+    }
+    out.push(stem.to_string());
+    out
+}
+
 /// Classifies a name (an identifier, attribute, dictionary key or option name).
 pub fn classify(name: &str) -> Option<Match> {
-    let words = split_words(name);
+    if GROUP_NAMES.iter().any(|g| g.eq_ignore_ascii_case(name)) {
+        return None;
+    }
+    let words: Vec<String> = split_words(name).iter().flat_map(|w| split_compound(w)).collect();
     let last = words.last()?;
     if words.len() > 1 && words.first().is_some_and(|w| NOT_FIRST.contains(&w.as_str())) {
         return None;
@@ -523,6 +584,12 @@ mod tests {
             "chap_secret",
             "password_dict",
             "preshared_key",
+            "sourcetoken",
+            "targettoken",
+            "authtoken",
+            "keystoneauthtoken",
+            "adminpassword",
+            "connection_info",
         ] {
             assert!(classify(yes).is_some(), "{yes} should be sensitive");
         }
@@ -562,6 +629,11 @@ mod tests {
             "file_of_password",
             "mask_secrets",
             "masked_password",
+            "lifecycle_action_token",
+            "idempotency_token",
+            "keystone_authtoken",
+            "bytoken",
+            "connection_info_id",
         ] {
             assert!(classify(no).is_none(), "{no} should not be sensitive");
         }

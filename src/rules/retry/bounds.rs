@@ -287,7 +287,7 @@ pub struct External {
 pub fn external_limit(limit: Node<'_>, cx: &Checker<'_>) -> Option<External> {
     let src = cx.text();
     let names = limit_names(limit, src);
-    if let Some((name, origin)) = names.iter().find_map(|n| external_name(n, cx)) {
+    if let Some((name, origin)) = external_in(limit, cx) {
         return Some(External { shown: format!("`{name}`"), name, origin });
     }
     let body = cx.enclosing_function(limit)?.child_by_field_id(fields::body())?;
@@ -302,7 +302,7 @@ pub fn external_limit(limit: Node<'_>, cx: &Checker<'_>) -> Option<External> {
             .filter_map(|n| n.child_by_field_id(fields::right()))
             .collect();
         if let [value] = assigned.as_slice()
-            && let Some((name, origin)) = limit_names(*value, src).iter().find_map(|n| external_name(n, cx))
+            && let Some((name, origin)) = external_in(*value, cx)
         {
             return Some(External { shown: format!("`{local}` (= `{name}`)"), name: local.clone(), origin });
         }
@@ -314,6 +314,20 @@ pub fn external_limit(limit: Node<'_>, cx: &Checker<'_>) -> Option<External> {
 fn limit_names(expr: Node<'_>, src: &str) -> Vec<String> {
     // A call's callee is not a value the bound is compared with (`len(x)` reads `x`).
     dotted_reads(expr, src, false)
+}
+
+/// The first external name `expr` reads. A conditional expression (`CONF.x if CONF.x else
+/// len(zones)`) is external only when every branch is: its test merely picks a branch, and a local
+/// fallback bounds the loop here whatever the configuration says.
+fn external_in(expr: Node<'_>, cx: &Checker<'_>) -> Option<(String, String)> {
+    let expr = python::unparenthesize(expr);
+    if expr.kind() == "conditional_expression" {
+        let branches = named_children(expr);
+        let yes = external_in(*branches.first()?, cx)?;
+        external_in(*branches.get(2)?, cx)?;
+        return Some(yes);
+    }
+    limit_names(expr, cx.text()).iter().find_map(|n| external_name(n, cx))
 }
 
 /// Is the dotted `name` configuration or another module's attribute? `(name, origin)` when it is.

@@ -1,6 +1,7 @@
 //! Exhaustion (TG103): whether the error survives a bounded retry loop's last failed attempt — a
 //! re-raise or failure return in the handler, a `for … else: raise`, one last uncaught attempt, or a
-//! raise, test failure or failure return right after the loop.
+//! raise, test failure or failure return right after the loop, or a log at warning level or above
+//! followed by a `return` the caller can test.
 
 use super::{RetryLoop, is_loop, scan};
 use crate::checker::Checker;
@@ -53,7 +54,33 @@ pub fn swallowed(r: &RetryLoop<'_>, cx: &Checker<'_>) -> bool {
     if following_returns_value(node, until, src) || (after.contains(Exits::RETURN) && success_returns_value) {
         return false;
     }
-    true
+    !logs_and_returns_after(node, cx)
+}
+
+/// Right after the loop, does the function log the failure (warning or above) and `return` — the
+/// caller's way to tell (`LOG.error('gave up after %d tries', n); return None`, tested by the only
+/// caller)? The exhaustion is reported, not swallowed.
+fn logs_and_returns_after(node: Node<'_>, cx: &Checker<'_>) -> bool {
+    let src = cx.text();
+    let mut logged = false;
+    let mut next = node.next_named_sibling();
+    let mut seen = 0;
+    while let Some(n) = next {
+        seen += 1;
+        if seen > 8 {
+            break;
+        }
+        if n.kind() == "return_statement" {
+            return logged;
+        }
+        logged |= python::calls_within(n).into_iter().any(|c| {
+            python::logger_call(c, src, &cx.loggers).is_some_and(|name| {
+                matches!(python::last_segment(&name), "error" | "exception" | "critical" | "warning" | "warn")
+            })
+        });
+        next = n.next_named_sibling();
+    }
+    false
 }
 
 /// Do the statements right after the loop call `fail(...)` (`self.fail`, `pytest.fail`), which raises?

@@ -56,6 +56,9 @@ pub fn recognise<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<LoopShape<'t>> 
         (None, Vec::new())
     };
 
+    if drives_a_task(body, src) {
+        return None;
+    }
     let mut tries = Vec::new();
     for t in own_tries(body)? {
         if let Some(kind) = &for_kind {
@@ -78,7 +81,7 @@ pub fn recognise<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<LoopShape<'t>> 
     }
 
     let all = scan(body)?;
-    let success_at: Vec<(usize, usize)> = tries.iter().flat_map(|s| success_ranges(s.node)).collect();
+    let success_at: Vec<(usize, usize)> = tries.iter().flat_map(|s| success_ranges(s.node, src)).collect();
     let in_success = |n: Node<'_>| success_at.iter().any(|r| within(n, *r));
     let failure: Vec<Node<'_>> = all.iter().copied().filter(|n| !in_success(*n)).collect();
     let success: Vec<Node<'_>> = all.iter().copied().filter(|n| in_success(*n)).collect();
@@ -90,6 +93,12 @@ pub fn recognise<'t>(node: Node<'t>, cx: &Checker<'_>) -> Option<LoopShape<'t>> 
 
     // Keep the tries whose success path leaves the loop.
     let condition = if is_for { None } else { node.child_by_field_id(fields::condition()) };
+    // `while tosend > 0: … tosend -= sent`: each success advances what the condition tests, a transfer
+    // (partial send or read) that goes on with the rest, not a retry of one operation.
+    let advanced = advanced_names(&success, src);
+    if condition.is_some_and(|c| names_in(c, src).iter().any(|n| advanced.contains(n))) {
+        return None;
+    }
     let flag_set = condition.is_some_and(|c| names_in(c, src).iter().any(|n| success_assigned.contains(n)));
     tries.retain(|s| {
         let leaves = s.success.contains(Exits::BREAK) || s.success.contains(Exits::RETURN);
@@ -185,13 +194,13 @@ fn try_shape<'t>(try_stmt: Node<'t>, body: Node<'t>, src: &str, imports: &Import
 }
 
 /// Byte range of the success part of a `try`: its body from the first statement that does real work
-/// (a leading `attempt += 1` runs on every attempt, so it belongs to the failure path), plus `else`.
-fn success_ranges(try_stmt: Node<'_>) -> Vec<(usize, usize)> {
+/// (a leading `attempt += 1` or `retries = retries - 1` runs on every attempt, so it belongs to the
+/// failure path), plus `else`.
+fn success_ranges(try_stmt: Node<'_>, src: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     if let Some(body) = try_stmt.child_by_field_id(fields::body()) {
         let first_work = python::statements(body).find(|s| {
-            !(s.kind() == "expression_statement"
-                && s.named_child(0).is_some_and(|c| matches!(c.kind(), "augmented_assignment")))
+            !(s.kind() == "expression_statement" && s.named_child(0).is_some_and(|c| is_counter_step(c, src)))
         });
         if let Some(s) = first_work {
             out.push((s.start_byte(), body.end_byte()));
@@ -203,6 +212,27 @@ fn success_ranges(try_stmt: Node<'_>) -> Vec<(usize, usize)> {
         }
     }
     out
+}
+
+/// Is `n` a counter step: `attempt += 1`, or `retries = retries - 1` (the name on both sides)?
+fn is_counter_step(n: Node<'_>, src: &str) -> bool {
+    match n.kind() {
+        "augmented_assignment" => true,
+        "assignment" => {
+            let (Some(left), Some(right)) = (n.child_by_field_id(fields::left()), n.child_by_field_id(fields::right()))
+            else {
+                return false;
+            };
+            let right = python::unparenthesize(right);
+            left.kind() == "identifier"
+                && right.kind() == "binary_operator"
+                && [right.child_by_field_id(fields::left()), right.child_by_field_id(fields::right())]
+                    .into_iter()
+                    .flatten()
+                    .any(|side| side.kind() == "identifier" && text(side, src) == text(left, src))
+        }
+        _ => false,
+    }
 }
 
 /// `try` statements that belong to the loop body `body` itself: not inside nested loops or scopes.
@@ -279,8 +309,19 @@ fn is_search(
     let not_logged = |n: &Node<'_>| !log_ranges.iter().any(|r| within(*n, *r));
     let mut varying: HashSet<String> = varying_names(&regions.failure, src).into_iter().collect();
     varying.extend(targets.iter().cloned());
-    let attempt_reads = reads(regions.success.iter().filter(|n| not_logged(n)), src);
+    let caught: Vec<String> =
+        shapes.iter().flat_map(|s| s.handlers.iter()).filter_map(|h| bound_name(*h, src)).collect();
+    derive_varying(&regions.all, &caught, src, &mut varying);
+    let mut attempt_reads = reads(regions.success.iter().filter(|n| not_logged(n)), src);
+    let outer = regions.all.first().and_then(|b| cx.enclosing_function(*b));
+    attempt_reads.extend(reads_in_helpers(regions, outer, src));
     if attempt_reads.iter().any(|n| varying.contains(n)) {
+        return true;
+    }
+    // `except ConnectionError: self._next_host(); continue`: the handler moves on to the next
+    // candidate (host, address, endpoint) instead of trying the same one again.
+    let handler_nodes = shapes.iter().flat_map(|s| s.handlers.iter()).filter_map(|h| python::clause_block(*h));
+    if handler_nodes.filter_map(scan).flatten().any(|n| picks_next_candidate(n, src)) {
         return true;
     }
     // `while region_id is not None: … lookup(region_id) … region_id = parent`.
@@ -302,6 +343,134 @@ fn is_search(
         shapes.iter().flat_map(|s| s.handlers.iter()).map(|h| (h.start_byte(), h.end_byte())).collect();
     let outside = regions.all.iter().filter(|n| not_logged(n) && !handler_ranges.iter().any(|r| within(**n, *r)));
     reads(outside, src).iter().any(|n| targets.contains(n))
+}
+
+/// Grows `varying` with the locals derived from it (`name = '.'.join(labels[i:])`,
+/// `criterion['name'] = name`), drawn from an iterator (`curr = next(it)`, `f = listing.pop()`) or
+/// taken from the caught exception (`url = redirect.url`): the attempt that reads them tries
+/// something new each round. Names of waits and timeouts are left out (a growing timeout is still a
+/// retry of the same thing).
+fn derive_varying(nodes: &[Node<'_>], caught: &[String], src: &str, varying: &mut HashSet<String>) {
+    let mut steps: Vec<(Vec<String>, Vec<String>, bool)> = Vec::new();
+    for n in nodes {
+        if n.kind() != "assignment" {
+            continue;
+        }
+        let (Some(left), Some(right)) = (n.child_by_field_id(fields::left()), n.child_by_field_id(fields::right()))
+        else {
+            continue;
+        };
+        let mut names = Vec::new();
+        match left.kind() {
+            // `criterion['name'] = name` changes `criterion`.
+            "subscript" => {
+                names.extend(left.child_by_field_id(fields::value()).and_then(|v| python::dotted_name(v, src)))
+            }
+            _ => target_names(left, src, &mut names),
+        }
+        names.retain(|x| !is_timing_name(x));
+        if names.is_empty() {
+            continue;
+        }
+        let read = names_in(right, src);
+        let draws = scan(right).unwrap_or_default().into_iter().any(|c| {
+            c.kind() == "call"
+                && python::call_name(c, src).is_some_and(|name| {
+                    matches!(python::last_segment(&name), "next" | "pop" | "popleft" | "get_nowait")
+                })
+        });
+        let from_exception = read.iter().any(|r| caught.contains(r));
+        steps.push((names, read, draws || from_exception));
+    }
+    for _ in 0..8 {
+        let before = varying.len();
+        for (names, read, always) in &steps {
+            if *always || read.iter().any(|r| varying.contains(r)) {
+                varying.extend(names.iter().cloned());
+            }
+        }
+        if varying.len() == before {
+            break;
+        }
+    }
+}
+
+/// Does the name say it holds a wait, a delay or a timeout?
+fn is_timing_name(name: &str) -> bool {
+    let lower = python::last_segment(name).to_ascii_lowercase();
+    ["timeout", "delay", "wait", "interval", "sleep", "backoff", "deadline"].iter().any(|w| lower.contains(w))
+}
+
+/// The name an `except … as name` clause binds.
+fn bound_name(clause: Node<'_>, src: &str) -> Option<String> {
+    let mut cursor = clause.walk();
+    let value = clause.children_by_field_name("value", &mut cursor).find(|v| v.kind() == "as_pattern")?;
+    let target = value.child_by_field_id(fields::alias())?;
+    let id = if target.kind() == "identifier" { target } else { target.named_child(0)? };
+    (id.kind() == "identifier").then(|| text(id, src).to_string())
+}
+
+/// Names read inside the lambdas and nested functions the attempt uses: a lambda written in the
+/// attempt (`do_open(lambda host: Conn(host, pinned_ip=addr))`), or a helper defined in the loop
+/// or the enclosing function and called by the attempt (`def _try(): return connect(addr)`).
+fn reads_in_helpers(regions: &Regions<'_>, outer: Option<Node<'_>>, src: &str) -> HashSet<String> {
+    let called: HashSet<String> =
+        regions.success.iter().filter(|n| n.kind() == "call").filter_map(|n| python::call_name(*n, src)).collect();
+    let mut out = HashSet::new();
+    // Helpers defined at the top of the enclosing function are closures over the loop's names too.
+    let outer_defs = outer
+        .and_then(|f| f.child_by_field_id(fields::body()))
+        .map(|b| python::statements(b).filter(|s| s.kind() == "function_definition").collect::<Vec<_>>())
+        .unwrap_or_default();
+    for n in regions.all.iter().chain(outer_defs.iter()) {
+        let used = match n.kind() {
+            "lambda" => regions.success.iter().any(|s| s.id() == n.id()),
+            "function_definition" => {
+                n.child_by_field_id(fields::name()).is_some_and(|name| called.contains(text(name, src)))
+            }
+            _ => false,
+        };
+        if used && let Some(body) = n.child_by_field_id(fields::body()) {
+            out.extend(names_in(body, src));
+        }
+    }
+    out
+}
+
+/// Words of a call that moves on to the next candidate: `_next_host()`, `switch_endpoint()`,
+/// `failover()`, `rotate_server()`.
+const PICKER_WORDS: &[&str] = &["next", "failover", "switch", "rotate", "advance"];
+
+/// Is `n` a call that picks the next candidate ([`PICKER_WORDS`])? `next(it)` on an iterator is
+/// one too.
+fn picks_next_candidate(n: Node<'_>, src: &str) -> bool {
+    if n.kind() != "call" {
+        return false;
+    }
+    let Some(name) = python::call_name(n, src) else { return false };
+    let last = python::last_segment(&name).to_ascii_lowercase();
+    last.split('_').any(|w| PICKER_WORDS.contains(&w))
+}
+
+/// Does the loop drive a generator or a task (`yield` in the loop, or an exception thrown into a
+/// task with `.throw(…)`)? Its `except` hands the failure to the task; it is not a retry.
+fn drives_a_task(body: Node<'_>, src: &str) -> bool {
+    let Some(nodes) = scan(body) else { return false };
+    nodes.iter().any(|n| {
+        n.kind() == "yield"
+            || (n.kind() == "call" && python::call_name(*n, src).is_some_and(|c| python::last_segment(&c) == "throw"))
+    })
+}
+
+/// Names the nodes in `nodes` change by augmented assignment (`tosend -= sent`, `offset += n`).
+fn advanced_names(nodes: &[Node<'_>], src: &str) -> HashSet<String> {
+    let mut out = Vec::new();
+    for n in nodes.iter().filter(|n| n.kind() == "augmented_assignment") {
+        if let Some(left) = n.child_by_field_id(fields::left()) {
+            target_names(left, src, &mut out);
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// Names assigned (`=`, `+=`…) by the nodes in `nodes`.
