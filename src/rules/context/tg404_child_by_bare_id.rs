@@ -126,6 +126,16 @@ fn is_lookup(name: &str) -> bool {
         || name.ends_with("_cls")
 }
 
+/// A getter of the method's own class, `self._get_conntrack_helper(context, id)`: when the parent id
+/// is ignored altogether, the class's lookup helper that takes the child id alone is the lookup.
+fn is_own_getter(call: Node<'_>, name: &str, src: &str) -> bool {
+    let receiver = call
+        .child_by_field_id(fields::function())
+        .and_then(|f| f.child_by_field_id(fields::object()))
+        .map(|o| text(o, src));
+    matches!(receiver, Some("self" | "cls")) && name.trim_start_matches('_').starts_with("get_")
+}
+
 /// Object lookups strict enough to report when the parent id is ignored altogether.
 fn is_object_lookup(name: &str) -> bool {
     matches!(name.trim_start_matches('_'), "get_object" | "get_objects" | "get_by_id" | "filter_by" | "get_by_uuid")
@@ -167,8 +177,9 @@ fn find<'t, 'p>(name: &str, calls: &[Node<'t>], ids: &[&'p str], body: Node<'t>,
         let child_names = aliases(body, child, src);
         let Some(lookup) = calls.iter().copied().find(|&l| {
             l.start_byte() >= from
-                && callee_last_name(l, src)
-                    .is_some_and(|n| if check.is_some() { is_lookup(n) } else { is_object_lookup(n) })
+                && callee_last_name(l, src).is_some_and(|n| {
+                    if check.is_some() { is_lookup(n) } else { is_object_lookup(n) || is_own_getter(l, n, src) }
+                })
                 && child_names.iter().any(|c| passes(l, c, src))
         }) else {
             continue;
@@ -177,7 +188,7 @@ fn find<'t, 'p>(name: &str, calls: &[Node<'t>], ids: &[&'p str], body: Node<'t>,
         if scoped_by(parent) || parent_vars.iter().any(|v| scoped_by(v)) {
             continue; // scoped by the parent
         }
-        let ignored = check.is_none() && child == "id" && name.contains(pnoun) && !mentions(body, parent, src);
+        let ignored = check.is_none() && child == "id" && name.contains(pnoun) && !uses_variable(body, parent, src);
         if check.is_none() && !ignored {
             continue;
         }
@@ -290,6 +301,21 @@ fn mentions(node: Node<'_>, name: &str, src: &str) -> bool {
             if n.kind() == "identifier" && text(n, src) == name { Visit::Stop } else { Visit::Descend }
         },
     )
+}
+
+/// Is the variable `name` read in `node`? An attribute (`obj.router_id`) or a keyword (`router_id=…`)
+/// of that name is not the variable.
+fn uses_variable(node: Node<'_>, name: &str, src: &str) -> bool {
+    let mut not_variables: Vec<usize> = Vec::new();
+    python::preorder(node, |n| {
+        match n.kind() {
+            "attribute" => not_variables.extend(n.child_by_field_id(fields::attribute()).map(|a| a.id())),
+            "keyword_argument" => not_variables.extend(n.child_by_field_id(fields::name()).map(|a| a.id())),
+            "identifier" if text(n, src) == name && !not_variables.contains(&n.id()) => return Visit::Stop,
+            _ => {}
+        }
+        Visit::Descend
+    })
 }
 
 /// Is there, after `from`, a comparison that reads the parent id or the parent object (`port.device_id
