@@ -47,6 +47,7 @@ grammar_ids!(
     parameters,
     right,
     subscript,
+    superclasses,
     value,
 );
 

@@ -183,14 +183,79 @@ pub fn locations(e: &Escalated<'_>, cx: &Checker<'_>, escalated: &str) -> (Vec<R
     (related, flow)
 }
 
-/// Reports `e` as a finding of `rule` on the escalation call.
-pub fn report(cx: &mut Checker<'_>, rule: &'static str, e: &Escalated<'_>, escalated: &str, message: String) {
-    let (related, flow) = locations(e, cx, escalated);
+/// Rank of an escalation whose write also receives an id the caller chose (a confused deputy), and
+/// of one whose write does not.
+const DEPUTY_RANK: &str = "90";
+const ESCALATION_RANK: &str = "60";
+
+/// Reports `e` as a finding of `rule` on the escalation call. When the call that leads to the write
+/// also receives an id parameter of the function (`port_id`), the caller chooses what the admin
+/// context writes — the confused-deputy shape: the message says so, the id's parameter is a related
+/// location and the finding ranks higher.
+pub fn report(cx: &mut Checker<'_>, rule: &'static str, e: &Escalated<'_>, escalated: &str, mut message: String) {
+    let (mut related, flow) = locations(e, cx, escalated);
     let sink_line = cx.src.position(e.chain.sink.start_byte()).line.to_string();
+    let deputy = caller_supplied_id(e, cx);
+    if let Some((name, _)) = deputy {
+        message.push_str(&format!(
+            " The same write receives `{name}`, an id the caller chose: whoever calls this picks which object the admin context changes (a confused deputy)."
+        ));
+    }
+    if let Some((name, param)) = deputy {
+        related.push(cx.related(param, format!("`{name}` comes from the caller")));
+    }
     let finding = cx.report(rule, e.site.call, message);
     finding.related = related;
     finding.flow = flow;
     finding.properties.insert("sinkLine".into(), sink_line);
+    let rank = if let Some((name, _)) = deputy {
+        finding.properties.insert("callerSuppliedId".into(), name.to_string());
+        DEPUTY_RANK
+    } else {
+        ESCALATION_RANK
+    };
+    finding.properties.insert(crate::finding::RANK.into(), rank.into());
+}
+
+/// An id parameter (`id`, `*_id`, `*_ids`, `*uuid`) of the function holding the escalation that the
+/// call leading to the write (the write itself, or the first helper call on the way) receives:
+/// (name, the parameter's node).
+fn caller_supplied_id<'t, 's: 't>(e: &Escalated<'t>, cx: &Checker<'s>) -> Option<(&'s str, Node<'t>)> {
+    let src = cx.text();
+    let func = cx.enclosing_function(e.site.call)?;
+    let first = e.chain.steps.first().copied().unwrap_or(e.chain.sink);
+    if e.chain.is_return || first.start_byte() < func.start_byte() || first.end_byte() > func.end_byte() {
+        return None;
+    }
+    let params = func.child_by_field_id(fields::parameters())?;
+    let id_params: Vec<Node<'t>> = named_children(params)
+        .into_iter()
+        .map(|p| if p.kind() == "identifier" { p } else { p.child_by_field_id(fields::name()).unwrap_or(p) })
+        .filter(|p| p.kind() == "identifier" && is_id_name(crate::python::text(*p, src)))
+        .collect();
+    let args = first.child_by_field_id(fields::arguments())?;
+    let mut found = None;
+    let mut keywords: Vec<usize> = Vec::new();
+    crate::python::preorder(args, |n| {
+        if n.kind() == "keyword_argument" {
+            keywords.extend(n.child_by_field_id(fields::name()).map(|k| k.id()));
+        }
+        if n.kind() == "identifier"
+            && !keywords.contains(&n.id())
+            && let Some(p) = id_params.iter().find(|p| crate::python::text(**p, src) == crate::python::text(n, src))
+        {
+            found = Some((crate::python::text(*p, src), *p));
+            return crate::python::Visit::Stop;
+        }
+        crate::python::Visit::Descend
+    });
+    found
+}
+
+/// Does a parameter name say it holds the id of an object: `id`, `port_id`, `port_ids`, `uuid`,
+/// `instance_uuid`?
+fn is_id_name(name: &str) -> bool {
+    name == "id" || name.ends_with("_id") || name.ends_with("_ids") || name.ends_with("uuid")
 }
 
 /// The name of the function enclosing `node`, for messages.
@@ -233,6 +298,22 @@ mod tests {
         assert!(f.message.contains("on line 8"), "{}", f.message);
         assert_eq!(f.flow.len(), 4);
         assert_eq!(f.related.len(), 2);
+    }
+
+    #[test]
+    fn an_id_from_the_caller_at_the_write_is_a_confused_deputy() {
+        let code = "class ARpcCallback:\n    def f(self, context, port_id, host):\n        el = context.elevated()\n        self._g(el, port_id=port_id)\n    def _g(self, ctx, port_id=None):\n        self.plugin.update_port(ctx, port_id, {})\n    def h(self, context, port_id, host):\n        el = context.elevated()\n        self.plugin.update_port(el, self.lookup(host), {})\n";
+        let found = run(code);
+        assert_eq!(found.len(), 2, "{found:?}");
+        let deputy = &found[0];
+        assert_eq!(deputy.properties.get("callerSuppliedId").map(String::as_str), Some("port_id"));
+        assert_eq!(deputy.properties.get("rank").map(String::as_str), Some("90"));
+        assert!(deputy.message.contains("confused deputy"), "{}", deputy.message);
+        assert_eq!(deputy.related.len(), 3);
+        let plain = &found[1];
+        assert!(!plain.properties.contains_key("callerSuppliedId"));
+        assert_eq!(plain.properties.get("rank").map(String::as_str), Some("60"));
+        assert!(!plain.message.contains("confused deputy"));
     }
 
     #[test]
