@@ -228,11 +228,21 @@ fn caller_supplied_id<'t, 's: 't>(e: &Escalated<'t>, cx: &Checker<'s>) -> Option
         return None;
     }
     let params = func.child_by_field_id(fields::parameters())?;
-    let id_params: Vec<Node<'t>> = named_children(params)
+    // (the name, where the caller supplies it): id parameters, and ids read from `**kwargs`.
+    let mut sources: Vec<(&'s str, Node<'t>)> = named_children(params)
         .into_iter()
         .map(|p| if p.kind() == "identifier" { p } else { p.child_by_field_id(fields::name()).unwrap_or(p) })
         .filter(|p| p.kind() == "identifier" && is_id_name(crate::python::text(*p, src)))
+        .map(|p| (crate::python::text(p, src), p))
         .collect();
+    let splat = named_children(params)
+        .into_iter()
+        .find(|p| p.kind() == "dictionary_splat_pattern")
+        .and_then(|p| p.named_child(0))
+        .map(|n| crate::python::text(n, src));
+    if let (Some(kwargs), Some(body)) = (splat, func.child_by_field_id(fields::body())) {
+        sources.extend(ids_read_from(body, kwargs, first.start_byte(), src));
+    }
     let args = first.child_by_field_id(fields::arguments())?;
     let mut found = None;
     let mut keywords: Vec<usize> = Vec::new();
@@ -242,14 +252,49 @@ fn caller_supplied_id<'t, 's: 't>(e: &Escalated<'t>, cx: &Checker<'s>) -> Option
         }
         if n.kind() == "identifier"
             && !keywords.contains(&n.id())
-            && let Some(p) = id_params.iter().find(|p| crate::python::text(**p, src) == crate::python::text(n, src))
+            && let Some(hit) = sources.iter().find(|(name, _)| *name == crate::python::text(n, src))
         {
-            found = Some((crate::python::text(*p, src), *p));
+            found = Some(*hit);
             return crate::python::Visit::Stop;
         }
         crate::python::Visit::Descend
     });
     found
+}
+
+/// Locals bound, before `before`, to an id the caller passed through `**kwargs`: `network_id =
+/// kwargs.get('network_id')`, `port_id = kwargs['port_id']` (RPC handlers receive their arguments so).
+/// Returns (the local, the read).
+fn ids_read_from<'t, 's>(body: Node<'t>, kwargs: &str, before: usize, src: &'s str) -> Vec<(&'s str, Node<'t>)> {
+    let mut out = Vec::new();
+    crate::python::preorder(body, |n| {
+        if crate::python::is_scope(n) || n.start_byte() >= before {
+            return crate::python::Visit::Skip;
+        }
+        if n.kind() == "assignment"
+            && let (Some(left), Some(right)) =
+                (n.child_by_field_id(fields::left()), n.child_by_field_id(fields::right()))
+            && left.kind() == "identifier"
+            && is_id_name(crate::python::text(left, src))
+            && reads_from(right, kwargs, src)
+        {
+            out.push((crate::python::text(left, src), right));
+        }
+        crate::python::Visit::Descend
+    });
+    out
+}
+
+/// Is `value` `kwargs.get(...)` or `kwargs[...]` on the dict named `kwargs`?
+fn reads_from(value: Node<'_>, kwargs: &str, src: &str) -> bool {
+    let receiver = match value.kind() {
+        "subscript" => value.child_by_field_id(fields::value()),
+        "call" if crate::python::callee_last_name(value, src) == Some("get") => {
+            value.child_by_field_id(fields::function()).and_then(|f| f.child_by_field_id(fields::object()))
+        }
+        _ => None,
+    };
+    receiver.is_some_and(|r| r.kind() == "identifier" && crate::python::text(r, src) == kwargs)
 }
 
 /// Does a parameter name say it holds the id of an object: `id`, `port_id`, `port_ids`, `uuid`,
@@ -314,6 +359,15 @@ mod tests {
         assert!(!plain.properties.contains_key("callerSuppliedId"));
         assert_eq!(plain.properties.get("rank").map(String::as_str), Some("60"));
         assert!(!plain.message.contains("confused deputy"));
+    }
+
+    #[test]
+    fn an_id_read_from_kwargs_is_the_callers_too() {
+        let code = "class ARpcCallback:\n    def f(self, context, **kwargs):\n        network_id = kwargs.get('network_id')\n        host = kwargs['host']\n        admin = n_context.get_admin_context()\n        self.plugin.create_gw_port(admin, network_id, host)\n    def g(self, context, **kwargs):\n        host = kwargs.get('host')\n        admin = n_context.get_admin_context()\n        self.plugin.create_gw_port(admin, host)\n";
+        let found = run(code);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].properties.get("callerSuppliedId").map(String::as_str), Some("network_id"));
+        assert!(!found[1].properties.contains_key("callerSuppliedId"), "{:?}", found[1]);
     }
 
     #[test]
