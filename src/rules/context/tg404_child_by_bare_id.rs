@@ -135,6 +135,19 @@ fn is_parent_check(name: &str, noun: &str) -> bool {
     noun_first || (verb && (n.contains(noun) || SYNONYMS.iter().any(|(a, b)| *a == noun && n.contains(b))))
 }
 
+/// `self.volume_api.get(context, volume_id)`: a plain getter of the parent's own API object (cinder,
+/// manila: `share_api.get`).
+fn is_api_get(call: Node<'_>, name: &str, noun: &str, src: &str) -> bool {
+    if !matches!(name, "get" | "get_by_id" | "show") {
+        return false;
+    }
+    let receiver = call
+        .child_by_field_id(fields::function())
+        .and_then(|f| f.child_by_field_id(fields::object()))
+        .map(|o| python::last_segment(text(o, src)));
+    receiver.is_some_and(|r| r.trim_start_matches('_').strip_prefix(noun).is_some_and(|rest| rest == "_api"))
+}
+
 /// Callees that load, update or delete one object by id (not a listing, not a constructor of an
 /// exception).
 fn is_lookup(name: &str) -> bool {
@@ -189,7 +202,7 @@ fn find<'t, 'p>(name: &str, calls: &[Node<'t>], ids: &[&'p str], body: Node<'t>,
     for (parent, child) in pairs(name, ids) {
         let pnoun = parent.trim_end_matches("_id");
         let check = calls.iter().copied().find(|&c| {
-            callee_last_name(c, src).is_some_and(|n| is_parent_check(n, pnoun))
+            callee_last_name(c, src).is_some_and(|n| is_parent_check(n, pnoun) || is_api_get(c, n, pnoun, src))
                 && passes(c, parent, src)
                 && !passes(c, child, src)
         });
