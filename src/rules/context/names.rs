@@ -128,8 +128,12 @@ pub fn may_be_entry_point_class(name: &str, text: &[u8]) -> bool {
     if ENTRY_POINT_SUFFIXES.iter().any(|s| name.ends_with(s)) {
         return true;
     }
-    // A controller base is named in the class header, before its first `:`.
-    let header = memchr::memchr(b':', text).map_or(text, |end| &text[..end]);
+    // A controller base is named in the class header: from `class` to the next `:` (decorators
+    // before it may hold colons of their own). Unsure is yes.
+    let keyword = format!("class {name}");
+    let header = memchr::memmem::find(text, keyword.as_bytes())
+        .map(|at| &text[at..])
+        .map_or(text, |h| memchr::memchr(b':', h).map_or(h, |end| &h[..end]));
     if memchr::memmem::find(header, b"Controller").is_some() {
         return true;
     }
@@ -276,6 +280,14 @@ mod tests {
         for r in ["setdefault", "address_scope", "get_port", "updated", "settings", "set_default", "removed"] {
             assert!(!is_write_name(r, &ContextSettings::default()), "{r}");
         }
+    }
+
+    #[test]
+    fn controller_bases_are_seen_in_the_header() {
+        assert!(may_be_entry_point_class("Attachments", b"class Attachments(wsgi.Controller):\n    pass"));
+        assert!(may_be_entry_point_class("A", b"@add_metaclass(x={'a': 1})\nclass A(rest.RestController):\n    pass"));
+        assert!(!may_be_entry_point_class("A", b"class A(object):\n    \"\"\"Not a Controller\"\"\""));
+        assert!(!may_be_entry_point_class("FooManager", b"class FooManager(object):\n    target = Target()"));
     }
 
     #[test]
