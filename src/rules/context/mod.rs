@@ -243,18 +243,19 @@ fn caller_supplied_id<'t, 's: 't>(e: &Escalated<'t>, cx: &Checker<'s>) -> Option
     if let (Some(kwargs), Some(body)) = (splat, func.child_by_field_id(fields::body())) {
         sources.extend(ids_read_from(body, kwargs, first.start_byte(), src));
     }
+    let sources: std::collections::HashMap<&'s str, Node<'t>> = sources.into_iter().rev().collect();
     let args = first.child_by_field_id(fields::arguments())?;
     let mut found = None;
-    let mut keywords: Vec<usize> = Vec::new();
+    let mut keywords: std::collections::HashSet<usize> = std::collections::HashSet::new();
     crate::python::preorder(args, |n| {
         if n.kind() == "keyword_argument" {
             keywords.extend(n.child_by_field_id(fields::name()).map(|k| k.id()));
         }
         if n.kind() == "identifier"
             && !keywords.contains(&n.id())
-            && let Some(hit) = sources.iter().find(|(name, _)| *name == crate::python::text(n, src))
+            && let Some((name, at)) = sources.get_key_value(crate::python::text(n, src))
         {
-            found = Some(*hit);
+            found = Some((*name, *at));
             return crate::python::Visit::Stop;
         }
         crate::python::Visit::Descend

@@ -340,7 +340,7 @@ fn mentions(node: Node<'_>, name: &str, src: &str) -> bool {
 /// Is the variable `name` read in `node`? An attribute (`obj.router_id`) or a keyword (`router_id=…`)
 /// of that name is not the variable.
 fn uses_variable(node: Node<'_>, name: &str, src: &str) -> bool {
-    let mut not_variables: Vec<usize> = Vec::new();
+    let mut not_variables: std::collections::HashSet<usize> = std::collections::HashSet::new();
     python::preorder(node, |n| {
         match n.kind() {
             "attribute" => not_variables.extend(n.child_by_field_id(fields::attribute()).map(|a| a.id())),
