@@ -159,7 +159,7 @@ fn policy_name_index() {
     assert!(summary(&uses, 1).is_empty(), "a tree that registers no policy is not judged");
     let both = fixture_files(&root.join("fixtures/policies").to_string_lossy());
     let one = summary(&both, 1);
-    assert_eq!(one.len(), 2, "{one:?}");
+    assert_eq!(one.len(), 3, "{one:?}");
     assert_eq!(one, summary(&both, 2));
     assert_eq!(one, summary(&both, 4));
 }

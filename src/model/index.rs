@@ -86,6 +86,13 @@ impl ProjectIndex {
 
     /// Is `name` a policy some file registers (exactly, or through a pattern)?
     pub fn is_registered_policy(&self, name: &str) -> bool {
+        if name.contains('*') {
+            // A checked template with unknown parts: registered if it may expand to a registered name.
+            return self
+                .policies
+                .keys()
+                .any(|p| if p.contains('*') { globs_overlap(p, name) } else { glob_matches(name, p) });
+        }
         self.policies.contains_key(name) || self.policies.keys().any(|p| p.contains('*') && glob_matches(p, name))
     }
 
@@ -145,6 +152,27 @@ fn glob_matches(pattern: &str, name: &str) -> bool {
     rest.len() >= last.len() && rest.ends_with(last)
 }
 
+/// May two patterns match a common name? Judged on their known prefixes and suffixes, so it errs
+/// towards yes. A registration known only in its middle (`*get_user*`, from `base.IDENTITY %
+/// 'get_user'`: the unknown part is a prefix constant of another module) can only be a template
+/// whose own known text spells that middle.
+fn globs_overlap(a: &str, b: &str) -> bool {
+    let ((ap, asx), (bp, bsx)) = (pattern_ends(a), pattern_ends(b));
+    let floating = |p: &str, s: &str| p.is_empty() && s.is_empty();
+    let spells = |pattern: &str, other: &str| pattern.split('*').filter(|c| !c.is_empty()).all(|c| other.contains(c));
+    match (floating(ap, asx), floating(bp, bsx)) {
+        (true, true) => true,
+        (true, false) => spells(a, b),
+        (false, true) => spells(b, a),
+        (false, false) => (ap.starts_with(bp) || bp.starts_with(ap)) && (asx.ends_with(bsx) || bsx.ends_with(asx)),
+    }
+}
+
+/// The known text before the first and after the last `*` of a pattern.
+fn pattern_ends(p: &str) -> (&str, &str) {
+    (p.split('*').next().unwrap_or(""), p.rsplit('*').next().unwrap_or(""))
+}
+
 /// The normal form of an option name: `admin-password` is read as `CONF.admin_password`.
 pub fn option_key(name: &str) -> String {
     name.replace('-', "_")
@@ -179,5 +207,12 @@ mod tests {
         index.merge("p.py", &facts);
         assert!(index.is_registered_policy("identity:list_users"));
         assert!(!index.is_registered_policy("identity:get_user"));
+        facts.policies.insert("get_network:tags".into(), Span { start_byte: 0, end_byte: 1, start: at, end: at });
+        index.merge("p.py", &facts);
+        assert!(index.is_registered_policy("get_*:tags"));
+        assert!(!index.is_registered_policy("get_*_tags"));
+        assert!(index.is_registered_policy("identity:*_users"));
+        assert!(index.is_registered_policy("ident*list_users"));
+        assert!(!index.is_registered_policy("compute:*_users"));
     }
 }

@@ -482,12 +482,23 @@ impl<'t> Analyser<'t, '_> {
         }
     }
 
-    /// `payload.context`, `request.context`.
+    /// `payload.context`, `request.context`; and the context an object handed in as a parameter
+    /// carries (`task.context`, `job._context`: ironic's task manager, a conductor's job), which is
+    /// the caller's request context too. `self.context` is the object's own, not the caller's.
     fn is_carried_context(&self, attr: Node<'_>) -> bool {
-        attr.child_by_field_id(fields::attribute()).is_some_and(|a| text(a, self.src) == "context")
-            && attr
-                .child_by_field_id(fields::object())
-                .is_some_and(|o| o.kind() == "identifier" && names::CONTEXT_CARRIERS.contains(&text(o, self.src)))
+        let src = self.src;
+        let Some(attr_name) = attr.child_by_field_id(fields::attribute()).map(|a| text(a, src)) else { return false };
+        let Some(owner) = attr.child_by_field_id(fields::object()).filter(|o| o.kind() == "identifier") else {
+            return false;
+        };
+        let owner = text(owner, src);
+        if attr_name == "context" && names::CONTEXT_CARRIERS.contains(&owner) {
+            return true;
+        }
+        names::CARRIED_CONTEXT_ATTRS.contains(&attr_name)
+            && !matches!(owner, "self" | "cls")
+            && !names::is_context_param(owner, self.vocab)
+            && self.facts.params.iter().any(|p| p == owner)
     }
 
     fn register(&mut self, call: Node<'t>, kind: Escalation) -> Origin {

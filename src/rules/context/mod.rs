@@ -186,10 +186,27 @@ pub fn locations(e: &Escalated<'_>, cx: &Checker<'_>, escalated: &str) -> (Vec<R
     (related, flow)
 }
 
-/// Reports `e` as a finding of `rule` on the escalation call.
-pub fn report(cx: &mut Checker<'_>, rule: &'static str, e: &Escalated<'_>, escalated: &str, message: String) {
-    let (related, flow) = locations(e, cx, escalated);
+/// Rank of an escalation whose write also receives an id the caller chose (a confused deputy), and
+/// of one whose write does not.
+const DEPUTY_RANK: &str = "90";
+const ESCALATION_RANK: &str = "60";
+
+/// Reports `e` as a finding of `rule` on the escalation call. When the call that leads to the write
+/// also receives an id parameter of the function (`port_id`), the caller chooses what the admin
+/// context writes — the confused-deputy shape: the message says so, the id's parameter is a related
+/// location and the finding ranks higher.
+pub fn report(cx: &mut Checker<'_>, rule: &'static str, e: &Escalated<'_>, escalated: &str, mut message: String) {
+    let (mut related, flow) = locations(e, cx, escalated);
     let sink_line = cx.src.position(e.chain.sink.start_byte()).line.to_string();
+    let deputy = caller_supplied_id(e, cx);
+    if let Some((name, _)) = deputy {
+        message.push_str(&format!(
+            " The same write receives `{name}`, an id the caller chose: whoever calls this picks which object the admin context changes (a confused deputy)."
+        ));
+    }
+    if let Some((name, param)) = deputy {
+        related.push(cx.related(param, format!("`{name}` comes from the caller")));
+    }
     let call = e.site.call;
     let finding = if names::elevating_helper(call, cx.text()) {
         // Through a helper: an elevation only if the project model finds it returns one.
@@ -205,6 +222,100 @@ pub fn report(cx: &mut Checker<'_>, rule: &'static str, e: &Escalated<'_>, escal
     finding.related = related;
     finding.flow = flow;
     finding.properties.insert("sinkLine".into(), sink_line);
+    let rank = if let Some((name, _)) = deputy {
+        finding.properties.insert("callerSuppliedId".into(), name.to_string());
+        DEPUTY_RANK
+    } else {
+        ESCALATION_RANK
+    };
+    finding.properties.insert(crate::finding::RANK.into(), rank.into());
+}
+
+/// An id parameter (`id`, `*_id`, `*_ids`, `*uuid`) of the function holding the escalation that the
+/// call leading to the write (the write itself, or the first helper call on the way) receives:
+/// (name, the parameter's node).
+fn caller_supplied_id<'t, 's: 't>(e: &Escalated<'t>, cx: &Checker<'s>) -> Option<(&'s str, Node<'t>)> {
+    let src = cx.text();
+    let func = cx.enclosing_function(e.site.call)?;
+    let first = e.chain.steps.first().copied().unwrap_or(e.chain.sink);
+    if e.chain.is_return || first.start_byte() < func.start_byte() || first.end_byte() > func.end_byte() {
+        return None;
+    }
+    let params = func.child_by_field_id(fields::parameters())?;
+    // (the name, where the caller supplies it): id parameters, and ids read from `**kwargs`.
+    let mut sources: Vec<(&'s str, Node<'t>)> = named_children(params)
+        .into_iter()
+        .map(|p| if p.kind() == "identifier" { p } else { p.child_by_field_id(fields::name()).unwrap_or(p) })
+        .filter(|p| p.kind() == "identifier" && is_id_name(crate::python::text(*p, src)))
+        .map(|p| (crate::python::text(p, src), p))
+        .collect();
+    let splat = named_children(params)
+        .into_iter()
+        .find(|p| p.kind() == "dictionary_splat_pattern")
+        .and_then(|p| p.named_child(0))
+        .map(|n| crate::python::text(n, src));
+    if let (Some(kwargs), Some(body)) = (splat, func.child_by_field_id(fields::body())) {
+        sources.extend(ids_read_from(body, kwargs, first.start_byte(), src));
+    }
+    let sources: std::collections::HashMap<&'s str, Node<'t>> = sources.into_iter().rev().collect();
+    let args = first.child_by_field_id(fields::arguments())?;
+    let mut found = None;
+    let mut keywords: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    crate::python::preorder(args, |n| {
+        if n.kind() == "keyword_argument" {
+            keywords.extend(n.child_by_field_id(fields::name()).map(|k| k.id()));
+        }
+        if n.kind() == "identifier"
+            && !keywords.contains(&n.id())
+            && let Some((name, at)) = sources.get_key_value(crate::python::text(n, src))
+        {
+            found = Some((*name, *at));
+            return crate::python::Visit::Stop;
+        }
+        crate::python::Visit::Descend
+    });
+    found
+}
+
+/// Locals bound, before `before`, to an id the caller passed through `**kwargs`: `network_id =
+/// kwargs.get('network_id')`, `port_id = kwargs['port_id']` (RPC handlers receive their arguments so).
+/// Returns (the local, the read).
+fn ids_read_from<'t, 's>(body: Node<'t>, kwargs: &str, before: usize, src: &'s str) -> Vec<(&'s str, Node<'t>)> {
+    let mut out = Vec::new();
+    crate::python::preorder(body, |n| {
+        if crate::python::is_scope(n) || n.start_byte() >= before {
+            return crate::python::Visit::Skip;
+        }
+        if n.kind() == "assignment"
+            && let (Some(left), Some(right)) =
+                (n.child_by_field_id(fields::left()), n.child_by_field_id(fields::right()))
+            && left.kind() == "identifier"
+            && is_id_name(crate::python::text(left, src))
+            && reads_from(right, kwargs, src)
+        {
+            out.push((crate::python::text(left, src), right));
+        }
+        crate::python::Visit::Descend
+    });
+    out
+}
+
+/// Is `value` `kwargs.get(...)` or `kwargs[...]` on the dict named `kwargs`?
+fn reads_from(value: Node<'_>, kwargs: &str, src: &str) -> bool {
+    let receiver = match value.kind() {
+        "subscript" => value.child_by_field_id(fields::value()),
+        "call" if crate::python::callee_last_name(value, src) == Some("get") => {
+            value.child_by_field_id(fields::function()).and_then(|f| f.child_by_field_id(fields::object()))
+        }
+        _ => None,
+    };
+    receiver.is_some_and(|r| r.kind() == "identifier" && crate::python::text(r, src) == kwargs)
+}
+
+/// Does a parameter name say it holds the id of an object: `id`, `port_id`, `port_ids`, `uuid`,
+/// `instance_uuid`?
+fn is_id_name(name: &str) -> bool {
+    name == "id" || name.ends_with("_id") || name.ends_with("_ids") || name.ends_with("uuid")
 }
 
 /// The name of the function enclosing `node`, for messages.
@@ -247,6 +358,31 @@ mod tests {
         assert!(f.message.contains("on line 8"), "{}", f.message);
         assert_eq!(f.flow.len(), 4);
         assert_eq!(f.related.len(), 2);
+    }
+
+    #[test]
+    fn an_id_from_the_caller_at_the_write_is_a_confused_deputy() {
+        let code = "class ARpcCallback:\n    def f(self, context, port_id, host):\n        el = context.elevated()\n        self._g(el, port_id=port_id)\n    def _g(self, ctx, port_id=None):\n        self.plugin.update_port(ctx, port_id, {})\n    def h(self, context, port_id, host):\n        el = context.elevated()\n        self.plugin.update_port(el, self.lookup(host), {})\n";
+        let found = run(code);
+        assert_eq!(found.len(), 2, "{found:?}");
+        let deputy = &found[0];
+        assert_eq!(deputy.properties.get("callerSuppliedId").map(String::as_str), Some("port_id"));
+        assert_eq!(deputy.properties.get("rank").map(String::as_str), Some("90"));
+        assert!(deputy.message.contains("confused deputy"), "{}", deputy.message);
+        assert_eq!(deputy.related.len(), 3);
+        let plain = &found[1];
+        assert!(!plain.properties.contains_key("callerSuppliedId"));
+        assert_eq!(plain.properties.get("rank").map(String::as_str), Some("60"));
+        assert!(!plain.message.contains("confused deputy"));
+    }
+
+    #[test]
+    fn an_id_read_from_kwargs_is_the_callers_too() {
+        let code = "class ARpcCallback:\n    def f(self, context, **kwargs):\n        network_id = kwargs.get('network_id')\n        host = kwargs['host']\n        admin = n_context.get_admin_context()\n        self.plugin.create_gw_port(admin, network_id, host)\n    def g(self, context, **kwargs):\n        host = kwargs.get('host')\n        admin = n_context.get_admin_context()\n        self.plugin.create_gw_port(admin, host)\n";
+        let found = run(code);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].properties.get("callerSuppliedId").map(String::as_str), Some("network_id"));
+        assert!(!found[1].properties.contains_key("callerSuppliedId"), "{:?}", found[1]);
     }
 
     #[test]

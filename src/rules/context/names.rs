@@ -32,6 +32,10 @@ pub fn is_context_param(name: &str, extra: &ContextSettings) -> bool {
 /// requests.
 pub const CONTEXT_CARRIERS: &[&str] = &["payload", "request", "req"];
 
+/// Attributes through which an object handed in as a parameter carries the caller's request context
+/// (`task.context`).
+pub const CARRIED_CONTEXT_ATTRS: &[&str] = &["context", "_context", "request_context"];
+
 /// Attributes of a request context that are themselves the request context (ML2 `PortContext`).
 pub const PLUGIN_CONTEXT_ATTRS: &[&str] = &["_plugin_context", "plugin_context"];
 
@@ -140,14 +144,25 @@ pub fn may_be_entry_point_class(name: &str, text: &[u8]) -> bool {
     if ENTRY_POINT_SUFFIXES.iter().any(|s| name.ends_with(s)) {
         return true;
     }
+    // A controller base is named in the class header: from `class` to the next `:` (decorators
+    // before it may hold colons of their own). Unsure is yes.
+    let keyword = format!("class {name}");
+    let header = memchr::memmem::find(text, keyword.as_bytes())
+        .map(|at| &text[at..])
+        .map_or(text, |h| memchr::memchr(b':', h).map_or(h, |end| &h[..end]));
+    if memchr::memmem::find(header, b"Controller").is_some() {
+        return true;
+    }
     !name.ends_with("Manager") && memchr::memmem::find(text, b"Target").is_some()
 }
 
 /// Is the class an entry point with no policy layer in front of it: an RPC endpoint — a class whose
-/// body sets `target = oslo_messaging.Target(...)`, or whose name says it is one (`*RpcCallback`,
-/// `*RpcCallbacks`, `*RpcCallbackMixin`, `*Skeleton`) — or an API `*Controller`? Service managers
-/// (`*Manager` with a `target`) are RPC endpoints too, but their callers are their own API services,
-/// which have enforced policy already.
+/// body sets `target = oslo_messaging.Target(...)` (or whose `__init__`/`start` sets
+/// `self.target = ...`), or whose name says it is one (`*RpcCallback`, `*RpcCallbacks`,
+/// `*RpcCallbackMixin`, `*Skeleton`) — or an API controller: a `*Controller`, or a class deriving
+/// from one (`wsgi.Controller`, `rest.RestController`)? Service managers (`*Manager` with a `target`)
+/// are RPC endpoints too, but their callers are their own API services, which have enforced policy
+/// already.
 pub fn is_entry_point_class(class: Node<'_>, src: &str) -> bool {
     let name = class.child_by_field_id(fields::name()).map_or("", |n| text(n, src));
     if ENTRY_POINT_SUFFIXES.iter().any(|s| name.ends_with(s)) {
@@ -157,16 +172,52 @@ pub fn is_entry_point_class(class: Node<'_>, src: &str) -> bool {
         // nova-compute, cinder-volume, conductor: called by their own API service after policy.
         return false;
     }
+    if has_controller_base(class, src) {
+        return true;
+    }
     let Some(body) = class.child_by_field_id(fields::body()) else { return false };
-    python::statements(body).any(|stmt| {
-        stmt.kind() == "expression_statement"
-            && stmt.named_child(0).filter(|a| a.kind() == "assignment").is_some_and(|a| {
-                a.child_by_field_id(fields::left()).is_some_and(|l| text(l, src) == "target")
-                    && a.child_by_field_id(fields::right())
-                        .and_then(|r| callee_last_name(r, src))
-                        .is_some_and(|c| c == "Target")
-            })
+    python::statements(body).any(|stmt| sets_target(stmt, "target", src) || sets_target_on_start(stmt, src))
+}
+
+/// Does the class derive from an API controller base: `wsgi.Controller`, pecan's `rest.RestController`,
+/// a service's `base.CyborgController` — any base whose last name ends with `Controller`?
+fn has_controller_base(class: Node<'_>, src: &str) -> bool {
+    class.child_by_field_id(fields::superclasses()).is_some_and(|bases| {
+        python::named_children(bases)
+            .into_iter()
+            .filter(|b| matches!(b.kind(), "identifier" | "attribute"))
+            .any(|b| python::last_segment(text(b, src)).ends_with("Controller"))
     })
+}
+
+/// Is `stmt` the assignment `<target> = <…>.Target(...)`?
+fn sets_target(stmt: Node<'_>, target: &str, src: &str) -> bool {
+    stmt.kind() == "expression_statement"
+        && stmt.named_child(0).filter(|a| a.kind() == "assignment").is_some_and(|a| {
+            a.child_by_field_id(fields::left()).is_some_and(|l| text(l, src) == target)
+                && a.child_by_field_id(fields::right())
+                    .and_then(|r| callee_last_name(r, src))
+                    .is_some_and(|c| c == "Target")
+        })
+}
+
+/// Is `stmt` an `__init__` or `start` method that sets `self.target = <…>.Target(...)` (at the top
+/// level of its body)?
+fn sets_target_on_start(stmt: Node<'_>, src: &str) -> bool {
+    let func = match stmt.kind() {
+        "function_definition" => stmt,
+        "decorated_definition" => match stmt.child_by_field_id(fields::definition()) {
+            Some(d) if d.kind() == "function_definition" => d,
+            _ => return false,
+        },
+        _ => return false,
+    };
+    let name = func.child_by_field_id(fields::name()).map_or("", |n| text(n, src));
+    if !matches!(name, "__init__" | "start") {
+        return false;
+    }
+    func.child_by_field_id(fields::body())
+        .is_some_and(|body| python::statements(body).any(|s| sets_target(s, "self.target", src)))
 }
 
 /// Words in an `if` test that make it an authorization or ownership test.
@@ -245,6 +296,14 @@ mod tests {
         for r in ["setdefault", "address_scope", "get_port", "updated", "settings", "set_default", "removed"] {
             assert!(!is_write_name(r, &ContextSettings::default()), "{r}");
         }
+    }
+
+    #[test]
+    fn controller_bases_are_seen_in_the_header() {
+        assert!(may_be_entry_point_class("Attachments", b"class Attachments(wsgi.Controller):\n    pass"));
+        assert!(may_be_entry_point_class("A", b"@add_metaclass(x={'a': 1})\nclass A(rest.RestController):\n    pass"));
+        assert!(!may_be_entry_point_class("A", b"class A(object):\n    \"\"\"Not a Controller\"\"\""));
+        assert!(!may_be_entry_point_class("FooManager", b"class FooManager(object):\n    target = Target()"));
     }
 
     #[test]

@@ -317,6 +317,14 @@ pub fn is_unresolved(value: &str) -> bool {
     value.contains('*')
 }
 
+/// Is a partly unresolved value still specific enough to judge: known text on both sides of every
+/// unknown part (`get_*_tags` from `f'get_{rinfo.obj_type}_{TAGS}'`), so that it either matches some
+/// registered name or none can be meant? `os_compute_api:*` or `*:get` are not.
+pub fn is_anchored_pattern(value: &str) -> bool {
+    let (Some(first), Some(last)) = (value.split('*').next(), value.rsplit('*').next()) else { return false };
+    !first.is_empty() && !last.is_empty() && value.split('*').all(|p| !p.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,5 +358,16 @@ mod tests {
         assert_eq!(values("policy.enforce(context, '%(a)s' % d, t)\n"), ["*"]);
         let over_dict = "A = {'get': 1, 'delete': 2}\ndef f(context):\n    for a in A.items():\n        pass\n    for a, _ in A.items():\n        policy.enforce(context, 'x_%s' % a, {})\n";
         assert_eq!(values(over_dict), ["x_get", "x_delete"]);
+    }
+
+    #[test]
+    fn anchored_patterns() {
+        assert_eq!(values("TAGS = 'tag' + 's'\npolicy.enforce(ctx, f'get_{r.obj_type}_{TAGS}', t)\n"), ["get_*_tags"]);
+        assert!(is_anchored_pattern("get_*_tags"));
+        assert!(is_anchored_pattern("a:*:b*c"));
+        assert!(!is_anchored_pattern("os_compute_api:*"));
+        assert!(!is_anchored_pattern("*:get"));
+        assert!(!is_anchored_pattern("a**b"));
+        assert!(!is_anchored_pattern("*"));
     }
 }

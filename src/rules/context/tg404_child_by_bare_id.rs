@@ -34,6 +34,9 @@ impl Rule for ChildByBareId {
         if ids.len() < 2 {
             return;
         }
+        if in_service_manager(node, src) {
+            return;
+        }
         let Some(body) = node.child_by_field_id(fields::body()) else { return };
         let calls = python::calls_within(body);
         let name = node.child_by_field_id(fields::name()).map_or("", |n| text(n, src));
@@ -97,6 +100,19 @@ fn two_id_parameters(header: &[u8]) -> bool {
     ids >= 2
 }
 
+/// Is the method one of a service `*Manager` class (nova-compute, manila-data, cinder-volume)? Those
+/// are RPC servers called by their own API service, which has authorized the request; the ids they
+/// take are the API's, not the user's (TG401 leaves them out for the same reason).
+fn in_service_manager(func: Node<'_>, src: &str) -> bool {
+    let holder = func.parent().filter(|p| p.kind() == "decorated_definition").unwrap_or(func);
+    holder
+        .parent()
+        .and_then(|block| block.parent())
+        .filter(|c| c.kind() == "class_definition")
+        .and_then(|c| c.child_by_field_id(fields::name()))
+        .is_some_and(|n| text(n, src).ends_with("Manager"))
+}
+
 /// A parent check followed by an unscoped child lookup.
 struct Hit<'t, 'p> {
     parent: &'p str,
@@ -114,7 +130,22 @@ const SYNONYMS: &[(&str, &str)] = &[("floatingip", "fip"), ("server", "instance"
 fn is_parent_check(name: &str, noun: &str) -> bool {
     let n = name.trim_start_matches('_');
     let verb = n.starts_with("get") || n.starts_with("check") || n.starts_with("validate") || n.starts_with("ensure");
-    verb && (n.contains(noun) || SYNONYMS.iter().any(|(a, b)| *a == noun && n.contains(b)))
+    // The DB API spells the verb last: `db_api.share_network_get(context, share_network_id)`.
+    let noun_first = n.strip_prefix(noun).is_some_and(|rest| rest == "_get" || rest.starts_with("_get_"));
+    noun_first || (verb && (n.contains(noun) || SYNONYMS.iter().any(|(a, b)| *a == noun && n.contains(b))))
+}
+
+/// `self.volume_api.get(context, volume_id)`: a plain getter of the parent's own API object (cinder,
+/// manila: `share_api.get`).
+fn is_api_get(call: Node<'_>, name: &str, noun: &str, src: &str) -> bool {
+    if !matches!(name, "get" | "get_by_id" | "show") {
+        return false;
+    }
+    let receiver = call
+        .child_by_field_id(fields::function())
+        .and_then(|f| f.child_by_field_id(fields::object()))
+        .map(|o| python::last_segment(text(o, src)));
+    receiver.is_some_and(|r| r.trim_start_matches('_').strip_prefix(noun).is_some_and(|rest| rest == "_api"))
 }
 
 /// Callees that load, update or delete one object by id (not a listing, not a constructor of an
@@ -123,7 +154,18 @@ fn is_lookup(name: &str) -> bool {
     let n = name.trim_start_matches('_');
     matches!(n, "get_by_id" | "filter_by" | "get_by_uuid" | "get" | "filter")
         || ["get_", "show_", "update_", "delete_", "remove_"].iter().any(|p| n.starts_with(p))
+        || n.ends_with("_get")
         || name.ends_with("_cls")
+}
+
+/// A getter of the method's own class, `self._get_conntrack_helper(context, id)`: when the parent id
+/// is ignored altogether, the class's lookup helper that takes the child id alone is the lookup.
+fn is_own_getter(call: Node<'_>, name: &str, src: &str) -> bool {
+    let receiver = call
+        .child_by_field_id(fields::function())
+        .and_then(|f| f.child_by_field_id(fields::object()))
+        .map(|o| text(o, src));
+    matches!(receiver, Some("self" | "cls")) && name.trim_start_matches('_').starts_with("get_")
 }
 
 /// Object lookups strict enough to report when the parent id is ignored altogether.
@@ -131,9 +173,11 @@ fn is_object_lookup(name: &str) -> bool {
     matches!(name.trim_start_matches('_'), "get_object" | "get_objects" | "get_by_id" | "filter_by" | "get_by_uuid")
 }
 
-/// The (parent, child) pairs of id parameters a sub-resource method takes: the child is `id`, or
+/// The (parent, child) pairs of id parameters a sub-resource method takes: the child is `id`,
 /// `<child>_id` where the method's name names the parent before the child (`update_policy_rule`
-/// with `rule_id` and `policy_id`). Associations (`add_router_to_l3_agent`) are not sub-resources.
+/// with `rule_id` and `policy_id`), or an id whose noun extends the parent's (`share_network_id` and
+/// `share_network_subnet_id` in a controller's `show`). Associations (`add_router_to_l3_agent`) are
+/// not sub-resources.
 fn pairs<'p>(name: &str, ids: &[&'p str]) -> Vec<(&'p str, &'p str)> {
     if name.starts_with('_') || name.contains("_to_") || name.contains("_from_") {
         return Vec::new();
@@ -142,10 +186,10 @@ fn pairs<'p>(name: &str, ids: &[&'p str]) -> Vec<(&'p str, &'p str)> {
     for &parent in ids.iter().filter(|p| **p != "id") {
         let pnoun = parent.trim_end_matches("_id");
         for &child in ids.iter().filter(|c| **c != parent) {
-            let ok = child == "id" || {
-                let cnoun = child.trim_end_matches("_id");
-                matches!((name.find(pnoun), name.rfind(cnoun)), (Some(p), Some(c)) if p + pnoun.len() <= c)
-            };
+            let cnoun = child.trim_end_matches("_id");
+            let ok = child == "id"
+                || cnoun.strip_prefix(pnoun).is_some_and(|rest| rest.starts_with('_'))
+                || matches!((name.find(pnoun), name.rfind(cnoun)), (Some(p), Some(c)) if p + pnoun.len() <= c);
             if ok {
                 out.push((parent, child));
             }
@@ -158,7 +202,7 @@ fn find<'t, 'p>(name: &str, calls: &[Node<'t>], ids: &[&'p str], body: Node<'t>,
     for (parent, child) in pairs(name, ids) {
         let pnoun = parent.trim_end_matches("_id");
         let check = calls.iter().copied().find(|&c| {
-            callee_last_name(c, src).is_some_and(|n| is_parent_check(n, pnoun))
+            callee_last_name(c, src).is_some_and(|n| is_parent_check(n, pnoun) || is_api_get(c, n, pnoun, src))
                 && passes(c, parent, src)
                 && !passes(c, child, src)
         });
@@ -167,8 +211,9 @@ fn find<'t, 'p>(name: &str, calls: &[Node<'t>], ids: &[&'p str], body: Node<'t>,
         let child_names = aliases(body, child, src);
         let Some(lookup) = calls.iter().copied().find(|&l| {
             l.start_byte() >= from
-                && callee_last_name(l, src)
-                    .is_some_and(|n| if check.is_some() { is_lookup(n) } else { is_object_lookup(n) })
+                && callee_last_name(l, src).is_some_and(|n| {
+                    if check.is_some() { is_lookup(n) } else { is_object_lookup(n) || is_own_getter(l, n, src) }
+                })
                 && child_names.iter().any(|c| passes(l, c, src))
         }) else {
             continue;
@@ -177,7 +222,7 @@ fn find<'t, 'p>(name: &str, calls: &[Node<'t>], ids: &[&'p str], body: Node<'t>,
         if scoped_by(parent) || parent_vars.iter().any(|v| scoped_by(v)) {
             continue; // scoped by the parent
         }
-        let ignored = check.is_none() && child == "id" && name.contains(pnoun) && !mentions(body, parent, src);
+        let ignored = check.is_none() && child == "id" && name.contains(pnoun) && !uses_variable(body, parent, src);
         if check.is_none() && !ignored {
             continue;
         }
@@ -290,6 +335,21 @@ fn mentions(node: Node<'_>, name: &str, src: &str) -> bool {
             if n.kind() == "identifier" && text(n, src) == name { Visit::Stop } else { Visit::Descend }
         },
     )
+}
+
+/// Is the variable `name` read in `node`? An attribute (`obj.router_id`) or a keyword (`router_id=…`)
+/// of that name is not the variable.
+fn uses_variable(node: Node<'_>, name: &str, src: &str) -> bool {
+    let mut not_variables: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    python::preorder(node, |n| {
+        match n.kind() {
+            "attribute" => not_variables.extend(n.child_by_field_id(fields::attribute()).map(|a| a.id())),
+            "keyword_argument" => not_variables.extend(n.child_by_field_id(fields::name()).map(|a| a.id())),
+            "identifier" if text(n, src) == name && !not_variables.contains(&n.id()) => return Visit::Stop,
+            _ => {}
+        }
+        Visit::Descend
+    })
 }
 
 /// Is there, after `from`, a comparison that reads the parent id or the parent object (`port.device_id

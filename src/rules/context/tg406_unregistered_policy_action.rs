@@ -44,7 +44,7 @@ impl Rule for UnregisteredPolicyAction {
             }
         } else if let Some(call) = checked {
             let names = constants.values(call.action, src, func);
-            if !names.iter().any(|n| policy::is_unresolved(n)) {
+            if names.iter().all(|n| !policy::is_unresolved(n) || policy::is_anchored_pattern(n)) {
                 let message = format!(
                     "`{}` checks the policy {{missing}}, which no policy module of this project registers: oslo.policy applies its `default` rule to an unknown name instead of failing, so this is not the check its author meant.{{nearest}} Register the rule (`policy.DocumentedRuleDefault(name=...)`) or fix the name.",
                     python::shorten(cx.node_text(call.call), 80)
