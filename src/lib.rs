@@ -27,6 +27,7 @@ pub mod rules;
 pub mod safe_fs;
 pub mod scan;
 pub mod selection;
+pub mod server;
 pub mod source;
 pub mod suppress;
 pub mod triage;

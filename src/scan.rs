@@ -75,6 +75,23 @@ pub fn scan_plans(
     plans: &[Plan],
     options: &ScanOptions<'_>,
 ) -> Result<Scan> {
+    scan_with_overlay(files, plan_of, plans, options, &Overlay::new())
+}
+
+/// Contents that replace files on disk, by absolute path: an editor's unsaved buffers, standard input
+/// read as a file (`check --stdin-filename`). An overlaid file need not exist on disk.
+pub type Overlay = std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>;
+
+/// [`scan_plans`] with the files in `overlay` analysed from their overlaid contents instead of the
+/// disk (never from or into the cache); every other file as usual, so the project index still spans
+/// the whole set. The one entry point the editor loop and standard input use.
+pub fn scan_with_overlay(
+    files: &[discover::Candidate],
+    plan_of: &[usize],
+    plans: &[Plan],
+    options: &ScanOptions<'_>,
+    overlay: &Overlay,
+) -> Result<Scan> {
     let mut cache_warning = None;
     let engines: Vec<(engine::Engine, Option<cache::Cache>, u64)> = plans
         .iter()
@@ -99,7 +116,21 @@ pub fn scan_plans(
             .zip(plan_of)
             .map_init(engine::new_parser, |parser, (file, &plan)| {
                 let (engine, cache, limit) = &engines[plan];
-                let outcome = obtain(engine, parser, file, cache.as_ref(), now, *limit);
+                let overlaid = (!overlay.is_empty())
+                    .then(|| std::path::absolute(&file.path).ok().and_then(|p| overlay.get(&p)))
+                    .flatten();
+                let outcome = match overlaid {
+                    Some(bytes) if bytes.len() as u64 > *limit => {
+                        let e = safe_fs::ReadError::TooLarge { size: bytes.len() as u64, limit: *limit };
+                        let notes = vec![e.notification(&file.display)];
+                        Outcome { analysis: Default::default(), notes, update: None, from_cache: false }
+                    }
+                    Some(bytes) => {
+                        let (analysis, notes) = analyse_bytes(engine, parser, file, bytes);
+                        Outcome { analysis, notes, update: None, from_cache: false }
+                    }
+                    None => obtain(engine, parser, file, cache.as_ref(), now, *limit),
+                };
                 if let Some(p) = progress {
                     p.inc(1);
                 }

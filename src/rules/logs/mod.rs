@@ -22,7 +22,7 @@ pub use options::{declares_secret, option_declaration, record_secret_option};
 pub use sources::{string_literal, value_source};
 
 use crate::checker::Checker;
-use crate::finding::{Finding, Related};
+use crate::finding::{Applicability, Finding, Fix, Related};
 use crate::python::fields;
 use crate::python::{self, named_children};
 use crate::rules::Triggers;
@@ -274,7 +274,14 @@ pub fn sink_hits(call: Node<'_>, args: &[Node<'_>], cx: &mut Checker<'_>, kind: 
 }
 
 /// Reports `hit` on `node` (deferred on the option index when the hit needs it) and annotates it.
-pub fn report_hit(rule: &'static str, node: Node<'_>, hit: &Hit, message: String, cx: &mut Checker<'_>) {
+pub fn report_hit(
+    rule: &'static str,
+    node: Node<'_>,
+    hit: &Hit,
+    message: String,
+    cx: &mut Checker<'_>,
+    fix: Option<Fix>,
+) {
     let annotation = hit.annotation(cx);
     let (start, end) = (node.start_byte(), node.end_byte());
     let finding = match &hit.option {
@@ -282,6 +289,70 @@ pub fn report_hit(rule: &'static str, node: Node<'_>, hit: &Hit, message: String
         None => cx.report_range(rule, start, end, message),
     };
     annotation.apply(finding);
+    finding.fix = fix;
+}
+
+/// TG302's fix: `context.to_dict()` logged directly becomes `context.get_logging_values()` (unsafe: the
+/// record shows fewer fields). None when the context reaches the log through a local (the local may
+/// have other uses) or is logged some other way (`vars(context)`).
+pub fn logging_values_fix(hit: &Hit, cx: &Checker<'_>) -> Option<Fix> {
+    const CALL: &str = "to_dict()";
+    let (start, end) = hit.range;
+    let text = cx.text().get(start..end)?;
+    if hit.carrier.is_some() || !text.ends_with(&format!(".{CALL}")) {
+        return None;
+    }
+    Some(Fix {
+        title: "Log `get_logging_values()` instead of `to_dict()`".into(),
+        applicability: Applicability::Unsafe,
+        edits: vec![cx.edit(end - CALL.len(), end, "get_logging_values()")],
+    })
+}
+
+/// TG301's fix: the logged value wrapped in `strutils.mask_password(...)` (unsafe: it changes the
+/// record, and masks only `password=…`-shaped text, so a bare secret still needs review), importing
+/// `strutils` from `oslo_utils` before the module's first import when it is not bound. None when the
+/// value reaches the log through a local, or the module has no import to put the new one next to.
+pub fn mask_fix(hit: &Hit, cx: &Checker<'_>) -> Option<Fix> {
+    let (start, end) = hit.range;
+    if hit.carrier.is_some() || cx.text().get(start..end).is_none() {
+        return None;
+    }
+    let mut edits = Vec::new();
+    let call = match cx.imports.binds("strutils") {
+        Some("oslo_utils.strutils") => "strutils.mask_password(",
+        Some(_) => return None,
+        None => {
+            let at = import_place(cx).filter(|&at| at <= start)?;
+            edits.push(cx.edit(at, at, "from oslo_utils import strutils\n"));
+            "strutils.mask_password("
+        }
+    };
+    edits.push(cx.edit(start, start, call));
+    edits.push(cx.edit(end, end, ")"));
+    Some(Fix {
+        title: "Mask the value with `strutils.mask_password()`".into(),
+        applicability: Applicability::Unsafe,
+        edits,
+    })
+}
+
+/// Where `from oslo_utils import strutils` goes: in alphabetical order among the module's top-level
+/// `oslo_*` imports (the OpenStack import order), else before its first import. None without imports.
+fn import_place(cx: &Checker<'_>) -> Option<usize> {
+    let imports: Vec<(Node<'_>, &str)> = python::statements(cx.root())
+        .filter(|s| matches!(s.kind(), "import_statement" | "import_from_statement"))
+        .map(|s| (s, cx.node_text(s).split_whitespace().nth(1).unwrap_or("")))
+        .collect();
+    let oslo: Vec<&(Node<'_>, &str)> = imports.iter().filter(|(_, m)| m.starts_with("oslo")).collect();
+    if let Some((s, _)) = oslo.iter().find(|(_, m)| *m > "oslo_utils") {
+        return Some(s.start_byte());
+    }
+    if let Some((s, _)) = oslo.last() {
+        let line_end = cx.text()[s.end_byte()..].find('\n').map(|i| s.end_byte() + i + 1)?;
+        return Some(line_end);
+    }
+    imports.first().map(|(s, _)| s.start_byte())
 }
 
 /// Why a secret hit is sensitive, for messages: "a credential (the name says `token`)".

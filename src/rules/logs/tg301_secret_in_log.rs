@@ -49,7 +49,8 @@ impl Rule for SecretInLog {
             hit.describe(),
             why_secret(hit)
         );
-        report_hit(self.id(), node, hit, message, cx);
+        let fix = super::mask_fix(hit, cx);
+        report_hit(self.id(), node, hit, message, cx, fix);
     }
 }
 

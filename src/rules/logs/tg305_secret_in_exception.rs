@@ -43,6 +43,6 @@ impl Rule for SecretInException {
             hit.describe(),
             why_secret(hit)
         );
-        report_hit(self.id(), node, hit, message, cx);
+        report_hit(self.id(), node, hit, message, cx, None);
     }
 }
