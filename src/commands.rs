@@ -52,10 +52,8 @@ pub fn run(cli: crate::cli::Cli) -> Result<Exit> {
             print_stdout(&format!("{}\n", tree.root_node().to_sexp()))?;
             Ok(Exit::Clean)
         }
-        Command::Server => {
-            crate::server::run()?;
-            Ok(Exit::Clean)
-        }
+        // The language server sits beside this module: `crate::run` starts it.
+        Command::Server => bail!("`trunkguard server` is started by trunkguard::run"),
     }
 }
 

@@ -54,9 +54,13 @@ fn render_with(report: &Report, color: bool, summary: bool, frames: bool) -> Str
         if report.is_clean() {
             let _ = writeln!(out, "No findings; {} scanned.", plural(report.files_scanned));
         } else {
+            // With the full output only (concise is one line per finding, then the summary), before the
+            // summary, which stays the last line.
+            if frames {
+                out.push_str(&fixable_summary(report));
+            }
             out.push_str(&report.summary());
             out.push('\n');
-            out.push_str(&fixable_summary(report));
         }
     }
     out

@@ -1,0 +1,159 @@
+//! Fixes from the command line: `check --fix` (safe fixes; unsafe ones with `--unsafe-fixes`) writes
+//! the fixed files and reports what remains; `--diff` shows the changes and writes nothing; SARIF and
+//! JSON carry each fix; `--stdin-filename` analyses standard input as a file of the project.
+
+mod common;
+
+use predicates::prelude::*;
+use std::path::Path;
+
+const SOURCE: &str = "\
+import logging
+
+from oslo_config import cfg
+
+LOG = logging.getLogger(__name__)
+
+opts = [
+    cfg.StrOpt('admin_password', help='The admin password.'),
+]
+
+
+def sync(client):
+    try:
+        client.sync()
+    except:
+        LOG.warning('sync failed')
+";
+
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mod.py"), SOURCE).unwrap();
+    dir
+}
+
+fn read(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("mod.py")).unwrap()
+}
+
+#[test]
+fn fix_applies_safe_fixes_and_reports_what_remains() {
+    let dir = project();
+    let out = common::trunkguard_defaults_in(dir.path())
+        .args(["check", "--no-cache", "--fix", "--output-format", "concise", "mod.py"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("fixed 1 finding in 1 file"));
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(!stdout.contains("TG306"), "fixed: {stdout}");
+    assert!(stdout.contains("TG203"), "unsafe fix not applied: {stdout}");
+    let fixed = read(dir.path());
+    assert!(fixed.contains("cfg.StrOpt('admin_password', help='The admin password.', secret=True),"), "{fixed}");
+    assert!(fixed.contains("    except:\n"), "{fixed}");
+}
+
+#[test]
+fn unsafe_fixes_apply_only_when_asked() {
+    let dir = project();
+    common::trunkguard_defaults_in(dir.path())
+        .args(["check", "--no-cache", "--fix", "--unsafe-fixes", "mod.py"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("fixed 2 findings in 1 file"));
+    let fixed = read(dir.path());
+    assert!(fixed.contains("    except Exception:\n"), "{fixed}");
+    assert!(fixed.contains("secret=True"), "{fixed}");
+}
+
+#[test]
+fn diff_shows_the_fixes_and_writes_nothing() {
+    let dir = project();
+    let out = common::trunkguard_defaults_in(dir.path())
+        .args(["check", "--no-cache", "--diff", "--unsafe-fixes", "mod.py"])
+        .assert()
+        .code(1);
+    let diff = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(diff.starts_with("--- a/mod.py\n+++ b/mod.py\n"), "{diff}");
+    assert!(diff.contains("\n-    except:\n+    except Exception:\n"), "{diff}");
+    assert_eq!(read(dir.path()), SOURCE, "--diff writes nothing");
+    // Nothing to fix: exit 0 and no diff.
+    std::fs::write(dir.path().join("mod.py"), "x = 1\n").unwrap();
+    common::trunkguard_defaults_in(dir.path())
+        .args(["check", "--no-cache", "--diff", "mod.py"])
+        .assert()
+        .code(0)
+        .stdout("");
+}
+
+#[cfg(unix)]
+#[test]
+fn fix_never_writes_through_a_symlink() {
+    let dir = project();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("target.py"), SOURCE).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("target.py"), dir.path().join("link.py")).unwrap();
+    common::trunkguard_defaults_in(dir.path()).args(["check", "--no-cache", "--fix", "link.py"]).assert().code(1);
+    assert_eq!(std::fs::read_to_string(outside.path().join("target.py")).unwrap(), SOURCE);
+    assert!(std::fs::symlink_metadata(dir.path().join("link.py")).unwrap().file_type().is_symlink());
+}
+
+#[test]
+fn sarif_and_json_carry_the_fixes() {
+    let dir = project();
+    let sarif = common::sarif_in(dir.path(), &["--select", "TG203,TG306", "mod.py"]);
+    common::assert_schema_valid(&sarif);
+    let results = common::results(&sarif);
+    let tg306 = results.iter().find(|r| r["ruleId"] == "TG306").unwrap();
+    let fix = &tg306["fixes"][0];
+    assert_eq!(fix["description"]["text"], "Add `secret=True`");
+    assert_eq!(fix["properties"]["applicability"], "safe");
+    let change = &fix["artifactChanges"][0];
+    assert_eq!(change["artifactLocation"]["uri"], "mod.py");
+    let replacement = &change["replacements"][0];
+    assert_eq!(replacement["insertedContent"]["text"], ", secret=True");
+    let region = &replacement["deletedRegion"];
+    assert_eq!((region["startLine"].as_i64(), region["startColumn"].as_i64()), (Some(8), Some(60)));
+    assert_eq!((region["endLine"].as_i64(), region["endColumn"].as_i64()), (Some(8), Some(60)));
+    let tg203 = results.iter().find(|r| r["ruleId"] == "TG203").unwrap();
+    assert_eq!(tg203["fixes"][0]["properties"]["applicability"], "unsafe");
+    let out = common::trunkguard_defaults_in(dir.path())
+        .args(["check", "--no-cache", "--output-format", "json", "mod.py"])
+        .assert()
+        .code(1);
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let fix = &json["findings"].as_array().unwrap().iter().find(|f| f["rule"] == "TG306").unwrap()["fix"];
+    assert_eq!(fix["applicability"], "safe");
+    assert_eq!(fix["edits"][0]["replacement"], ", secret=True");
+}
+
+#[test]
+fn standard_input_is_analysed_as_the_named_file() {
+    let dir = project();
+    std::fs::create_dir(dir.path().join("pkg")).unwrap();
+    // Its configuration applies (pkg/ ignores TG203), and it need not exist on disk.
+    std::fs::write(dir.path().join("pkg/trunkguard.toml"), "ignore = [\"TG203\"]\n").unwrap();
+    let out = common::trunkguard_defaults_in(dir.path())
+        .args(["check", "--no-cache", "--output-format", "concise", "--stdin-filename", "pkg/new.py", "-"])
+        .write_stdin(SOURCE)
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.starts_with("pkg/new.py:8:5: TG306 [*] "), "{stdout}");
+    assert!(!stdout.contains("TG203"), "{stdout}");
+    assert!(!dir.path().join("pkg/new.py").exists());
+    // With --fix, the fixed source goes to standard output; nothing is written.
+    common::trunkguard_defaults_in(dir.path())
+        .args(["check", "--no-cache", "--fix", "--stdin-filename", "pkg/new.py", "-"])
+        .write_stdin(SOURCE)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("help='The admin password.', secret=True),"));
+    assert!(!dir.path().join("pkg/new.py").exists());
+    // `-` without a name, or a name with other paths, is a usage error.
+    common::trunkguard_defaults_in(dir.path()).args(["check", "-"]).write_stdin("").assert().code(2);
+    common::trunkguard_defaults_in(dir.path())
+        .args(["check", "--stdin-filename", "a.py", "mod.py"])
+        .write_stdin("")
+        .assert()
+        .code(2);
+}
