@@ -95,8 +95,8 @@ pub struct CheckArgs {
     /// source on standard output instead.
     #[arg(long, conflicts_with = "diff")]
     pub fix: bool,
-    /// Also apply fixes that change behaviour (TG203 `except Exception:`, TG301 masking, TG302
-    /// `get_logging_values()`): review them.
+    /// Also apply fixes that change behaviour (TG203 `except Exception:`, TG301 `'***'` for a logged
+    /// secret, TG302 `get_logging_values()`): review them.
     #[arg(long)]
     pub unsafe_fixes: bool,
     /// Print the fixes as a unified diff and write nothing; exit status 1 when there would be changes.

@@ -385,7 +385,13 @@ pub fn analyse(
         force_exclude: args.force_exclude,
         root: &root,
     };
-    let found = discover_with_overlay(args, &walk, cwd, overlay)?;
+    // Standard input is analysed as a file of its project: the project is scanned with it (the result
+    // cache makes that cheap) so cross-file facts count, and only its findings are reported. Only a
+    // real project (a git root or a configuration file), never a working directory that is neither.
+    let stdin = args.stdin_filename.as_ref().filter(|_| discover::vcs_root(&start).is_some() || config.file.is_some());
+    let mut roots = args.paths.clone();
+    roots.extend(stdin.map(|_| root.clone()));
+    let found = discover_with_overlay(args, &roots, &walk, cwd, overlay)?;
     before_scan(&found.files)?;
     triage.scanned = Some(found.files.iter().map(|c| c.display.clone()).collect());
     let progress = (found.files.len() > PROGRESS_THRESHOLD && !args.quiet && std::io::stderr().is_terminal())
@@ -417,6 +423,12 @@ pub fn analyse(
     let not_run = if review { not_run(&per_file, &triage, &options)? } else { BTreeMap::new() };
     let found = discover::Discovery { files: std::mem::take(&mut per_file.files), notifications: found.notifications };
     let mut scan = crate::scan::scan_with_overlay(&found.files, &per_file.plan_of, &per_file.plans, &options, overlay)?;
+    if let Some(name) = stdin {
+        let shown = discover::display_path(name, cwd);
+        scan.findings.retain(|(path, _)| *path == shown);
+        scan.notifications.retain(|n| n.path.as_deref().is_none_or(|p| p == shown));
+        scan.files_scanned = 1;
+    }
     if let Some(p) = progress {
         p.finish_and_clear();
     }
@@ -441,18 +453,20 @@ pub fn analyse(
     Ok(Some(Analysed { report, files: found.files, incomplete, cache_warning: scan.cache_warning.take() }))
 }
 
-/// Discovery of `args.paths`, plus the overlaid files: a path named on the command line that exists only
+/// Discovery of `roots` (the paths given, and the project of a file read from standard input), plus the
+/// overlaid files: a path named on the command line that exists only
 /// in `overlay` (standard input named as a new file, an editor's unsaved buffer) is a file to analyse,
 /// unless `--force-exclude` excludes it.
 fn discover_with_overlay(
     args: &CheckArgs,
+    roots: &[PathBuf],
     walk: &discover::WalkOptions<'_>,
     cwd: &Path,
     overlay: &Overlay,
 ) -> Result<discover::Discovery> {
     let absolute = |p: &Path| std::path::absolute(cwd.join(p)).unwrap_or_else(|_| cwd.join(p));
     let on_disk: Vec<PathBuf> =
-        args.paths.iter().filter(|p| !overlay.contains_key(&absolute(p)) || p.exists()).cloned().collect();
+        roots.iter().filter(|p| !overlay.contains_key(&absolute(p)) || p.exists()).cloned().collect();
     let mut found = discover::discover_with(&on_disk, walk, cwd)?;
     let known: std::collections::BTreeSet<PathBuf> = found.files.iter().map(|c| absolute(&c.path)).collect();
     for key in overlay.keys().filter(|k| !known.contains(*k)) {

@@ -24,6 +24,11 @@ def sync(client):
         client.sync()
     except:
         LOG.warning('sync failed')
+
+
+def login(user, password):
+    LOG.debug('login %s with %s', user, password)
+    LOG.debug(f'login {user} with {password}')
 ";
 
 fn project() -> tempfile::TempDir {
@@ -56,13 +61,17 @@ fn fix_applies_safe_fixes_and_reports_what_remains() {
 fn unsafe_fixes_apply_only_when_asked() {
     let dir = project();
     common::trunkguard_defaults_in(dir.path())
-        .args(["check", "--no-cache", "--fix", "--unsafe-fixes", "mod.py"])
+        .args(["check", "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "concise", "mod.py"])
         .assert()
-        .code(0)
-        .stderr(predicate::str::contains("fixed 2 findings in 1 file"));
+        .code(1)
+        .stdout(predicate::str::contains("mod.py:21:5: TG301 "))
+        .stderr(predicate::str::contains("fixed 3 findings in 1 file"));
     let fixed = read(dir.path());
     assert!(fixed.contains("    except Exception:\n"), "{fixed}");
     assert!(fixed.contains("secret=True"), "{fixed}");
+    assert!(fixed.contains("LOG.debug('login %s with %s', user, '***')"), "{fixed}");
+    // No quote inside an f-string's braces (a syntax error before Python 3.12): that one stays.
+    assert!(fixed.contains("LOG.debug(f'login {user} with {password}')"), "{fixed}");
 }
 
 #[test]
@@ -141,12 +150,13 @@ fn standard_input_is_analysed_as_the_named_file() {
     assert!(stdout.starts_with("pkg/new.py:8:5: TG306 [*] "), "{stdout}");
     assert!(!stdout.contains("TG203"), "{stdout}");
     assert!(!dir.path().join("pkg/new.py").exists());
-    // With --fix, the fixed source goes to standard output; nothing is written.
+    // With --fix, the fixed source goes to standard output (the TG301 findings, unsafe fixes, remain:
+    // exit 1); nothing is written.
     common::trunkguard_defaults_in(dir.path())
         .args(["check", "--no-cache", "--fix", "--stdin-filename", "pkg/new.py", "-"])
         .write_stdin(SOURCE)
         .assert()
-        .code(0)
+        .code(1)
         .stdout(predicate::str::contains("help='The admin password.', secret=True),"));
     assert!(!dir.path().join("pkg/new.py").exists());
     // `-` without a name, or a name with other paths, is a usage error.
@@ -156,4 +166,27 @@ fn standard_input_is_analysed_as_the_named_file() {
         .write_stdin("")
         .assert()
         .code(2);
+}
+
+/// Standard input is analysed as a file of its project: an option another file declares `secret=True`
+/// makes its logging a TG301 finding, and only the named file's findings are reported.
+#[test]
+fn standard_input_sees_the_project_around_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("trunkguard.toml"), "").unwrap();
+    std::fs::write(
+        dir.path().join("options.py"),
+        "from oslo_config import cfg\n\nopts = [cfg.StrOpt('connection', secret=True)]\n\n\ntry:\n    x()\nexcept:\n    pass\n",
+    )
+    .unwrap();
+    let reads = "from oslo_config import cfg\nfrom oslo_log import log\n\nLOG = log.getLogger(__name__)\nLOG.info('db: %s', cfg.CONF.database.connection)\n";
+    let out = common::trunkguard_defaults_in(dir.path())
+        .args(["check", "--no-cache", "--output-format", "concise", "--stdin-filename", "reads.py", "-"])
+        .write_stdin(reads)
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("reads.py:5:1: TG301 "), "{stdout}");
+    assert_eq!(lines.len(), 2, "the bare except of options.py is not reported: {stdout}");
 }

@@ -111,6 +111,8 @@ struct Server {
     watch_config: bool,
     /// Use the result cache (initialization option `cache`, default on).
     cache: bool,
+    /// The last analysis error shown (an invalid configuration is shown once, not on every keystroke).
+    last_error: Option<String>,
     next_request: i32,
 }
 
@@ -157,6 +159,7 @@ impl Server {
             cache: params.initialization_options.as_ref().and_then(|o| o.get("cache")).and_then(|c| c.as_bool())
                 != Some(false),
             next_request: 0,
+            last_error: None,
         }
     }
 
@@ -342,13 +345,12 @@ impl Server {
     /// Publishes a job's results for every document still at the version analysed; the others wait for
     /// the next job (already due: their edit scheduled it).
     fn finish_job(&mut self, outcome: Outcome) -> Result<()> {
-        if let Some(error) = outcome.error {
-            let message = format!("trunkguard: {error}");
-            self.notify(
-                notif::ShowMessage::METHOD,
-                lsp_types::ShowMessageParams { typ: lsp_types::MessageType::ERROR, message },
-            )?;
+        if outcome.error.is_some() && outcome.error != self.last_error {
+            let message = format!("trunkguard: {}", outcome.error.as_deref().unwrap_or_default());
+            let params = lsp_types::ShowMessageParams { typ: lsp_types::MessageType::ERROR, message };
+            self.notify(notif::ShowMessage::METHOD, params)?;
         }
+        self.last_error = outcome.error;
         for result in outcome.docs {
             let Some(doc) = self.documents.get(&result.uri) else { continue };
             if doc.version != result.version {

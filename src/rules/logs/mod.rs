@@ -309,50 +309,23 @@ pub fn logging_values_fix(hit: &Hit, cx: &Checker<'_>) -> Option<Fix> {
     })
 }
 
-/// TG301's fix: the logged value wrapped in `strutils.mask_password(...)` (unsafe: it changes the
-/// record, and masks only `password=…`-shaped text, so a bare secret still needs review), importing
-/// `strutils` from `oslo_utils` before the module's first import when it is not bound. None when the
-/// value reaches the log through a local, or the module has no import to put the new one next to.
-pub fn mask_fix(hit: &Hit, cx: &Checker<'_>) -> Option<Fix> {
+/// TG301's fix: the secret logged directly becomes the string `'***'` (unsafe: the record no longer
+/// shows it). Not `strutils.mask_password(value)`: that masks only `password=…`-shaped text, so a bare
+/// secret would pass through it unmasked while the finding went away. None when the value reaches the
+/// log through a local (the local may have other uses) or sits in an f-string's braces (a quote there
+/// is a syntax error before Python 3.12).
+pub fn redact_fix(hit: &Hit, cx: &Checker<'_>) -> Option<Fix> {
     let (start, end) = hit.range;
-    if hit.carrier.is_some() || cx.text().get(start..end).is_none() {
+    cx.text().get(start..end)?;
+    let before = cx.text()[..start].trim_end().chars().next_back();
+    if hit.carrier.is_some() || before == Some('{') {
         return None;
     }
-    let mut edits = Vec::new();
-    let call = match cx.imports.binds("strutils") {
-        Some("oslo_utils.strutils") => "strutils.mask_password(",
-        Some(_) => return None,
-        None => {
-            let at = import_place(cx).filter(|&at| at <= start)?;
-            edits.push(cx.edit(at, at, "from oslo_utils import strutils\n"));
-            "strutils.mask_password("
-        }
-    };
-    edits.push(cx.edit(start, start, call));
-    edits.push(cx.edit(end, end, ")"));
     Some(Fix {
-        title: "Mask the value with `strutils.mask_password()`".into(),
+        title: "Log `'***'` instead of the secret".into(),
         applicability: Applicability::Unsafe,
-        edits,
+        edits: vec![cx.edit(start, end, "'***'")],
     })
-}
-
-/// Where `from oslo_utils import strutils` goes: in alphabetical order among the module's top-level
-/// `oslo_*` imports (the OpenStack import order), else before its first import. None without imports.
-fn import_place(cx: &Checker<'_>) -> Option<usize> {
-    let imports: Vec<(Node<'_>, &str)> = python::statements(cx.root())
-        .filter(|s| matches!(s.kind(), "import_statement" | "import_from_statement"))
-        .map(|s| (s, cx.node_text(s).split_whitespace().nth(1).unwrap_or("")))
-        .collect();
-    let oslo: Vec<&(Node<'_>, &str)> = imports.iter().filter(|(_, m)| m.starts_with("oslo")).collect();
-    if let Some((s, _)) = oslo.iter().find(|(_, m)| *m > "oslo_utils") {
-        return Some(s.start_byte());
-    }
-    if let Some((s, _)) = oslo.last() {
-        let line_end = cx.text()[s.end_byte()..].find('\n').map(|i| s.end_byte() + i + 1)?;
-        return Some(line_end);
-    }
-    imports.first().map(|(s, _)| s.start_byte())
 }
 
 /// Why a secret hit is sensitive, for messages: "a credential (the name says `token`)".

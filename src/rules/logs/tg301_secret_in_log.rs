@@ -49,7 +49,7 @@ impl Rule for SecretInLog {
             hit.describe(),
             why_secret(hit)
         );
-        let fix = super::mask_fix(hit, cx);
+        let fix = super::redact_fix(hit, cx);
         report_hit(self.id(), node, hit, message, cx, fix);
     }
 }
