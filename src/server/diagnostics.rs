@@ -199,9 +199,10 @@ fn related_information(
 }
 
 /// A note about the document (a syntax error, a file too large to analyse) as a diagnostic on its line.
-pub fn note_diagnostic(n: &Notification, lines: &Lines<'_>) -> Diagnostic {
+pub fn note_diagnostic(n: &Notification, lines: &Lines<'_>, encoding: Encoding) -> Diagnostic {
     let line = n.line.unwrap_or(1).saturating_sub(1) as u32;
-    let width = lines.line(line as usize).encode_utf16().count() as u32;
+    let end = lines.line_start(line as usize) + lines.line(line as usize).len();
+    let width = lines.position(end, encoding).character;
     Diagnostic {
         range: Range {
             start: lsp_types::Position { line, character: 0 },

@@ -252,6 +252,30 @@ mod tests {
         assert_eq!(lines.position(text.find('é').unwrap() + 1, Encoding::Utf16), pos(0, 5));
     }
 
+    proptest::proptest! {
+        /// Whatever the client sends (positions past the end, inside a surrogate pair) and whatever the
+        /// text, conversions land on a character boundary within the text, and round-trip.
+        #[test]
+        fn conversions_never_panic_and_round_trip(
+            text in "[a\\r\\né𝄞 ]{0,40}",
+            line in 0u32..8,
+            character in 0u32..60,
+            byte in 0usize..200,
+        ) {
+            let lines = Lines::new(&text);
+            for enc in [Encoding::Utf8, Encoding::Utf16, Encoding::Utf32] {
+                let at = lines.offset(Position { line, character }, enc);
+                proptest::prop_assert!(at <= text.len() && text.is_char_boundary(at));
+                let p = lines.position(byte, enc);
+                let back = lines.offset(p, enc);
+                proptest::prop_assert!(back <= text.len() && text.is_char_boundary(back));
+                if byte <= text.len() && text.is_char_boundary(byte) && !text[..byte].ends_with('\r') {
+                    proptest::prop_assert_eq!(back, byte);
+                }
+            }
+        }
+    }
+
     #[test]
     fn lines_break_at_crlf_and_lone_cr() {
         let lines = Lines::new("a\r\nb\rc\nd");

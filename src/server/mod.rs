@@ -197,10 +197,27 @@ impl Server {
                     self.respond(Response::new_ok(request.id, ()))?;
                     return Ok(false);
                 }
-                self.request(request)?;
+                let id = request.id.clone();
+                // Parameters that do not parse are the client's error, answered as such; the server
+                // goes on. Only a closed connection ends it.
+                if let Err(e) = self.request(request) {
+                    let Some(bad) = e.downcast_ref::<serde_json::Error>() else { return Err(e) };
+                    let message = format!("invalid parameters: {bad}");
+                    self.respond(Response::new_err(id, ErrorCode::InvalidParams as i32, message))?;
+                }
             }
             Message::Notification(n) if n.method == notif::Exit::METHOD => return Ok(true),
-            Message::Notification(n) => self.notification(n)?,
+            Message::Notification(n) => {
+                let method = n.method.clone();
+                if let Err(e) = self.notification(n) {
+                    let Some(bad) = e.downcast_ref::<serde_json::Error>() else { return Err(e) };
+                    let message = format!("trunkguard: ignored `{method}` with invalid parameters: {bad}");
+                    self.notify(
+                        notif::LogMessage::METHOD,
+                        lsp_types::LogMessageParams { typ: lsp_types::MessageType::WARNING, message },
+                    )?;
+                }
+            }
             Message::Response(_) => {} // to our registerCapability / showDocument: nothing to do
         }
         Ok(false)
@@ -363,7 +380,7 @@ impl Server {
                 .iter()
                 .map(|f| diagnostics::diagnostic(f, &uri, &lines, self.encoding, &self.root))
                 .collect();
-            diagnostics.extend(result.notes.iter().map(|n| diagnostics::note_diagnostic(n, &lines)));
+            diagnostics.extend(result.notes.iter().map(|n| diagnostics::note_diagnostic(n, &lines, self.encoding)));
             let version = Some(result.version);
             self.results.insert(result.uri.clone(), result);
             self.publish(&uri, diagnostics, version)?;
@@ -496,6 +513,11 @@ mod tests {
                    "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}}),
         );
         assert_eq!(none, json!([]));
+        // Parameters that do not parse: an error answer (or a log message), and the server goes on.
+        notify(&client, "textDocument/didOpen", json!({"textDocument": 7}));
+        client.sender.send(Message::Request(Request::new(6.into(), "textDocument/hover".into(), json!([])))).unwrap();
+        let Message::Response(r) = expect(&client, |m| matches!(m, Message::Response(_))) else { unreachable!() };
+        assert_eq!(r.error.map(|e| e.code), Some(ErrorCode::InvalidParams as i32));
         client.sender.send(Message::Request(Request::new(4.into(), "textDocument/rename".into(), json!({})))).unwrap();
         let Message::Response(r) = expect(&client, |m| matches!(m, Message::Response(_))) else { unreachable!() };
         assert_eq!(r.error.map(|e| e.code), Some(ErrorCode::MethodNotFound as i32));
