@@ -190,3 +190,49 @@ fn standard_input_sees_the_project_around_it() {
     assert!(lines[0].starts_with("reads.py:5:1: TG301 "), "{stdout}");
     assert_eq!(lines.len(), 2, "the bare except of options.py is not reported: {stdout}");
 }
+
+/// Every fix the rules offer on the fixtures, applied together (unsafe ones too): the fixed files still
+/// parse, the findings fixed are gone, and a second pass has nothing left to change.
+#[test]
+fn fixes_on_the_fixtures_leave_valid_code_and_nothing_to_redo() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&common::root().join("fixtures"), &dir.path().join("fixtures"));
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = common::trunkguard_defaults_in(dir.path())
+            .args(["check", "fixtures", "--no-cache", "--select", "ALL", "--output-format", "json", "-q"])
+            .args(args)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let fixable = |doc: &serde_json::Value| -> Vec<String> {
+        let findings = doc["findings"].as_array().unwrap();
+        findings.iter().filter(|f| !f["fix"].is_null() && f["suppressed"].is_null()).map(|f| f.to_string()).collect()
+    };
+    let syntax_errors = |doc: &serde_json::Value| -> usize {
+        doc["notifications"].as_array().unwrap().iter().filter(|n| n["id"] == "syntax-error").count()
+    };
+    let before = json(&[]);
+    assert!(fixable(&before).len() >= 5, "the fixtures exercise the fixes: {:?}", fixable(&before));
+    let after = json(&["--fix", "--unsafe-fixes"]);
+    assert_eq!(fixable(&after), Vec::<String>::new(), "every fix applied");
+    assert_eq!(syntax_errors(&after), syntax_errors(&before), "no fix breaks the syntax");
+    common::trunkguard_defaults_in(dir.path())
+        .args(["check", "fixtures", "--no-cache", "--select", "ALL", "--diff", "--unsafe-fixes"])
+        .assert()
+        .code(0)
+        .stdout("");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
