@@ -80,6 +80,28 @@ pub fn code_actions(
     out
 }
 
+/// The code action kind of "apply every safe fix in the file" (what editors run on save).
+pub fn fix_all_kind() -> CodeActionKind {
+    CodeActionKind::new("source.fixAll.trunkguard")
+}
+
+/// Every safe fix of the document's findings at once, as one edit of the whole text (overlapping
+/// fixes: the first; the rest after the next analysis). None when there is none.
+pub fn fix_all(uri: &Uri, text: &str, findings: &[Finding], encoding: Encoding) -> Option<CodeActionOrCommand> {
+    let safe = findings.iter().filter_map(|f| f.fix.as_ref()).filter(|x| x.applicability == Applicability::Safe);
+    let (fixed, applied) = crate::finding::apply_fixes(text, safe);
+    if applied == 0 {
+        return None;
+    }
+    let whole = Range { start: Position::default(), end: Lines::new(text).position(text.len(), encoding) };
+    Some(CodeActionOrCommand::CodeAction(CodeAction {
+        title: format!("trunkguard: apply {applied} safe fix{}", if applied == 1 { "" } else { "es" }),
+        kind: Some(fix_all_kind()),
+        edit: Some(workspace_edit(uri, vec![TextEdit { range: whole, new_text: fixed }])),
+        ..CodeAction::default()
+    }))
+}
+
 fn workspace_edit(uri: &Uri, edits: Vec<TextEdit>) -> WorkspaceEdit {
     WorkspaceEdit { changes: Some(HashMap::from([(uri.clone(), edits)])), ..WorkspaceEdit::default() }
 }
@@ -203,6 +225,36 @@ mod tests {
         let away = Range { start: Position { line: 0, character: 0 }, end: Position { line: 0, character: 3 } };
         let f = finding(text, "TG203", start, start + 7, None);
         assert!(code_actions(&uri, text, &[f], away, Encoding::Utf16, std::path::Path::new("/w")).is_empty());
+    }
+
+    #[test]
+    fn fix_all_applies_the_safe_fixes_only() {
+        let text = "opts = [cfg.StrOpt('password')]\ntry:\n    g()\nexcept:\n    pass\n";
+        let call_end = text.find(")]").unwrap();
+        let safe = Fix {
+            title: "Add `secret=True`".into(),
+            applicability: Applicability::Safe,
+            edits: vec![Edit { span: span(text, call_end, call_end), replacement: ", secret=True".into() }],
+        };
+        let at = text.find("except").unwrap() + 6;
+        let unsafe_ = Fix {
+            title: "Catch `Exception`".into(),
+            applicability: Applicability::Unsafe,
+            edits: vec![Edit { span: span(text, at, at), replacement: " Exception".into() }],
+        };
+        let findings = [
+            finding(text, "TG306", 8, call_end + 1, Some(safe)),
+            finding(text, "TG203", at - 6, at + 1, Some(unsafe_)),
+        ];
+        let uri: Uri = "file:///w/a.py".parse().unwrap();
+        let Some(CodeActionOrCommand::CodeAction(action)) = fix_all(&uri, text, &findings, Encoding::Utf16) else {
+            panic!("a fix-all action")
+        };
+        assert_eq!(action.kind, Some(fix_all_kind()));
+        let edit = &edits_of(&CodeActionOrCommand::CodeAction(action))[0];
+        assert_eq!(edit.range.end, Position { line: 5, character: 0 });
+        assert_eq!(edit.new_text, text.replace("('password')", "('password', secret=True)"));
+        assert!(fix_all(&uri, text, &findings[1..], Encoding::Utf16).is_none(), "unsafe fixes are not applied on save");
     }
 
     #[test]

@@ -100,7 +100,9 @@ pub fn run(job: &Job) -> Outcome {
 fn analyse(job: &Job) -> anyhow::Result<Vec<DocResult>> {
     let root = &job.root;
     let absolute = |p: &Path| std::path::absolute(root.join(p)).unwrap_or_else(|_| root.join(p));
-    let mut argv: Vec<std::ffi::OsString> = vec!["trunkguard".into(), "check".into(), "--quiet".into()];
+    // `--force-exclude`: an open document the configuration excludes gets no diagnostics, as in `check`.
+    let mut argv: Vec<std::ffi::OsString> =
+        vec!["trunkguard".into(), "check".into(), "--quiet".into(), "--force-exclude".into()];
     if !job.cache {
         argv.push("--no-cache".into());
     }

@@ -52,7 +52,7 @@ fn capabilities(encoding: Encoding) -> ServerCapabilities {
             ..TextDocumentSyncOptions::default()
         })),
         code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-            code_action_kinds: Some(vec![lsp_types::CodeActionKind::QUICKFIX]),
+            code_action_kinds: Some(vec![lsp_types::CodeActionKind::QUICKFIX, actions::fix_all_kind()]),
             ..CodeActionOptions::default()
         })),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
@@ -273,7 +273,7 @@ impl Server {
         let result = match request.method.as_str() {
             req::CodeActionRequest::METHOD => {
                 let p: lsp_types::CodeActionParams = serde_json::from_value(request.params)?;
-                serde_json::to_value(self.code_actions(&p.text_document.uri, p.range))?
+                serde_json::to_value(self.code_actions(&p.text_document.uri, p.range, p.context.only.as_deref()))?
             }
             req::HoverRequest::METHOD => {
                 let p: lsp_types::HoverParams = serde_json::from_value(request.params)?;
@@ -306,12 +306,31 @@ impl Server {
 
     /// The code actions for `range`, from the latest results if they are for the document's current
     /// text (an action computed on older text would edit the wrong place).
-    fn code_actions(&self, uri: &Uri, range: lsp_types::Range) -> Vec<lsp_types::CodeActionOrCommand> {
+    /// `only`: the kinds the client asks for (`source.fixAll` on save); none: every kind.
+    fn code_actions(
+        &self,
+        uri: &Uri,
+        range: lsp_types::Range,
+        only: Option<&[lsp_types::CodeActionKind]>,
+    ) -> Vec<lsp_types::CodeActionOrCommand> {
         let Some(doc) = self.documents.get(uri.as_str()) else { return Vec::new() };
         let Some(result) = self.results.get(uri.as_str()).filter(|r| r.version == doc.version) else {
             return Vec::new();
         };
-        actions::code_actions(uri, &doc.text, &result.findings, range, self.encoding, &self.root)
+        // A requested kind takes in its sub-kinds: `source` and `source.fixAll` both mean fix-all.
+        let wants = |kind: &lsp_types::CodeActionKind| {
+            only.is_none_or(|o| {
+                o.iter().any(|k| kind.as_str() == k.as_str() || kind.as_str().starts_with(&format!("{}.", k.as_str())))
+            })
+        };
+        let mut out = Vec::new();
+        if wants(&lsp_types::CodeActionKind::QUICKFIX) {
+            out = actions::code_actions(uri, &doc.text, &result.findings, range, self.encoding, &self.root);
+        }
+        if wants(&actions::fix_all_kind()) {
+            out.extend(actions::fix_all(uri, &doc.text, &result.findings, self.encoding));
+        }
+        out
     }
 
     /// Opens the rule's documentation in the client (`window/showDocument`), or shows its summary.

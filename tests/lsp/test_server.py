@@ -143,6 +143,7 @@ async def test_open_edit_fix_suppress_hover(client: LanguageClient):
     actions = await code_actions(client, uri, 6)
     titles = [a.title for a in actions]
     assert "TG306: Add `secret=True`" in titles, titles
+    assert "trunkguard: apply 1 safe fix" in titles, titles
     fix = next(a for a in actions if a.title == "TG306: Add `secret=True`")
     assert fix.kind == types.CodeActionKind.QuickFix and fix.is_preferred
     text = apply(text, fix.edit.changes[uri])
