@@ -41,7 +41,8 @@ pub fn run(cli: crate::cli::Cli) -> Result<Exit> {
             Ok(Exit::Clean)
         }
         Command::Config(args) => {
-            let config = load_config(&args.config, &args.path)?;
+            let cwd = std::env::current_dir().context("cannot determine the working directory")?;
+            let config = load_config(&args.config, &args.path, &cwd)?;
             print_stdout(&config::describe(&config, &BTreeMap::new()))?;
             Ok(Exit::Clean)
         }
@@ -94,8 +95,7 @@ fn report_error(e: &dyn std::fmt::Display) -> bool {
 
 /// The configuration for a run: `--config FILE`, else the nearest file at or above `start`, unless
 /// `--isolated`.
-fn load_config(source: &ConfigSource, start: &Path) -> Result<Config> {
-    let cwd = std::env::current_dir().context("cannot determine the working directory")?;
+fn load_config(source: &ConfigSource, start: &Path, cwd: &Path) -> Result<Config> {
     let file = match (&source.config, source.isolated) {
         (_, true) => None,
         (Some(file), false) => Some(file.clone()),
@@ -103,7 +103,7 @@ fn load_config(source: &ConfigSource, start: &Path) -> Result<Config> {
     };
     match file {
         Some(file) => Ok(config::load(&file, &rules::ids())?),
-        None => Ok(Config { root: cwd, ..Config::default() }),
+        None => Ok(Config { root: cwd.to_path_buf(), ..Config::default() }),
     }
 }
 
@@ -363,7 +363,7 @@ pub fn analyse(
     before_scan: &dyn Fn(&[discover::Candidate]) -> Result<()>,
 ) -> Result<Option<Analysed>> {
     let start = common_start(&args.paths, cwd);
-    let config = load_config(&args.config, &start)?;
+    let config = load_config(&args.config, &start, cwd)?;
     let settings = with_command_line(config.settings.clone(), args);
     let rules = selection::resolve_with(settings.select.as_deref(), &settings.extend_select, &settings.ignore)?;
     let excludes = discover::exclude_set(&settings.exclude)?;

@@ -120,15 +120,7 @@ pub fn scan_with_overlay(
                     .then(|| std::path::absolute(&file.path).ok().and_then(|p| overlay.get(&p)))
                     .flatten();
                 let outcome = match overlaid {
-                    Some(bytes) if bytes.len() as u64 > *limit => {
-                        let e = safe_fs::ReadError::TooLarge { size: bytes.len() as u64, limit: *limit };
-                        let notes = vec![e.notification(&file.display)];
-                        Outcome { analysis: Default::default(), notes, update: None, from_cache: false }
-                    }
-                    Some(bytes) => {
-                        let (analysis, notes) = analyse_bytes(engine, parser, file, bytes);
-                        Outcome { analysis, notes, update: None, from_cache: false }
-                    }
+                    Some(bytes) => from_overlay(engine, parser, file, bytes, *limit),
                     None => obtain(engine, parser, file, cache.as_ref(), now, *limit),
                 };
                 if let Some(p) = progress {
@@ -282,6 +274,24 @@ fn obtain(
         (key.to_string(), entry)
     });
     Outcome { analysis, notes, update, from_cache: false }
+}
+
+/// One file's analysis from its overlaid contents (never cached: they are not the file on disk), with
+/// the size limit a file read from disk has.
+fn from_overlay(
+    engine: &engine::Engine,
+    parser: &mut tree_sitter::Parser,
+    file: &discover::Candidate,
+    bytes: &[u8],
+    limit: u64,
+) -> Outcome {
+    if bytes.len() as u64 > limit {
+        let e = safe_fs::ReadError::TooLarge { size: bytes.len() as u64, limit };
+        let notes = vec![e.notification(&file.display)];
+        return Outcome { analysis: Default::default(), notes, update: None, from_cache: false };
+    }
+    let (analysis, notes) = analyse_bytes(engine, parser, file, bytes);
+    Outcome { analysis, notes, update: None, from_cache: false }
 }
 
 /// A cached analysis, re-fingerprinted if the file is displayed under another path this time. `restamp`

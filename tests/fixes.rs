@@ -236,3 +236,15 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Standard input is read up to the size limit, like a file: past it, a `too-large` note and exit 2.
+#[test]
+fn standard_input_past_the_size_limit_is_not_analysed() {
+    let dir = tempfile::tempdir().unwrap();
+    common::trunkguard_defaults_in(dir.path())
+        .args(["check", "--no-cache", "--max-file-size", "20", "--stdin-filename", "big.py", "-"])
+        .write_stdin("x = 1\n".repeat(1000))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("big.py: 21 bytes, larger than max-file-size (20 bytes); skipped"));
+}

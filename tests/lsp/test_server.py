@@ -121,6 +121,9 @@ async def test_open_edit_fix_suppress_hover(client: LanguageClient):
     )
     found = await diagnostics_for(client, uri, 1)
     assert codes(found) == [("TG306", 6), ("TG203", 13), ("TG301", 15)], codes(found)
+    # The result cache lives in the workspace, not wherever the editor started the server.
+    assert (client.root / ".trunkguard_cache").is_dir()
+    assert not (pathlib.Path.cwd() / ".trunkguard_cache").exists()
     tg301 = next(d for d in found if d.code == "TG301")
     assert tg301.severity == types.DiagnosticSeverity.Error
     assert tg301.code_description.href.endswith("/rules/TG301.md")
