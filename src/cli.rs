@@ -12,6 +12,11 @@ Examples:
   trunkguard rules                                   list every rule
   trunkguard rule TG201                              show one rule's documentation
 
+  trunkguard check neutron/ --diff                   show what --fix would change
+  trunkguard check neutron/ --fix --unsafe-fixes     apply every fix, then report what remains
+  trunkguard check --stdin-filename pkg/mod.py -     analyse standard input as pkg/mod.py
+  trunkguard server                                  Language Server for editors (stdio)
+
   trunkguard check . --baseline old.sarif --fail-on-new
   trunkguard check . --output-format sarif --output-format text --output sarif=tg.sarif
 
