@@ -352,16 +352,27 @@ pub struct Analysed {
     pub cache_warning: Option<String>,
 }
 
+/// A look at the files found, before any is analysed; an error stops the run.
+pub type BeforeScan<'a> = &'a dyn Fn(&[discover::Candidate]) -> Result<()>;
+
+/// What a caller of [`analyse`] hooks into it.
+#[derive(Default, Clone, Copy)]
+pub struct Hooks<'a> {
+    /// Sees the files found before any is analysed (`check` refuses an output that would overwrite one).
+    pub before_scan: Option<BeforeScan<'a>>,
+    /// Set from another thread to stop the analysis early: [`analyse`] then fails with [`Cancelled`].
+    pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+/// The analysis was cancelled through [`Hooks::cancel`].
+#[derive(Debug, thiserror::Error)]
+#[error("the analysis was cancelled")]
+pub struct Cancelled;
+
 /// Configuration → selection → discovery → scan (with `overlay` replacing files on disk) → triage: the
-/// analysis `check`, `check --fix` and the language server share. `before_scan` sees the files found
-/// before any is analysed (`check` refuses an output that would overwrite one). `None` with
-/// `--parse-only`, after printing its measurement.
-pub fn analyse(
-    args: &CheckArgs,
-    cwd: &Path,
-    overlay: &Overlay,
-    before_scan: &dyn Fn(&[discover::Candidate]) -> Result<()>,
-) -> Result<Option<Analysed>> {
+/// analysis `check`, `check --fix` and the language server share. `None` with `--parse-only`, after
+/// printing its measurement.
+pub fn analyse(args: &CheckArgs, cwd: &Path, overlay: &Overlay, hooks: Hooks<'_>) -> Result<Option<Analysed>> {
     let start = common_start(&args.paths, cwd);
     let config = load_config(&args.config, &start, cwd)?;
     let settings = with_command_line(config.settings.clone(), args);
@@ -392,7 +403,9 @@ pub fn analyse(
     let mut roots = args.paths.clone();
     roots.extend(stdin.map(|_| root.clone()));
     let found = discover_with_overlay(args, &roots, &walk, cwd, overlay)?;
-    before_scan(&found.files)?;
+    if let Some(before_scan) = hooks.before_scan {
+        before_scan(&found.files)?;
+    }
     triage.scanned = Some(found.files.iter().map(|c| c.display.clone()).collect());
     let progress = (found.files.len() > PROGRESS_THRESHOLD && !args.quiet && std::io::stderr().is_terminal())
         .then(|| indicatif::ProgressBar::new(found.files.len() as u64));
@@ -401,6 +414,7 @@ pub fn analyse(
         progress: progress.as_ref(),
         full_parse: args.full_parse,
         cache_dir: cache_dir(args, &config.root, cwd),
+        cancel: hooks.cancel,
     };
     if args.parse_only {
         let started = std::time::Instant::now();
@@ -431,6 +445,9 @@ pub fn analyse(
     }
     if let Some(p) = progress {
         p.finish_and_clear();
+    }
+    if scan.cancelled {
+        return Err(Cancelled.into());
     }
     let mut report = report::Report::new(scan.findings);
     report.notifications = scan.notifications;
@@ -496,15 +513,10 @@ struct Fixed {
 /// safe fixes, unsafe ones too with `--unsafe-fixes`, of reported findings that no comment silences.
 /// Files are read without following symlinks; a file whose bytes are not the text the analysis saw
 /// (another encoding) is left alone.
-fn fix_rounds(
-    args: &CheckArgs,
-    cwd: &Path,
-    overlay: &mut Overlay,
-    before_scan: &dyn Fn(&[discover::Candidate]) -> Result<()>,
-) -> Result<Fixed> {
+fn fix_rounds(args: &CheckArgs, cwd: &Path, overlay: &mut Overlay, hooks: Hooks<'_>) -> Result<Fixed> {
     let mut fixed = Fixed { originals: BTreeMap::new(), applied: 0, last: None };
     for _ in 0..MAX_FIX_ROUNDS {
-        let Some(analysed) = analyse(args, cwd, overlay, before_scan)? else { return Ok(fixed) };
+        let Some(analysed) = analyse(args, cwd, overlay, hooks)? else { return Ok(fixed) };
         let mut by_file: BTreeMap<&str, Vec<&crate::finding::Fix>> = BTreeMap::new();
         for (path, f) in analysed.report.reported().filter(|(_, f)| f.suppressed.is_none()) {
             if let Some(fix) = f.fix.as_ref().filter(|x| args.unsafe_fixes || x.applicability == Applicability::Safe) {
@@ -637,8 +649,9 @@ fn check(args: &CheckArgs) -> Result<Exit> {
         }
         Ok(())
     };
+    let hooks = Hooks { before_scan: Some(&before_scan), cancel: None };
     if args.fix || args.diff {
-        let fixed = fix_rounds(args, &cwd, &mut overlay, &before_scan)?;
+        let fixed = fix_rounds(args, &cwd, &mut overlay, hooks)?;
         if args.diff {
             let mut out = String::new();
             for (key, (display, old)) in &fixed.originals {
@@ -670,7 +683,7 @@ fn check(args: &CheckArgs) -> Result<Exit> {
             eprintln!("trunkguard: fixed {} in {files_fixed}.", plural(fixed.applied, "finding"));
         }
     }
-    let Some(analysed) = analyse(args, &cwd, &overlay, &before_scan)? else { return Ok(Exit::Clean) };
+    let Some(analysed) = analyse(args, &cwd, &overlay, hooks)? else { return Ok(Exit::Clean) };
     let Analysed { report, incomplete, cache_warning, .. } = analysed;
     if let Some(warning) = cache_warning.filter(|_| !args.quiet) {
         let warning = format!("trunkguard: warning: {warning}");

@@ -24,6 +24,8 @@ pub struct Scan {
     pub cached: usize,
     /// Set when the cache could not be written (the results are complete regardless).
     pub cache_warning: Option<String>,
+    /// The scan was cancelled ([`ScanOptions::cancel`]): its results are incomplete.
+    pub cancelled: bool,
 }
 
 /// How a scan runs (none of it changes the findings).
@@ -37,6 +39,10 @@ pub struct ScanOptions<'p> {
     pub full_parse: bool,
     /// The result cache directory; `None`: no cache.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// Set from another thread to stop early (the language server, when the text it analyses has
+    /// changed): files not yet analysed are skipped and the scan is marked `cancelled`. What was
+    /// analysed still goes into the cache, so the next scan starts from there.
+    pub cancel: Option<&'p std::sync::atomic::AtomicBool>,
 }
 
 /// How one file's analysis was obtained.
@@ -105,6 +111,7 @@ pub fn scan_with_overlay(
         })
         .collect();
     let progress = options.progress;
+    let cancelled = || options.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
         .build()
@@ -115,6 +122,14 @@ pub fn scan_with_overlay(
             .par_iter()
             .zip(plan_of)
             .map_init(engine::new_parser, |parser, (file, &plan)| {
+                if cancelled() {
+                    return Outcome {
+                        analysis: Default::default(),
+                        notes: Vec::new(),
+                        update: None,
+                        from_cache: false,
+                    };
+                }
                 let (engine, cache, limit) = &engines[plan];
                 let overlaid = (!overlay.is_empty())
                     .then(|| std::path::absolute(&file.path).ok().and_then(|p| overlay.get(&p)))
@@ -137,7 +152,7 @@ pub fn scan_with_overlay(
     for (file, outcome) in files.iter().zip(&outcomes) {
         index.merge(&file.display, &outcome.analysis.facts);
     }
-    let mut scan = Scan { files_scanned: files.len(), cache_warning, ..Scan::default() };
+    let mut scan = Scan { files_scanned: files.len(), cache_warning, cancelled: cancelled(), ..Scan::default() };
     let mut updates: Vec<Vec<(String, cache::Entry)>> = plans.iter().map(|_| Vec::new()).collect();
     for ((file, &plan), outcome) in files.iter().zip(plan_of).zip(outcomes) {
         let Outcome { mut analysis, notes, update, from_cache } = outcome;

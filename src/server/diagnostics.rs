@@ -18,7 +18,7 @@ pub const DEBOUNCE: Duration = Duration::from_millis(200);
 
 /// When the next analysis is due: edits push it back by [`DEBOUNCE`]; opening or saving a document
 /// (or a configuration change) makes it due at once.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Debounce {
     due: Option<Instant>,
 }
@@ -65,6 +65,9 @@ pub struct Job {
     pub root: PathBuf,
     /// Use the result cache (off with the initialization option `{"cache": false}`).
     pub cache: bool,
+    /// Set by the loop when the text changes while the job runs: the job stops early (what it analysed
+    /// stays in the cache) and its results are never published.
+    pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
     pub docs: Vec<JobDoc>,
 }
 
@@ -93,6 +96,9 @@ pub struct Outcome {
 pub fn run(job: &Job) -> Outcome {
     match analyse(job) {
         Ok(docs) => Outcome { generation: job.generation, docs, error: None },
+        Err(e) if e.is::<crate::commands::Cancelled>() => {
+            Outcome { generation: job.generation, docs: Vec::new(), error: None }
+        }
         Err(e) => Outcome { generation: job.generation, docs: Vec::new(), error: Some(format!("{e:#}")) },
     }
 }
@@ -113,7 +119,8 @@ fn analyse(job: &Job) -> anyhow::Result<Vec<DocResult>> {
     };
     let overlay: crate::scan::Overlay =
         job.docs.iter().map(|d| (absolute(&d.path), d.text.clone().into_bytes())).collect();
-    let Some(analysed) = crate::commands::analyse(&args, root, &overlay, &|_| Ok(()))? else {
+    let hooks = crate::commands::Hooks { before_scan: None, cancel: Some(&job.cancel) };
+    let Some(analysed) = crate::commands::analyse(&args, root, &overlay, hooks)? else {
         return Ok(Vec::new());
     };
     let results = job
@@ -221,6 +228,30 @@ pub fn note_diagnostic(n: &Notification, lines: &Lines<'_>, encoding: Encoding) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_analyses_the_buffer_not_the_disk_and_a_cancelled_one_publishes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.py");
+        std::fs::write(&path, "").unwrap();
+        let text = "try:\n    g()\nexcept:\n    pass\n".to_string();
+        let doc = JobDoc { uri: "file:///a.py".into(), path, text, version: 3 };
+        let job = |cancelled: bool| Job {
+            generation: 1,
+            root: dir.path().to_path_buf(),
+            cache: false,
+            cancel: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(cancelled)),
+            docs: vec![doc.clone()],
+        };
+        let done = run(&job(false));
+        assert_eq!(done.error, None);
+        assert_eq!(done.docs.len(), 1);
+        assert_eq!(done.docs[0].version, 3);
+        let rules: Vec<&str> = done.docs[0].findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, ["TG203"]);
+        let cancelled = run(&job(true));
+        assert!(cancelled.docs.is_empty() && cancelled.error.is_none(), "{cancelled:?}");
+    }
 
     #[test]
     fn edits_push_the_analysis_back_and_opening_brings_it_forward() {

@@ -3,9 +3,9 @@
 //! their findings as diagnostics on open, change (debounced) and save ([`diagnostics`]), offers code
 //! actions and hover ([`actions`]), and re-analyses when a configuration file changes.
 //!
-//! One loop owns the state; analyses run one at a time on a worker thread. Edits arriving while one runs
-//! coalesce into the next; a result computed for a version of a document that has since changed is
-//! dropped (stale work is never published).
+//! One loop owns the state; analyses run one at a time on a worker thread. An edit arriving while one
+//! runs cancels it (the files it finished stay in the cache) and schedules the next; a result computed
+//! for a version of a document that has since changed is dropped (stale work is never published).
 
 pub mod actions;
 pub mod diagnostics;
@@ -103,6 +103,8 @@ struct Server {
     generation: u64,
     /// A job is running on the worker.
     running: bool,
+    /// Cancels the running job (set when the text it analyses changes).
+    cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
     jobs: Sender<Job>,
     outcomes: Receiver<Outcome>,
     /// Whether the client can open a URI (`window/showDocument`) for the rule documentation command.
@@ -152,6 +154,7 @@ impl Server {
             debounce: Debounce::default(),
             generation: 0,
             running: false,
+            cancel: Default::default(),
             jobs,
             outcomes,
             show_document,
@@ -225,6 +228,7 @@ impl Server {
 
     fn notification(&mut self, n: Notification) -> Result<()> {
         let now = Instant::now();
+        let before = self.debounce;
         match n.method.as_str() {
             notif::Initialized::METHOD => self.register_config_watcher()?,
             notif::DidOpenTextDocument::METHOD => {
@@ -264,6 +268,10 @@ impl Server {
                 }
             }
             _ => {} // $/cancelRequest: requests are answered at once from the latest results
+        }
+        // New work was scheduled (the text or the configuration changed): the running job is stale.
+        if self.running && self.debounce != before {
+            self.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(())
     }
@@ -374,7 +382,10 @@ impl Server {
             .iter()
             .map(|(uri, d)| JobDoc { uri: uri.clone(), path: d.path.clone(), text: d.text.clone(), version: d.version })
             .collect();
-        let job = Job { generation: self.generation, root: self.root.clone(), cache: self.cache, docs };
+        // A fresh flag per job: a late cancel meant for the previous job cannot stop this one.
+        self.cancel = Default::default();
+        let cancel = self.cancel.clone();
+        let job = Job { generation: self.generation, root: self.root.clone(), cache: self.cache, cancel, docs };
         self.running = self.jobs.send(job).is_ok();
     }
 
