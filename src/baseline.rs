@@ -106,6 +106,7 @@ mod tests {
             fingerprint: fingerprint.into(),
             suppressed: None,
             baseline: None,
+            fix: None,
         }
     }
 

@@ -3,7 +3,7 @@
 //! and the rules (which implement [`Rule`]): both see it, neither sees the other.
 
 use crate::config::{Analysis, Knobs};
-use crate::finding::{Finding, Level, Related, Span};
+use crate::finding::{Edit, Finding, Level, Related, Span};
 use crate::model::facts::ModuleFacts;
 use crate::model::index::{Condition, Deferred, FileFacts};
 pub use crate::prune::Triggers;
@@ -302,6 +302,11 @@ impl<'a> Checker<'a> {
         self.span(node.start_byte(), node.end_byte())
     }
 
+    /// An edit replacing the bytes `start_byte..end_byte` with `replacement` (for a finding's fix).
+    pub fn edit(&self, start_byte: usize, end_byte: usize, replacement: impl Into<String>) -> Edit {
+        Edit { span: self.span(start_byte, end_byte), replacement: replacement.into() }
+    }
+
     /// A related location with a message.
     pub fn related(&self, node: Node<'_>, message: impl Into<String>) -> Related {
         Related { span: self.node_span(node), message: message.into(), path: None }
@@ -329,6 +334,7 @@ impl<'a> Checker<'a> {
             fingerprint: String::new(),
             suppressed: None,
             baseline: None,
+            fix: None,
         });
         self.findings.last_mut().expect("just pushed")
     }

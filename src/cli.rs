@@ -12,6 +12,11 @@ Examples:
   trunkguard rules                                   list every rule
   trunkguard rule TG201                              show one rule's documentation
 
+  trunkguard check neutron/ --diff                   show what --fix would change
+  trunkguard check neutron/ --fix --unsafe-fixes     apply every fix, then report what remains
+  trunkguard check --stdin-filename pkg/mod.py -     analyse standard input as pkg/mod.py
+  trunkguard server                                  Language Server for editors (stdio)
+
   trunkguard check . --baseline old.sarif --fail-on-new
   trunkguard check . --output-format sarif --output-format text --output sarif=tg.sarif
 
@@ -50,6 +55,9 @@ pub enum Command {
         #[arg(default_value = ".")]
         project: PathBuf,
     },
+    /// Run a Language Server (LSP) on standard input and output, for editors: findings as you type,
+    /// quick fixes, suppressions with a reason, rule documentation on hover.
+    Server,
     /// Print the syntax tree of a file (for rule authors).
     #[command(hide = true)]
     ParseTree { path: PathBuf },
@@ -86,11 +94,28 @@ pub enum ColorChoice {
 }
 
 /// Options of `trunkguard check`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// Files or directories to scan (directories: every *.py below them).
+    /// Files or directories to scan (directories: every *.py below them); `-` with --stdin-filename
+    /// reads the file from standard input.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// Analyse standard input as the file PATH (its configuration, its place in the project; the file
+    /// need not exist). What editor plugins call: `trunkguard check --stdin-filename pkg/mod.py -`.
+    #[arg(long, value_name = "PATH")]
+    pub stdin_filename: Option<PathBuf>,
+    /// Apply the fixes of fixable findings (safe ones; unsafe ones too with --unsafe-fixes), writing
+    /// each changed file atomically, then report what remains. With standard input, print the fixed
+    /// source on standard output instead.
+    #[arg(long, conflicts_with = "diff")]
+    pub fix: bool,
+    /// Also apply fixes that change behaviour (TG203 `except Exception:`, TG301 `'***'` for a logged
+    /// secret, TG302 `get_logging_values()`): review them.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Print the fixes as a unified diff and write nothing; exit status 1 when there would be changes.
+    #[arg(long)]
+    pub diff: bool,
     /// Report format; repeat for several reports from one run (each needs its own destination).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub output_format: Vec<OutputFormat>,
@@ -195,7 +220,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 /// Where configuration comes from.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ConfigSource {
     /// Read configuration from FILE (pyproject.toml, trunkguard.toml or .trunkguard.toml).
     #[arg(long, value_name = "FILE", conflicts_with = "isolated")]

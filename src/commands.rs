@@ -4,11 +4,12 @@
 
 use crate::cli::{CheckArgs, ColorChoice, Command, ConfigSource, FailOn, OutputFormat};
 use crate::config::{self, Config};
-use crate::finding::{INCOMPLETE, Level, NOT_ANALYSED, Notification, selects};
-use crate::{baseline, diff, discover, docs, output, report, rules, selection, source, triage};
+use crate::finding::{Applicability, INCOMPLETE, Level, NOT_ANALYSED, Notification, selects};
+use crate::scan::Overlay;
+use crate::{baseline, diff, discover, docs, output, report, rules, safe_fs, selection, source, triage};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Process exit statuses, documented in the README.
@@ -40,13 +41,14 @@ pub fn run(cli: crate::cli::Cli) -> Result<Exit> {
             Ok(Exit::Clean)
         }
         Command::Config(args) => {
-            let config = load_config(&args.config, &args.path)?;
+            let cwd = std::env::current_dir().context("cannot determine the working directory")?;
+            let config = load_config(&args.config, &args.path, &cwd)?;
             print_stdout(&config::describe(&config, &BTreeMap::new()))?;
             Ok(Exit::Clean)
         }
         Command::Inspect { function, project } => {
             let cwd = std::env::current_dir().context("cannot determine the working directory")?;
-            let config = load_config(&crate::cli::ConfigSource { config: None, isolated: false }, &project)?;
+            let config = load_config(&crate::cli::ConfigSource { config: None, isolated: false }, &project, &cwd)?;
             let excludes = discover::exclude_set(&config.settings.exclude)?;
             let walk = discover::WalkOptions {
                 excludes: &excludes,
@@ -74,6 +76,8 @@ pub fn run(cli: crate::cli::Cli) -> Result<Exit> {
             print_stdout(&format!("{}\n", tree.root_node().to_sexp()))?;
             Ok(Exit::Clean)
         }
+        // The language server sits beside this module: `crate::run` starts it.
+        Command::Server => bail!("`trunkguard server` is started by trunkguard::run"),
     }
 }
 
@@ -114,8 +118,7 @@ fn report_error(e: &dyn std::fmt::Display) -> bool {
 
 /// The configuration for a run: `--config FILE`, else the nearest file at or above `start`, unless
 /// `--isolated`.
-fn load_config(source: &ConfigSource, start: &Path) -> Result<Config> {
-    let cwd = std::env::current_dir().context("cannot determine the working directory")?;
+fn load_config(source: &ConfigSource, start: &Path, cwd: &Path) -> Result<Config> {
     let file = match (&source.config, source.isolated) {
         (_, true) => None,
         (Some(file), false) => Some(file.clone()),
@@ -123,7 +126,7 @@ fn load_config(source: &ConfigSource, start: &Path) -> Result<Config> {
     };
     match file {
         Some(file) => Ok(config::load(&file, &rules::ids())?),
-        None => Ok(Config { root: cwd, ..Config::default() }),
+        None => Ok(Config { root: cwd.to_path_buf(), ..Config::default() }),
     }
 }
 
@@ -341,7 +344,8 @@ fn project_root(config: &Config, start: &Path, cwd: &Path) -> PathBuf {
 
 /// The files of the project the paths given belong to, other than those files: the context the project
 /// model links them with. The project is the configuration file's directory, else the git root, else
-/// the paths' common directory; it is walked with the run's exclusions. A project that cannot be
+/// the paths' common directory when it is the working directory or below it (a lone file outside any
+/// project has no context); it is walked with the run's exclusions. A project that cannot be
 /// walked gives no context (the paths are still analysed).
 fn project_context(
     config: &Config,
@@ -350,13 +354,15 @@ fn project_context(
     walk: &discover::WalkOptions<'_>,
     given: &[discover::Candidate],
 ) -> Vec<discover::Candidate> {
+    let absolute = |p: &Path| std::path::absolute(cwd.join(p)).unwrap_or_else(|_| cwd.join(p));
     let root = match (&config.file, discover::vcs_root(start)) {
         (Some(_), _) => cwd.join(&config.root),
         (None, Some(git)) => git,
-        (None, None) if start.is_dir() => start.to_path_buf(),
-        (None, None) => start.parent().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf),
+        // The paths' common directory, if it is the working directory or below it: paths far apart
+        // (`a.py /proc/self/mem`) have `/` in common, which is nobody's project.
+        (None, None) if start.is_dir() && absolute(start).starts_with(absolute(cwd)) => start.to_path_buf(),
+        (None, None) => return Vec::new(), // one file outside any project: it is the project
     };
-    let absolute = |p: &Path| std::path::absolute(cwd.join(p)).unwrap_or_else(|_| cwd.join(p));
     let given: std::collections::HashSet<PathBuf> = given.iter().map(|c| absolute(&c.path)).collect();
     let walk = discover::WalkOptions { force_exclude: true, ..*walk };
     let Ok(found) = discover::discover_with(&[root], &walk, cwd) else { return Vec::new() };
@@ -384,14 +390,286 @@ fn cache_dir(args: &CheckArgs, root: &Path, cwd: &Path) -> Option<PathBuf> {
     Some(cwd.join(dir))
 }
 
-fn check(args: &CheckArgs) -> Result<Exit> {
-    let cwd = std::env::current_dir().context("cannot determine the working directory")?;
-    let start = common_start(&args.paths, &cwd);
-    let config = load_config(&args.config, &start)?;
+/// What analysing the paths of a `check` produced, before any report is written: the report (triage
+/// applied, notifications included) and the files analysed.
+pub struct Analysed {
+    pub report: report::Report,
+    /// The files analysed; their display paths are the report's.
+    pub files: Vec<discover::Candidate>,
+    /// The run-level `incomplete` notification (also in the report), when the run must not look clean.
+    pub incomplete: Option<Notification>,
+    /// Set when the cache could not be written.
+    pub cache_warning: Option<String>,
+}
+
+/// A look at the files found, before any is analysed; an error stops the run.
+pub type BeforeScan<'a> = &'a dyn Fn(&[discover::Candidate]) -> Result<()>;
+
+/// What a caller of [`analyse`] hooks into it.
+#[derive(Default, Clone, Copy)]
+pub struct Hooks<'a> {
+    /// Sees the files found before any is analysed (`check` refuses an output that would overwrite one).
+    pub before_scan: Option<BeforeScan<'a>>,
+    /// Set from another thread to stop the analysis early: [`analyse`] then fails with [`Cancelled`].
+    pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+/// The analysis was cancelled through [`Hooks::cancel`].
+#[derive(Debug, thiserror::Error)]
+#[error("the analysis was cancelled")]
+pub struct Cancelled;
+
+/// Configuration → selection → discovery → scan (with `overlay` replacing files on disk) → triage: the
+/// analysis `check`, `check --fix` and the language server share. `None` with `--parse-only`, after
+/// printing its measurement.
+pub fn analyse(args: &CheckArgs, cwd: &Path, overlay: &Overlay, hooks: Hooks<'_>) -> Result<Option<Analysed>> {
+    let start = common_start(&args.paths, cwd);
+    let config = load_config(&args.config, &start, cwd)?;
     let settings = with_command_line(config.settings.clone(), args);
     let rules = selection::resolve_with(settings.select.as_deref(), &settings.extend_select, &settings.ignore)?;
     let excludes = discover::exclude_set(&settings.exclude)?;
-    let mut triage = triage::Triage::new(&settings, &config.root, &cwd)?;
+    let mut triage = triage::Triage::new(&settings, &config.root, cwd)?;
+    triage.baseline = args.baseline.as_deref().map(baseline::Baseline::load).transpose()?;
+    triage.changes = args.diff_against.as_deref().map(|rev| diff::changes_since(cwd, rev)).transpose()?;
+
+    let threads = args.threads.map(|n| {
+        let cap = crate::cli::max_threads();
+        if n > cap {
+            eprintln!("trunkguard: warning: --threads {n} capped at {cap} (4 per core, at most 256)");
+        }
+        n.min(cap)
+    });
+    let root = project_root(&config, &start, cwd);
+    let walk = discover::WalkOptions {
+        excludes: &excludes,
+        respect_gitignore: !args.no_respect_gitignore,
+        force_exclude: args.force_exclude,
+        root: &root,
+    };
+    let found = discover_with_overlay(args, &args.paths, &walk, cwd, overlay)?;
+    // The rest of the project is context: the model links the paths given (or standard input) with
+    // it, and only the paths given are reported (the result cache makes that cheap).
+    let context = if args.no_project { Vec::new() } else { project_context(&config, &start, cwd, &walk, &found.files) };
+    if let Some(before_scan) = hooks.before_scan {
+        before_scan(&found.files)?;
+    }
+    triage.scanned = Some(found.files.iter().map(|c| c.display.clone()).collect());
+    let progress = (found.files.len() > PROGRESS_THRESHOLD && !args.quiet && std::io::stderr().is_terminal())
+        .then(|| indicatif::ProgressBar::new(found.files.len() as u64));
+    let options = crate::scan::ScanOptions {
+        threads,
+        progress: progress.as_ref(),
+        full_parse: args.full_parse,
+        cache_dir: cache_dir(args, &config.root, cwd),
+        cancel: hooks.cancel,
+    };
+    if args.parse_only {
+        let started = std::time::Instant::now();
+        let limit = settings.max_file_size.unwrap_or(source::DEFAULT_MAX_FILE_SIZE);
+        let floor = crate::scan::parse_only(&found.files, threads, limit)?;
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "trunkguard: parse-only: {} files, {:.1} MB, {} nodes in {secs:.3} s",
+            floor.files,
+            floor.bytes as f64 / 1e6,
+            floor.nodes
+        );
+        return Ok(None);
+    }
+    let base = crate::scan::Plan { rules, settings };
+    let mut per_file = per_file_plans(args, &config, base.clone(), found.files, cwd)?;
+    let context = per_file_plans(args, &config, base, context, cwd)?;
+    let offset = per_file.plans.len();
+    let mut plans = per_file.plans.clone();
+    plans.extend(context.plans);
+    let plan_of: Vec<usize> =
+        per_file.plan_of.iter().copied().chain(context.plan_of.iter().map(|p| p + offset)).collect();
+    triage.scopes = per_file.scopes.clone();
+    triage.scope_of = per_file.files.iter().zip(&per_file.plan_of).map(|(f, &p)| (f.display.clone(), p)).collect();
+    let review = plan_outputs(&args.output_format, &args.output)
+        .is_ok_and(|plan| plan.iter().any(|d| d.format == OutputFormat::Review));
+    let not_run = if review { not_run(&per_file, &triage, &options)? } else { BTreeMap::new() };
+    let found = discover::Discovery { files: std::mem::take(&mut per_file.files), notifications: found.notifications };
+    let mut scan = crate::scan::scan_project(&found.files, &context.files, &plan_of, &plans, &options, overlay)?;
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
+    if scan.cancelled {
+        return Err(Cancelled.into());
+    }
+    let mut report = report::Report::new(scan.findings);
+    report.notifications = scan.notifications;
+    report.notifications.extend(found.notifications.iter().cloned());
+    let mut ran: Vec<&str> = per_file.plans.iter().flat_map(|p| p.rules.iter().map(|r| r.id())).collect();
+    ran.sort_unstable();
+    ran.dedup();
+    report.rules = ran.into_iter().filter_map(docs::get).collect();
+    report.files_scanned = scan.files_scanned;
+    report.functions_scanned = scan.functions_scanned;
+    report.srcroot = root.clone();
+    // Context files too: a flow through a helper names its file.
+    let all = found.files.iter().chain(&context.files);
+    report.uris = all.clone().map(|c| (c.display.clone(), c.uri.clone())).collect();
+    report.rels = all.map(|c| (c.display.clone(), c.rel.clone())).collect();
+    report.show_suppressed = args.show_suppressed;
+    report.paths = args.paths.iter().map(|p| discover::display_path(p, cwd)).collect();
+    report.not_run = not_run;
+    triage.apply(&mut report);
+    let incomplete = incomplete(&report, &found.files, &args.paths, cwd);
+    report.notifications.extend(incomplete.clone());
+    Ok(Some(Analysed { report, files: found.files, incomplete, cache_warning: scan.cache_warning.take() }))
+}
+
+/// Discovery of `roots` (the paths given, and the project of a file read from standard input), plus the
+/// overlaid files: a path named on the command line that exists only
+/// in `overlay` (standard input named as a new file, an editor's unsaved buffer) is a file to analyse,
+/// unless `--force-exclude` excludes it.
+fn discover_with_overlay(
+    args: &CheckArgs,
+    roots: &[PathBuf],
+    walk: &discover::WalkOptions<'_>,
+    cwd: &Path,
+    overlay: &Overlay,
+) -> Result<discover::Discovery> {
+    let absolute = |p: &Path| std::path::absolute(cwd.join(p)).unwrap_or_else(|_| cwd.join(p));
+    let on_disk: Vec<PathBuf> =
+        roots.iter().filter(|p| !overlay.contains_key(&absolute(p)) || p.exists()).cloned().collect();
+    let mut found = discover::discover_with(&on_disk, walk, cwd)?;
+    let known: std::collections::BTreeSet<PathBuf> = found.files.iter().map(|c| absolute(&c.path)).collect();
+    for key in overlay.keys().filter(|k| !known.contains(*k)) {
+        let path = args.paths.iter().find(|p| absolute(p) == *key).cloned().unwrap_or_else(|| key.clone());
+        let candidate = discover::Candidate::new(&path, cwd, walk.root);
+        if !(args.force_exclude && discover::is_excluded_under(walk.excludes, &candidate.display)) {
+            found.files.push(candidate);
+        }
+    }
+    found.files.sort();
+    Ok(found)
+}
+
+/// How many rounds of fixes `--fix` applies at most (a fix can reveal another; overlapping fixes wait
+/// for the next round).
+const MAX_FIX_ROUNDS: usize = 10;
+
+/// What the fix rounds changed: per file (absolute path) its display path and original bytes; the
+/// number of fixes applied; the analysis of the last round.
+struct Fixed {
+    originals: BTreeMap<PathBuf, (String, Vec<u8>)>,
+    applied: usize,
+    last: Option<Analysed>,
+}
+
+/// Applies fixes in memory, in rounds, into `overlay` (the analysis runs on the fixed text each round):
+/// safe fixes, unsafe ones too with `--unsafe-fixes`, of reported findings that no comment silences.
+/// Files are read without following symlinks; a file whose bytes are not the text the analysis saw
+/// (another encoding) is left alone.
+fn fix_rounds(args: &CheckArgs, cwd: &Path, overlay: &mut Overlay, hooks: Hooks<'_>) -> Result<Fixed> {
+    let mut fixed = Fixed { originals: BTreeMap::new(), applied: 0, last: None };
+    for _ in 0..MAX_FIX_ROUNDS {
+        let Some(analysed) = analyse(args, cwd, overlay, hooks)? else { return Ok(fixed) };
+        let mut by_file: BTreeMap<&str, Vec<&crate::finding::Fix>> = BTreeMap::new();
+        for (path, f) in analysed.report.reported().filter(|(_, f)| f.suppressed.is_none()) {
+            if let Some(fix) = f.fix.as_ref().filter(|x| args.unsafe_fixes || x.applicability == Applicability::Safe) {
+                by_file.entry(path).or_default().push(fix);
+            }
+        }
+        let mut changed = 0;
+        for (display, fixes) in by_file {
+            let Some(file) = analysed.files.iter().find(|c| c.display == display) else { continue };
+            let key = std::path::absolute(cwd.join(&file.path)).unwrap_or_else(|_| cwd.join(&file.path));
+            let bytes = match overlay.get(&key) {
+                Some(b) => b.clone(),
+                None => match safe_fs::read_regular(&file.path, safe_fs::Symlinks::Refuse, u64::MAX) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        eprintln!("trunkguard: warning: {}: not fixed: {e}", crate::escape::visible(display));
+                        continue;
+                    }
+                },
+            };
+            let Some(new) = fix_text(file, &bytes, &fixes) else { continue };
+            fixed.originals.entry(key.clone()).or_insert_with(|| (display.to_string(), bytes.clone()));
+            fixed.applied += new.1;
+            changed += 1;
+            overlay.insert(key, new.0);
+        }
+        fixed.last = Some(analysed);
+        if changed == 0 {
+            break;
+        }
+    }
+    Ok(fixed)
+}
+
+/// `bytes` with `fixes` applied (and how many were), or `None` if none applies or the bytes do not
+/// decode to plain UTF-8 text (the fix offsets are offsets into the decoded text; a BOM is kept).
+fn fix_text(file: &discover::Candidate, bytes: &[u8], fixes: &[&crate::finding::Fix]) -> Option<(Vec<u8>, usize)> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let (bom, body) = match bytes.strip_prefix(BOM) {
+        Some(body) => (BOM, body),
+        None => (&[][..], bytes),
+    };
+    let text = std::str::from_utf8(body).ok()?;
+    let (decoded, note) = source::SourceFile::decode(file.path.clone(), file.rel.clone(), bytes);
+    if note.is_some() || decoded.text != text {
+        return None;
+    }
+    let (new, applied) = crate::finding::apply_fixes(text, fixes.iter().copied());
+    (applied > 0 && new != text).then(|| ([bom, new.as_bytes()].concat(), applied))
+}
+
+/// Writes `contents` to `path` atomically (a temporary file in the same directory, renamed over it),
+/// keeping its permissions. Refuses a path that is (now) a symlink or not a regular file.
+fn write_fixed(path: &Path, contents: &[u8]) -> Result<()> {
+    let meta = std::fs::symlink_metadata(path).with_context(|| format!("cannot fix {}", path.display()))?;
+    if !meta.file_type().is_file() {
+        bail!("not fixing {}: not a regular file", path.display());
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot fix {}", path.display()))?;
+    tmp.write_all(contents).and_then(|_| tmp.as_file().sync_all())?;
+    std::fs::set_permissions(tmp.path(), meta.permissions())?;
+    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// The unified diff `--diff` prints for one file.
+fn unified_diff(display: &str, old: &[u8], new: &[u8]) -> String {
+    let (old, new) = (String::from_utf8_lossy(old), String::from_utf8_lossy(new));
+    let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
+    let display = crate::escape::visible(display);
+    diff.unified_diff().context_radius(3).header(&format!("a/{display}"), &format!("b/{display}")).to_string()
+}
+
+/// Standard input, read as the file `--stdin-filename` names (at most `limit + 1` bytes: a larger one
+/// is reported `too-large`, as a file would be).
+fn stdin_overlay(args: &CheckArgs, cwd: &Path) -> Result<(Option<CheckArgs>, Overlay)> {
+    let dash = args.paths.iter().any(|p| p.as_os_str() == "-");
+    let Some(name) = &args.stdin_filename else {
+        if dash {
+            bail!("`-` reads standard input: name the file it holds with --stdin-filename PATH");
+        }
+        return Ok((None, Overlay::new()));
+    };
+    if !(args.paths == [PathBuf::from("-")] || args.paths == [PathBuf::from(".")]) {
+        bail!("with --stdin-filename, give `-` (standard input) as the only path");
+    }
+    let limit = args.max_file_size.unwrap_or(source::DEFAULT_MAX_FILE_SIZE);
+    let mut bytes = Vec::new();
+    std::io::Read::take(std::io::stdin().lock(), limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .context("cannot read standard input")?;
+    let key = std::path::absolute(cwd.join(name)).unwrap_or_else(|_| cwd.join(name));
+    let mut resolved = args.clone();
+    resolved.paths = vec![name.clone()];
+    Ok((Some(resolved), Overlay::from([(key, bytes)])))
+}
+
+fn check(args: &CheckArgs) -> Result<Exit> {
+    let cwd = std::env::current_dir().context("cannot determine the working directory")?;
+    let (resolved, mut overlay) = stdin_overlay(args, &cwd)?;
+    let stdin = resolved.is_some();
+    let args = resolved.as_ref().unwrap_or(args);
     let plan = plan_outputs(&args.output_format, &args.output)?;
     // Check output destinations first: an unwritable one fails before any work is done. Each
     // destination fails on its own; the others are still written.
@@ -415,95 +693,52 @@ fn check(args: &CheckArgs) -> Result<Exit> {
     if !files.is_empty() {
         output::install_interrupt_cleanup();
     }
-    triage.baseline = args.baseline.as_deref().map(baseline::Baseline::load).transpose()?;
-    triage.changes = args.diff_against.as_deref().map(|rev| diff::changes_since(&cwd, rev)).transpose()?;
-
-    let threads = args.threads.map(|n| {
-        let cap = crate::cli::max_threads();
-        if n > cap {
-            eprintln!("trunkguard: warning: --threads {n} capped at {cap} (4 per core, at most 256)");
+    let before_scan = |found: &[discover::Candidate]| -> Result<()> {
+        for (_, out) in &files {
+            out.check_not_scanned(found.iter().map(|c| c.path.as_path()))?;
         }
-        n.min(cap)
-    });
-    let root = project_root(&config, &start, &cwd);
-    let walk = discover::WalkOptions {
-        excludes: &excludes,
-        respect_gitignore: !args.no_respect_gitignore,
-        force_exclude: args.force_exclude,
-        root: &root,
+        Ok(())
     };
-    let found = discover::discover_with(&args.paths, &walk, &cwd)?;
-    for (_, out) in &files {
-        out.check_not_scanned(found.files.iter().map(|c| c.path.as_path()))?;
+    let hooks = Hooks { before_scan: Some(&before_scan), cancel: None };
+    if args.fix || args.diff {
+        let fixed = fix_rounds(args, &cwd, &mut overlay, hooks)?;
+        if args.diff {
+            let mut out = String::new();
+            for (key, (display, old)) in &fixed.originals {
+                out.push_str(&unified_diff(display, old, overlay.get(key).map_or(&[][..], Vec::as_slice)));
+            }
+            if !args.quiet {
+                let n = fixed.applied;
+                eprintln!("trunkguard: {n} fix{} would be applied.", if n == 1 { "" } else { "es" });
+            }
+            write_stdout(&out)?;
+            return Ok(if fixed.originals.is_empty() { Exit::Clean } else { Exit::Findings });
+        }
+        if stdin {
+            // ruff's convention: the fixed source on standard output, whatever was fixed.
+            let text = overlay.values().next().cloned().unwrap_or_default();
+            write_stdout(&String::from_utf8_lossy(&text))?;
+            let left = fixed.last.map_or(0, |a| a.report.reported().count());
+            return Ok(if left == 0 || args.exit_zero { Exit::Clean } else { Exit::Findings });
+        }
+        for (key, (display, _)) in &fixed.originals {
+            if let Some(contents) = overlay.remove(key)
+                && let Err(e) = write_fixed(key, &contents)
+            {
+                failed = report_error(&format!("{display}: {e:#}"));
+            }
+        }
+        if !args.quiet {
+            let files_fixed = plural(fixed.originals.len(), "file");
+            eprintln!("trunkguard: fixed {} in {files_fixed}.", plural(fixed.applied, "finding"));
+        }
     }
-    triage.scanned = Some(found.files.iter().map(|c| c.display.clone()).collect());
-    let progress = (found.files.len() > PROGRESS_THRESHOLD && !args.quiet && std::io::stderr().is_terminal())
-        .then(|| indicatif::ProgressBar::new(found.files.len() as u64));
-    let options = crate::scan::ScanOptions {
-        threads,
-        progress: progress.as_ref(),
-        full_parse: args.full_parse,
-        cache_dir: cache_dir(args, &config.root, &cwd),
-    };
-    if args.parse_only {
-        let started = std::time::Instant::now();
-        let limit = settings.max_file_size.unwrap_or(source::DEFAULT_MAX_FILE_SIZE);
-        let floor = crate::scan::parse_only(&found.files, threads, limit)?;
-        let secs = started.elapsed().as_secs_f64();
-        eprintln!(
-            "trunkguard: parse-only: {} files, {:.1} MB, {} nodes in {secs:.3} s",
-            floor.files,
-            floor.bytes as f64 / 1e6,
-            floor.nodes
-        );
-        return Ok(Exit::Clean);
-    }
-    let context =
-        if args.no_project { Vec::new() } else { project_context(&config, &start, &cwd, &walk, &found.files) };
-    let base = crate::scan::Plan { rules, settings };
-    let mut per_file = per_file_plans(args, &config, base.clone(), found.files, &cwd)?;
-    let context = per_file_plans(args, &config, base, context, &cwd)?;
-    let offset = per_file.plans.len();
-    let mut plans = per_file.plans.clone();
-    plans.extend(context.plans);
-    let plan_of: Vec<usize> =
-        per_file.plan_of.iter().copied().chain(context.plan_of.iter().map(|p| p + offset)).collect();
-    triage.scopes = per_file.scopes.clone();
-    triage.scope_of = per_file.files.iter().zip(&per_file.plan_of).map(|(f, &p)| (f.display.clone(), p)).collect();
-    let not_run = if plan.iter().any(|d| d.format == OutputFormat::Review) {
-        not_run(&per_file, &triage, &options)?
-    } else {
-        BTreeMap::new()
-    };
-    let found = discover::Discovery { files: std::mem::take(&mut per_file.files), notifications: found.notifications };
-    let mut scan = crate::scan::scan_project(&found.files, &context.files, &plan_of, &plans, &options)?;
-    if let Some(p) = progress {
-        p.finish_and_clear();
-    }
-    if let Some(warning) = scan.cache_warning.take().filter(|_| !args.quiet) {
+    let Some(analysed) = analyse(args, &cwd, &overlay, hooks)? else { return Ok(Exit::Clean) };
+    let Analysed { report, incomplete, cache_warning, .. } = analysed;
+    if let Some(warning) = cache_warning.filter(|_| !args.quiet) {
         let warning = format!("trunkguard: warning: {warning}");
         eprintln!("{}", crate::escape::visible(&warning));
     }
-    let mut report = report::Report::new(scan.findings);
-    report.notifications = scan.notifications;
-    report.notifications.extend(found.notifications.iter().cloned());
-    let mut ran: Vec<&str> = per_file.plans.iter().flat_map(|p| p.rules.iter().map(|r| r.id())).collect();
-    ran.sort_unstable();
-    ran.dedup();
-    report.rules = ran.into_iter().filter_map(docs::get).collect();
-    report.files_scanned = scan.files_scanned;
-    report.functions_scanned = scan.functions_scanned;
-    report.srcroot = root.clone();
-    // Context files too: a flow through a helper names its file.
-    let all = found.files.iter().chain(&context.files);
-    report.uris = all.clone().map(|c| (c.display.clone(), c.uri.clone())).collect();
-    report.rels = all.map(|c| (c.display.clone(), c.rel.clone())).collect();
-    report.show_suppressed = args.show_suppressed;
-    report.paths = args.paths.iter().map(|p| discover::display_path(p, &cwd)).collect();
-    report.not_run = not_run;
-    triage.apply(&mut report);
-    let incomplete = incomplete(&report, &found.files, &args.paths, &cwd);
-    report.notifications.extend(incomplete.clone());
     if !args.quiet || report.notifications.iter().any(|n| n.level == Level::Error) {
         print_notifications(&report.notifications, args.quiet);
     }

@@ -121,6 +121,84 @@ pub struct Finding {
     pub suppressed: Option<String>,
     /// Relative to `--baseline`: `new`, `unchanged` (None without a baseline).
     pub baseline: Option<BaselineState>,
+    /// The mechanical change that resolves it, for rules that have one (SARIF `fixes`, LSP code
+    /// actions, `check --fix`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+}
+
+/// Whether a fix can be applied without review (ruff's applicability): a safe fix keeps what the
+/// program does apart from the problem; an unsafe one changes behaviour and is applied only with
+/// `--unsafe-fixes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    Safe,
+    Unsafe,
+}
+
+impl Applicability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::Safe => "safe",
+            Applicability::Unsafe => "unsafe",
+        }
+    }
+}
+
+/// One replacement: the bytes of `span` (empty for an insertion) become `replacement`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edit {
+    pub span: Span,
+    pub replacement: String,
+}
+
+/// A finding's fix: a short title ("Add `secret=True`"), its applicability and its edits, in source
+/// order and not overlapping, all in the finding's file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fix {
+    pub title: String,
+    pub applicability: Applicability,
+    pub edits: Vec<Edit>,
+}
+
+/// Applies the edits of `fixes` (each sorted, fixes in any order) to `text`: a fix whose edits overlap
+/// an earlier-applied fix's, fall outside the text or off a character boundary is skipped. Returns the
+/// new text and how many fixes were applied.
+pub fn apply_fixes<'f>(text: &str, fixes: impl IntoIterator<Item = &'f Fix>) -> (String, usize) {
+    let mut fixes: Vec<&Fix> = fixes.into_iter().filter(|f| !f.edits.is_empty()).collect();
+    fixes.sort_by_key(|f| (f.edits[0].span.start_byte, f.edits[0].span.end_byte));
+    let mut taken: Vec<(usize, usize)> = Vec::new();
+    let mut edits: Vec<&Edit> = Vec::new();
+    let mut applied = 0;
+    for fix in fixes {
+        let valid = fix.edits.windows(2).all(|w| w[0].span.end_byte <= w[1].span.start_byte)
+            && fix.edits.iter().all(|e| {
+                let (s, t) = (e.span.start_byte, e.span.end_byte);
+                s <= t && t <= text.len() && text.is_char_boundary(s) && text.is_char_boundary(t)
+            });
+        let overlaps = |e: &Edit| {
+            taken.iter().any(|&(s, t)| {
+                e.span.start_byte < t && s < e.span.end_byte || e.span.start_byte == s && e.span.end_byte == t
+            })
+        };
+        if !valid || fix.edits.iter().any(overlaps) {
+            continue;
+        }
+        taken.extend(fix.edits.iter().map(|e| (e.span.start_byte, e.span.end_byte)));
+        edits.extend(&fix.edits);
+        applied += 1;
+    }
+    edits.sort_by_key(|e| (e.span.start_byte, e.span.end_byte));
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for e in edits {
+        out.push_str(&text[at..e.span.start_byte]);
+        out.push_str(&e.replacement);
+        at = e.span.end_byte;
+    }
+    out.push_str(&text[at..]);
+    (out, applied)
 }
 
 impl Finding {
@@ -294,6 +372,33 @@ mod tests {
         for bad in ["TG2011", "TG20", "tg201", "XX201", "TG20a", "TG+01", ""] {
             assert_eq!(rule_id_of(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn fixes_apply_in_order_and_overlaps_are_skipped() {
+        let span = |s: usize, t: usize| Span {
+            start_byte: s,
+            end_byte: t,
+            start: Position { line: 1, column: s + 1 },
+            end: Position { line: 1, column: t + 1 },
+        };
+        let fix = |edits: &[(usize, usize, &str)]| Fix {
+            title: String::new(),
+            applicability: Applicability::Safe,
+            edits: edits.iter().map(|&(s, t, r)| Edit { span: span(s, t), replacement: r.into() }).collect(),
+        };
+        let text = "except:\n    pass\n";
+        let (out, n) = apply_fixes(text, &[fix(&[(6, 6, " Exception")])]);
+        assert_eq!((out.as_str(), n), ("except Exception:\n    pass\n", 1));
+        // Two fixes touching the same bytes: the first (in source order) wins.
+        let (out, n) = apply_fixes(text, &[fix(&[(0, 6, "try")]), fix(&[(2, 4, "X")])]);
+        assert_eq!((out.as_str(), n), ("try:\n    pass\n", 1));
+        // Two insertions at one place would be ambiguous: one is kept.
+        let (_, n) = apply_fixes(text, &[fix(&[(6, 6, " A")]), fix(&[(6, 6, " B")])]);
+        assert_eq!(n, 1);
+        // Out of range: skipped, never a panic.
+        let (out, n) = apply_fixes(text, &[fix(&[(30, 40, "x")])]);
+        assert_eq!((out.as_str(), n), (text, 0));
     }
 
     #[test]

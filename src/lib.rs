@@ -4,7 +4,7 @@
 //! [`source`] (bytes → text, line index) → [`prune`] and [`engine`] (one parse, one walk, dispatch to
 //! the [`rules`] through [`checker`]) → [`finding`]s → [`scan`] (the per-file pipeline, cache and project
 //! index) → [`triage`] (suppressions, baseline, diff, filters) → [`report`] formats. [`commands`] wires
-//! them for the command line. `ARCHITECTURE.md` is the map.
+//! them for the command line, [`server`] for editors. `ARCHITECTURE.md` is the map.
 
 pub mod baseline;
 pub mod cache;
@@ -27,9 +27,19 @@ pub mod rules;
 pub mod safe_fs;
 pub mod scan;
 pub mod selection;
+pub mod server;
 pub mod source;
 pub mod suppress;
 pub mod triage;
 
-pub use commands::{Exit, run};
+pub use commands::Exit;
+
+/// Runs a parsed command line: the language server (`trunkguard server`), or a command-line job.
+pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
+    if let cli::Command::Server = cli.command {
+        server::run()?;
+        return Ok(Exit::Clean);
+    }
+    commands::run(cli)
+}
 pub use scan::{Scan, ScanOptions, analyse_bytes, parse_only, scan};

@@ -25,6 +25,8 @@ pub struct Scan {
     pub cached: usize,
     /// Set when the cache could not be written (the results are complete regardless).
     pub cache_warning: Option<String>,
+    /// The scan was cancelled ([`ScanOptions::cancel`]): its results are incomplete.
+    pub cancelled: bool,
 }
 
 /// How a scan runs (none of it changes the findings).
@@ -38,6 +40,10 @@ pub struct ScanOptions<'p> {
     pub full_parse: bool,
     /// The result cache directory; `None`: no cache.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// Set from another thread to stop early (the language server, when the text it analyses has
+    /// changed): files not yet analysed are skipped and the scan is marked `cancelled`. What was
+    /// analysed still goes into the cache, so the next scan starts from there.
+    pub cancel: Option<&'p std::sync::atomic::AtomicBool>,
 }
 
 /// How one file's analysis was obtained.
@@ -76,18 +82,26 @@ pub fn scan_plans(
     plans: &[Plan],
     options: &ScanOptions<'_>,
 ) -> Result<Scan> {
-    scan_project(files, &[], plan_of, plans, options)
+    scan_project(files, &[], plan_of, plans, options, &Overlay::new())
 }
 
-/// Like [`scan_plans`], with the rest of the project as context: `context` files are analysed (from
-/// the cache when fresh) and their facts join the project index and model, but only `files` are
-/// reported — their findings, notifications and counts. `plan_of` covers `files` then `context`.
+/// Contents that replace files on disk, by absolute path: an editor's unsaved buffers, standard input
+/// read as a file (`check --stdin-filename`). An overlaid file need not exist on disk.
+pub type Overlay = std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>;
+
+/// Like [`scan_plans`], with the rest of the project as context and some files' contents in memory.
+/// `context` files are analysed (from the cache when fresh) and their facts join the project index
+/// and model, but only `reported` files are reported — their findings, notifications and counts;
+/// `plan_of` covers `reported` then `context`. Files in `overlay` are analysed from their overlaid
+/// contents instead of the disk (never from or into the cache). The one entry point of `check`, the
+/// editor loop and standard input.
 pub fn scan_project(
     reported: &[discover::Candidate],
     context: &[discover::Candidate],
     plan_of: &[usize],
     plans: &[Plan],
     options: &ScanOptions<'_>,
+    overlay: &Overlay,
 ) -> Result<Scan> {
     let all: Vec<discover::Candidate>;
     let files = if context.is_empty() {
@@ -96,10 +110,13 @@ pub fn scan_project(
         all = reported.iter().chain(context).cloned().collect();
         &all
     };
-    let (engines, outcomes, cache_warning) = analyse_files(files, plan_of, plans, options)?;
+    let (engines, outcomes, cache_warning) = analyse_files(files, plan_of, plans, options, overlay)?;
+    let cancelled = options.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
     let now = std::time::SystemTime::now();
     let mut outcomes = outcomes;
-    complete(&engines, files, plan_of, &mut outcomes, now);
+    if !cancelled {
+        complete(&engines, files, plan_of, &mut outcomes, now, overlay);
+    }
     // Project index and model: every file's facts, linked; then keep the deferred findings whose
     // condition holds (a logged `CONF.database.connection` where some file declares `connection`
     // secret; a handler whose helper re-raises). Built in file order, answers by least fixpoints: the
@@ -115,7 +132,7 @@ pub fn scan_project(
         .collect();
     drop(summaries);
     drop(model);
-    let mut scan = Scan { files_scanned: reported.len(), cache_warning, ..Scan::default() };
+    let mut scan = Scan { files_scanned: reported.len(), cache_warning, cancelled, ..Scan::default() };
     let mut updates: Vec<Vec<(String, cache::Entry)>> = plans.iter().map(|_| Vec::new()).collect();
     let rows = files.iter().zip(plan_of).zip(outcomes).zip(kept.iter_mut()).enumerate();
     for (i, (((file, &plan), outcome), kept)) in rows {
@@ -154,6 +171,7 @@ fn analyse_files(
     plan_of: &[usize],
     plans: &[Plan],
     options: &ScanOptions<'_>,
+    overlay: &Overlay,
 ) -> Result<(Engines, Vec<Outcome>, Option<String>)> {
     let mut cache_warning = None;
     let engines: Vec<(engine::Engine, Option<cache::Cache>, u64)> = plans
@@ -168,6 +186,7 @@ fn analyse_files(
         })
         .collect();
     let progress = options.progress;
+    let cancelled = || options.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
         .build()
@@ -178,8 +197,19 @@ fn analyse_files(
             .par_iter()
             .zip(plan_of)
             .map_init(engine::new_parser, |parser, (file, &plan)| {
+                if cancelled() {
+                    return Outcome {
+                        analysis: Default::default(),
+                        notes: Vec::new(),
+                        update: None,
+                        from_cache: false,
+                    };
+                }
                 let (engine, cache, limit) = &engines[plan];
-                let outcome = obtain(engine, parser, file, cache.as_ref(), now, *limit, true);
+                let outcome = match overlaid(overlay, file) {
+                    Some(bytes) => from_overlay(engine, parser, file, bytes, *limit),
+                    None => obtain(engine, parser, file, cache.as_ref(), now, *limit, true),
+                };
                 if let Some(p) = progress {
                     p.inc(1);
                 }
@@ -200,7 +230,7 @@ pub fn inspect(
     what: &str,
 ) -> Result<Option<String>> {
     let options = ScanOptions { full_parse: true, ..options.clone() };
-    let (_, outcomes, _) = analyse_files(files, &vec![0; files.len()], plans, &options)?;
+    let (_, outcomes, _) = analyse_files(files, &vec![0; files.len()], plans, &options, &Overlay::new())?;
     let model = project_model(files, &outcomes);
     Ok(model.find(what).map(|id| model.inspect(id)))
 }
@@ -229,6 +259,7 @@ fn complete(
     plan_of: &[usize],
     outcomes: &mut [Outcome],
     now: std::time::SystemTime,
+    overlay: &Overlay,
 ) {
     let mut whole: Vec<Option<engine::Engine>> = engines.iter().map(|_| None).collect();
     let mut parser: Option<tree_sitter::Parser> = None;
@@ -253,7 +284,10 @@ fn complete(
             let engine = whole[plan].get_or_insert_with(|| engine.whole());
             let parser = parser.get_or_insert_with(engine::new_parser);
             // Not looked up in the cache, but stored there: same findings, complete facts.
-            let mut outcome = obtain(engine, parser, &files[i], cache.as_ref(), now, *limit, false);
+            let mut outcome = match overlaid(overlay, &files[i]) {
+                Some(bytes) => from_overlay(engine, parser, &files[i], bytes, *limit),
+                None => obtain(engine, parser, &files[i], cache.as_ref(), now, *limit, false),
+            };
             outcome.analysis.facts.model.blanked.clear();
             outcome.from_cache = outcomes[i].from_cache;
             outcomes[i] = outcome;
@@ -372,6 +406,31 @@ fn obtain(
         (key.to_string(), entry)
     });
     Outcome { analysis, notes, update, from_cache: false }
+}
+
+/// The overlaid contents of `file`, if any.
+fn overlaid<'o>(overlay: &'o Overlay, file: &discover::Candidate) -> Option<&'o Vec<u8>> {
+    if overlay.is_empty() {
+        return None;
+    }
+    std::path::absolute(&file.path).ok().and_then(|p| overlay.get(&p))
+}
+
+/// One file's analysis from overlaid contents (bounded by the size limit like a file on disk).
+fn from_overlay(
+    engine: &engine::Engine,
+    parser: &mut tree_sitter::Parser,
+    file: &discover::Candidate,
+    bytes: &[u8],
+    limit: u64,
+) -> Outcome {
+    if bytes.len() as u64 > limit {
+        let e = safe_fs::ReadError::TooLarge { size: bytes.len() as u64, limit };
+        let notes = vec![e.notification(&file.display)];
+        return Outcome { analysis: Default::default(), notes, update: None, from_cache: false };
+    }
+    let (analysis, notes) = analyse_bytes(engine, parser, file, bytes);
+    Outcome { analysis, notes, update: None, from_cache: false }
 }
 
 /// A cached analysis, re-fingerprinted if the file is displayed under another path this time. `restamp`

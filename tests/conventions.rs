@@ -131,12 +131,15 @@ const LAYERS: &[(&str, &[&str])] = &[
             "python",
             "report",
             "rules",
+            "safe_fs",
             "scan",
             "selection",
             "source",
             "triage",
         ],
     ),
+    // The language server: beside `commands` at the top; its analysis is `commands::analyse`.
+    ("server", &["cli", "commands", "discover", "docs", "finding", "scan", "source"]),
 ];
 
 /// Modules that may name tree-sitter: the front end, the walk and the rules. Reports, triage and

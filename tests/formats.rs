@@ -57,6 +57,7 @@ fn hostile() -> Report {
         fingerprint: "0123456789abcdef:1".into(),
         suppressed: None,
         baseline: None,
+        fix: None,
     };
     let note = Notification {
         id: "syntax-error",

@@ -98,7 +98,9 @@ const CALLER: &str = "from svc import helpers\n\n\ndef login(client, password):\
 
 #[test]
 fn one_file_checked_is_linked_with_the_rest_of_its_project() {
-    let dir = tree(&[("svc/__init__.py", ""), ("svc/helpers.py", HELPER), ("svc/api.py", CALLER)]);
+    // A configuration file makes the directory a project (as a git root would).
+    let dir =
+        tree(&[("trunkguard.toml", ""), ("svc/__init__.py", ""), ("svc/helpers.py", HELPER), ("svc/api.py", CALLER)]);
     let run = |args: &[&str]| {
         let out = trunkguard_in(dir.path())
             .args(["check", "--no-cache", "--output-format", "json"])
@@ -124,6 +126,7 @@ fn one_file_checked_is_linked_with_the_rest_of_its_project() {
 #[test]
 fn a_secret_option_declared_in_another_file_counts_when_one_file_is_checked() {
     let dir = tree(&[
+        ("trunkguard.toml", ""),
         ("opts.py", "from oslo_config import cfg\nOPTS = [cfg.StrOpt('connection', secret=True)]\n"),
         (
             "reads.py",
@@ -138,6 +141,13 @@ fn a_secret_option_declared_in_another_file_counts_when_one_file_is_checked() {
     assert!(text.contains("reads.py:7:") && text.contains("TG301"), "{text}");
     let out = trunkguard_in(dir.path())
         .args(["check", "--no-cache", "--no-project", "--output-format", "concise", "reads.py"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("TG301"));
+    // Without a configuration file or a git root, a lone file is its own project.
+    fs::remove_file(dir.path().join("trunkguard.toml")).unwrap();
+    let out = trunkguard_in(dir.path())
+        .args(["check", "--no-cache", "--output-format", "concise", "reads.py"])
         .output()
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("TG301"));

@@ -31,7 +31,7 @@ const SELECTIONS: &[&str] = &["ALL", "TG0", "TG1", "TG2", "TG3", "TG4"];
 fn both_modes(files: &[discover::Candidate], threads: Option<usize>, select: &str) -> [(Vec<String>, Vec<String>); 2] {
     let rules = selection::resolve(&[select.to_string()], &[]).unwrap();
     [true, false].map(|full_parse| {
-        let options = ScanOptions { threads, progress: None, full_parse, cache_dir: None };
+        let options = ScanOptions { threads, progress: None, full_parse, cache_dir: None, cancel: None };
         let result = scan(files, &rules, &Default::default(), &options).unwrap();
         (
             result.findings.iter().map(|(path, f)| format!("{path}: {f:?}")).collect(),

@@ -4,14 +4,16 @@
 //! {"version": 1, "findings": [{"rule": "TG201", "name": "broad-except-swallowed", "level": "warning",
 //!   "message": "…", "path": "a.py", "line": 3, "column": 5, "end_line": 3, "end_column": 27,
 //!   "scope": "Plugin.update", "fingerprint": "…", "related": [], "flow": [], "properties": {},
-//!   "suppressed": null, "baseline_state": null}],
+//!   "suppressed": null, "baseline_state": null, "fix": null}],
 //!  "notifications": [{"id": "syntax-error", "level": "warning", "path": "b.py", "line": 1, "message": "…"}],
 //!  "summary": {"findings": 1, "suppressed": 0, "errors": 0, "warnings": 1, "notes": 0, "files_scanned": 2,
 //!              "outside_diff": null, "baseline": null}}
 //! ```
 //! `related` and `flow` (the steps of an indirect finding, SARIF `codeFlows`) hold `line`, `column`,
 //! `message`, and `path` when the place is in another file (a helper the flow goes through).
-//! `suppressed` holds the silencing comment; `baseline_state` is `new`/`unchanged` with `--baseline`.
+//! `suppressed` holds the silencing comment; `baseline_state` is `new`/`unchanged` with `--baseline`;
+//! `fix`, for rules with a mechanical fix, `{"title", "applicability": "safe"|"unsafe", "edits": [{"line",
+//! "column", "end_line", "end_column", "replacement"}]}` (an empty range is an insertion).
 //! Summary counts exclude silenced findings; `outside_diff` is, with `--diff-against`, how many findings
 //! the diff filter left out, and `baseline`, with `--baseline`, `{"new": 1, "unchanged": 3, "absent": 0}`
 //! as in the text summary (both `null` without the option).
@@ -56,6 +58,15 @@ pub fn render(report: &Report) -> String {
                 "properties": f.properties,
                 "suppressed": f.suppressed,
                 "baseline_state": f.baseline.map(|b| b.as_str()),
+                "fix": f.fix.as_ref().map(|fix| json!({
+                    "title": fix.title,
+                    "applicability": fix.applicability.as_str(),
+                    "edits": fix.edits.iter().map(|e| json!({
+                        "line": e.span.start.line, "column": e.span.start.column,
+                        "end_line": e.span.end.line, "end_column": e.span.end.column,
+                        "replacement": e.replacement,
+                    })).collect::<Vec<_>>(),
+                })),
             })
         })
         .collect();

@@ -9,9 +9,10 @@ use crate::docs::RuleDoc;
 use crate::finding::{FINGERPRINT_KEY, Finding, INCOMPLETE, Level, Notification, Related, Span};
 use serde_json::{Value, json};
 use serde_sarif::sarif::{
-    ArtifactContent, ArtifactLocation, CodeFlow, Invocation, Location, Message, MultiformatMessageString,
-    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor, ReportingDescriptorReference,
-    Result as SarifResult, ResultLevel, Run, Sarif, Suppression, ThreadFlow, ThreadFlowLocation, Tool, ToolComponent,
+    ArtifactChange, ArtifactContent, ArtifactLocation, CodeFlow, Fix as SarifFix, Invocation, Location, Message,
+    MultiformatMessageString, PhysicalLocation, PropertyBag, Region, Replacement, ReportingConfiguration,
+    ReportingDescriptor, ReportingDescriptorReference, Result as SarifResult, ResultLevel, Run, Sarif, Suppression,
+    ThreadFlow, ThreadFlowLocation, Tool, ToolComponent,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -180,7 +181,33 @@ fn result(report: &Report, path: &str, f: &Finding) -> SarifResult {
     if !f.flow.is_empty() {
         out.code_flows = Some(vec![code_flow(report, path, &f.flow)]);
     }
+    if let Some(fix) = &f.fix {
+        out.fixes = Some(vec![sarif_fix(report, path, fix)]);
+    }
     out
+}
+
+/// A finding's fix as SARIF `fixes[]`: one artifact change (the finding's file) whose replacements
+/// delete a line/column region (empty for an insertion) and insert text; the applicability is a
+/// property (`safe`, or `unsafe`: changes behaviour, review it).
+fn sarif_fix(report: &Report, path: &str, fix: &crate::finding::Fix) -> SarifFix {
+    let replacements: Vec<Replacement> = fix
+        .edits
+        .iter()
+        .map(|e| {
+            Replacement::builder()
+                .deleted_region(region(&e.span, None))
+                .inserted_content(ArtifactContent::builder().text(e.replacement.clone()).build())
+                .build()
+        })
+        .collect();
+    let change = ArtifactChange::builder().artifact_location(artifact(report, path)).replacements(replacements).build();
+    let extra = BTreeMap::from([("applicability".to_string(), json!(fix.applicability.as_str()))]);
+    SarifFix::builder()
+        .description(Message::builder().text(fix.title.clone()).build())
+        .artifact_changes(vec![change])
+        .properties(PropertyBag::builder().additional_properties(extra).build())
+        .build()
 }
 
 /// A baseline result no longer found, re-emitted with `baselineState: absent`.

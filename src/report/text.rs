@@ -4,7 +4,7 @@
 
 use super::Report;
 use crate::escape::{picture, visible};
-use crate::finding::{Finding, Level};
+use crate::finding::{Applicability, Finding, Level};
 use std::fmt::Write;
 
 const RED: &str = "\x1b[1;31m";
@@ -34,9 +34,11 @@ fn render_with(report: &Report, color: bool, summary: bool, frames: bool) -> Str
             Level::Note => CYAN,
         };
         let silenced = if f.suppressed.is_some() { " (silenced)" } else { "" };
+        // ruff's mark for a finding `--fix` resolves.
+        let fixable = if is_safe_fix(f) { " [*]" } else { "" };
         let _ = writeln!(
             out,
-            "{}:{}:{}: {}{silenced} {}",
+            "{}:{}:{}: {}{silenced}{fixable} {}",
             paint(BOLD, &visible(path)),
             f.span.start.line,
             f.span.start.column,
@@ -52,11 +54,33 @@ fn render_with(report: &Report, color: bool, summary: bool, frames: bool) -> Str
         if report.is_clean() {
             let _ = writeln!(out, "No findings; {} scanned.", plural(report.files_scanned));
         } else {
+            // With the full output only (concise is one line per finding, then the summary), before the
+            // summary, which stays the last line.
+            if frames {
+                out.push_str(&fixable_summary(report));
+            }
             out.push_str(&report.summary());
             out.push('\n');
         }
     }
     out
+}
+
+fn is_safe_fix(f: &Finding) -> bool {
+    f.fix.as_ref().is_some_and(|fix| fix.applicability == Applicability::Safe)
+}
+
+/// "[*] 2 fixable with `--fix` (1 more with `--unsafe-fixes`)." when any reported finding has a fix.
+fn fixable_summary(report: &Report) -> String {
+    let reported = || report.reported().filter(|(_, f)| f.suppressed.is_none());
+    let safe = reported().filter(|(_, f)| is_safe_fix(f)).count();
+    let unsafe_ = reported().filter(|(_, f)| f.fix.is_some()).count() - safe;
+    match (safe, unsafe_) {
+        (0, 0) => String::new(),
+        (s, 0) => format!("[*] {s} fixable with `--fix`.\n"),
+        (0, u) => format!("{u} fixable with `--fix --unsafe-fixes` (they change behaviour: review them).\n"),
+        (s, u) => format!("[*] {s} fixable with `--fix` ({u} more with `--unsafe-fixes`).\n"),
+    }
 }
 
 fn plural(n: usize) -> String {

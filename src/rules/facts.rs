@@ -5,6 +5,7 @@
 //! logger recognition, `context::names`), so the model and the rules never disagree about it.
 
 use super::context::names::{admin_context_call, elevated_receiver};
+use super::logs::words;
 use super::retry::backoff::is_wait_call;
 use crate::checker::{Checker, Gatherer};
 use crate::model::facts::{Arg, CallSite, ClassFacts, FunctionFacts, Local, SETUP_METHODS};
@@ -278,7 +279,14 @@ fn body_facts(body: Node<'_>, params: &[String], cx: &Checker<'_>) -> (Vec<CallS
                     local.waits = Some(cx.node_span(n));
                 }
                 if python::logger_call(n, src, &cx.loggers).is_some() {
-                    for p in logged_params(n, src, &param) {
+                    // A parameter whose own name says secret is reported where it is logged (TG301
+                    // in the helper itself): its callers are not told again.
+                    let named_secret = |p: &u8| {
+                        params
+                            .get(usize::from(*p))
+                            .is_some_and(|name| words::classify_with(name, &cx.knobs.sensitive).is_some())
+                    };
+                    for p in logged_params(n, src, &param).into_iter().filter(|p| !named_secret(p)) {
                         local.logs.entry(p).or_insert_with(|| cx.node_span(n));
                     }
                 }

@@ -11,6 +11,7 @@ pub mod tg204_broad_except_fail_open;
 pub mod tg205_broad_except_best_effort;
 
 use crate::checker::Checker;
+use crate::finding::Finding;
 use crate::model::facts::Arg;
 use crate::model::index::{CallRef, Condition};
 use crate::python::flow::{self, Exits};
@@ -59,11 +60,17 @@ pub struct Handler<'t> {
 
 /// Reports a handler on its `except …:` header; when the handler calls helpers on every path, the
 /// finding stands only if none of them raises (or re-raises the exception it is passed).
-pub fn report_handler(cx: &mut Checker<'_>, rule: &'static str, clause: Node<'_>, h: &Handler<'_>, message: String) {
+pub fn report_handler<'c>(
+    cx: &'c mut Checker<'_>,
+    rule: &'static str,
+    clause: Node<'_>,
+    h: &Handler<'_>,
+    message: String,
+) -> &'c mut Finding {
     if h.calls.is_empty() {
-        cx.report_range(rule, clause.start_byte(), h.header_end, message);
+        cx.report_range(rule, clause.start_byte(), h.header_end, message)
     } else {
-        cx.report_if(Condition::UnlessRaises(h.calls.clone()), rule, clause.start_byte(), h.header_end, message);
+        cx.report_if(Condition::UnlessRaises(h.calls.clone()), rule, clause.start_byte(), h.header_end, message)
     }
 }
 

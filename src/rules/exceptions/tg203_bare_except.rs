@@ -3,6 +3,7 @@
 use super::consequence::{Rank, Site, rank};
 use super::{Catch, describe, handler};
 use crate::checker::Checker;
+use crate::finding::{Applicability, Fix};
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
 
@@ -35,6 +36,12 @@ impl Rule for BareExcept {
             "Bare `except:` catches everything, including `SystemExit`, `KeyboardInterrupt` and eventlet's `GreenletExit`, and the handler {}. Catch `Exception` or narrower, or re-raise.",
             describe(&h, cx)
         );
-        super::report_handler(cx, self.id(), node, &h, message);
+        let keyword = node.start_byte() + "except".len();
+        let fix = (cx.text().get(node.start_byte()..keyword) == Some("except")).then(|| Fix {
+            title: "Catch `Exception` (lets `SystemExit`, `KeyboardInterrupt` and `GreenletExit` through)".into(),
+            applicability: Applicability::Unsafe,
+            edits: vec![cx.edit(keyword, keyword, " Exception")],
+        });
+        super::report_handler(cx, self.id(), node, &h, message).fix = fix;
     }
 }

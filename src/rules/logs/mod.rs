@@ -22,7 +22,7 @@ pub use options::{declares_secret, option_declaration, record_secret_option};
 pub use sources::{string_literal, value_source};
 
 use crate::checker::Checker;
-use crate::finding::{Finding, Related};
+use crate::finding::{Applicability, Finding, Fix, Related};
 use crate::python::fields;
 use crate::python::{self, named_children};
 use crate::rules::Triggers;
@@ -317,7 +317,14 @@ pub fn argument_hits(call: Node<'_>, arg: Node<'_>, cx: &mut Checker<'_>) -> Vec
 }
 
 /// Reports `hit` on `node` (deferred on the option index when the hit needs it) and annotates it.
-pub fn report_hit(rule: &'static str, node: Node<'_>, hit: &Hit, message: String, cx: &mut Checker<'_>) {
+pub fn report_hit(
+    rule: &'static str,
+    node: Node<'_>,
+    hit: &Hit,
+    message: String,
+    cx: &mut Checker<'_>,
+    fix: Option<Fix>,
+) {
     let annotation = hit.annotation(cx);
     let (start, end) = (node.start_byte(), node.end_byte());
     let finding = match &hit.option {
@@ -325,6 +332,43 @@ pub fn report_hit(rule: &'static str, node: Node<'_>, hit: &Hit, message: String
         None => cx.report_range(rule, start, end, message),
     };
     annotation.apply(finding);
+    finding.fix = fix;
+}
+
+/// TG302's fix: `context.to_dict()` logged directly becomes `context.get_logging_values()` (unsafe: the
+/// record shows fewer fields). None when the context reaches the log through a local (the local may
+/// have other uses) or is logged some other way (`vars(context)`).
+pub fn logging_values_fix(hit: &Hit, cx: &Checker<'_>) -> Option<Fix> {
+    const CALL: &str = "to_dict()";
+    let (start, end) = hit.range;
+    let text = cx.text().get(start..end)?;
+    if hit.carrier.is_some() || !text.ends_with(&format!(".{CALL}")) {
+        return None;
+    }
+    Some(Fix {
+        title: "Log `get_logging_values()` instead of `to_dict()`".into(),
+        applicability: Applicability::Unsafe,
+        edits: vec![cx.edit(end - CALL.len(), end, "get_logging_values()")],
+    })
+}
+
+/// TG301's fix: the secret logged directly becomes the string `'***'` (unsafe: the record no longer
+/// shows it). Not `strutils.mask_password(value)`: that masks only `password=…`-shaped text, so a bare
+/// secret would pass through it unmasked while the finding went away. None when the value reaches the
+/// log through a local (the local may have other uses) or sits in an f-string's braces (a quote there
+/// is a syntax error before Python 3.12).
+pub fn redact_fix(hit: &Hit, cx: &Checker<'_>) -> Option<Fix> {
+    let (start, end) = hit.range;
+    cx.text().get(start..end)?;
+    let before = cx.text()[..start].trim_end().chars().next_back();
+    if hit.carrier.is_some() || before == Some('{') {
+        return None;
+    }
+    Some(Fix {
+        title: "Log `'***'` instead of the secret".into(),
+        applicability: Applicability::Unsafe,
+        edits: vec![cx.edit(start, end, "'***'")],
+    })
 }
 
 /// Why a secret hit is sensitive, for messages: "a credential (the name says `token`)".

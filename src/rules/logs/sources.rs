@@ -16,6 +16,12 @@ fn is_constant(name: &str) -> bool {
     name.chars().any(|c| c.is_ascii_uppercase()) && !name.chars().any(|c| c.is_lowercase())
 }
 
+/// Is `name` a class's (`Secret`, `models.ContainerSecret`, `SecretStore`): CapWords, no underscore?
+/// A class names a kind of thing, not a value that holds one.
+fn is_class_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_uppercase()) && name.chars().any(|c| c.is_lowercase()) && !name.contains('_')
+}
+
 /// Roots of oslo.config option reads: `CONF.<group>.<name>`, `cfg.CONF.<name>`, `self.conf.<name>`.
 const CONF_ROOTS: &[&str] = &["CONF", "cfg.CONF", "conf", "self.conf", "self._conf", "oslo_config.cfg.CONF"];
 
@@ -213,7 +219,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
     match node.kind() {
         "identifier" => {
             let name = cx.node_text(node);
-            if is_constant(name) || cx.imports.binds(name).is_some() {
+            if is_constant(name) || is_class_name(name) || cx.imports.binds(name).is_some() {
                 return None;
             }
             if let Some(m) = sensitive_name(name, cx).filter(|_| {
@@ -242,7 +248,7 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
             if is_request_name(object, cx) && REQUEST_PARTS.contains(&attr) {
                 return Some(Hit::new(Kind::Request, attr, "request-data", node, cx));
             }
-            if is_constant(attr) {
+            if is_constant(attr) || is_class_name(attr) {
                 return None;
             }
             if let Some(m) = sensitive_name(attr, cx) {

@@ -127,7 +127,9 @@ impl Rule for SecretInLog {
                 why_secret(hit)
             )
         };
-        report_hit(self.id(), node, hit, message, cx);
+        // The mechanical fix redacts a logged value; a notification's payload needs a design decision.
+        let fix = if notifies { None } else { super::redact_fix(hit, cx) };
+        report_hit(self.id(), node, hit, message, cx, fix);
         if hit.option.is_none() {
             remember_root_cause(node, hit, cx);
         }

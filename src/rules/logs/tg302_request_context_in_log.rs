@@ -31,6 +31,7 @@ impl Rule for RequestContextInLog {
             sink.name,
             hit.describe()
         );
-        report_hit(self.id(), node, hit, message, cx);
+        let fix = super::logging_values_fix(hit, cx);
+        report_hit(self.id(), node, hit, message, cx, fix);
     }
 }

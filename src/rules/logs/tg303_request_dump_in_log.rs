@@ -32,7 +32,7 @@ impl Rule for RequestDumpInLog {
             hit.describe(),
             what(hit)
         );
-        report_hit(self.id(), node, hit, message, cx);
+        report_hit(self.id(), node, hit, message, cx, None);
     }
 }
 

@@ -64,7 +64,7 @@ impl Rule for SecretInException {
                 why_secret(hit)
             )
         };
-        report_hit(self.id(), node, hit, message, cx);
+        report_hit(self.id(), node, hit, message, cx, None);
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::{declares_secret, option_declaration, string_literal, words};
 use crate::checker::Checker;
+use crate::finding::{Applicability, Fix};
 use crate::python;
 use crate::rules::{Rule, Triggers};
 use tree_sitter::Node;
@@ -45,11 +46,32 @@ impl Rule for SecretOptionNotMarked {
             m.class.noun(),
             m.word
         );
+        let fix = add_secret(node, cx);
         let f = cx.report(self.id(), node, message);
+        f.fix = fix;
         f.properties.insert("sensitive-word".into(), m.word.clone());
         f.properties.insert("sensitivity".into(), m.class.as_str().to_string());
         f.properties.insert("option".into(), name.to_string());
     }
+}
+
+/// The safe fix: `secret=True` added after the last argument (or a `secret=False` turned into
+/// `secret=True`). None when a `**kwargs` splat may already carry `secret`.
+fn add_secret(call: Node<'_>, cx: &Checker<'_>) -> Option<Fix> {
+    let title = "Add `secret=True`".to_string();
+    let applicability = Applicability::Safe;
+    if let Some(value) = python::keyword_argument(call, "secret", cx.text()) {
+        let edits = vec![cx.edit(value.start_byte(), value.end_byte(), "True")];
+        return Some(Fix { title, applicability, edits });
+    }
+    let args = call.child_by_field_id(python::fields::arguments())?;
+    let named: Vec<Node<'_>> = python::named_children(args).into_iter().filter(|a| a.kind() != "comment").collect();
+    if named.iter().any(|a| a.kind() == "dictionary_splat") || args.kind() != "argument_list" {
+        return None;
+    }
+    let last = named.last()?;
+    let edits = vec![cx.edit(last.end_byte(), last.end_byte(), ", secret=True")];
+    Some(Fix { title, applicability, edits })
 }
 
 /// Does the option's `help=` text say the value is a file, path or plugin name (`ovn_nb_private_key`: "The PEM
