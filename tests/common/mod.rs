@@ -23,7 +23,7 @@ pub fn xdg_cache_home() -> PathBuf {
 /// are opt-in for users (measured precision below 80 % on unseen services: `bench/judged/`), so
 /// [`trunkguard_in`] turns them on through `TRUNKGUARD_EXTEND_SELECT`; tests of the default rule set
 /// use [`trunkguard_defaults_in`].
-pub const CANARY_RULES: &str = "TG101,TG102,TG103,TG105,TG106,TG201,TG202,TG303,TG305";
+pub const CANARY_RULES: &str = "TG101,TG102,TG103,TG105,TG106,TG201,TG202,TG303,TG305,TG401,TG402";
 
 /// `trunkguard` with the working directory at `dir`, the canary rules on (see [`CANARY_RULES`]).
 pub fn trunkguard_in(dir: &Path) -> Command {
