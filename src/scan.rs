@@ -115,7 +115,7 @@ pub fn scan_project(
     let now = std::time::SystemTime::now();
     let mut outcomes = outcomes;
     if !cancelled {
-        complete(&engines, files, plan_of, &mut outcomes, now, overlay);
+        complete(&engines, files, plan_of, &mut outcomes, now, overlay, options.threads)?;
     }
     // Project index and model: every file's facts, linked; then keep the deferred findings whose
     // condition holds (a logged `CONF.database.connection` where some file declares `connection`
@@ -232,7 +232,7 @@ pub fn inspect(
     let options = ScanOptions { full_parse: true, ..options.clone() };
     let (_, outcomes, _) = analyse_files(files, &vec![0; files.len()], plans, &options, &Overlay::new())?;
     let model = project_model(files, &outcomes);
-    Ok(model.find(what).map(|id| model.inspect(id)))
+    Ok(model.describe(what))
 }
 
 /// The project model over every file's facts (see [`crate::model`]).
@@ -260,9 +260,10 @@ fn complete(
     outcomes: &mut [Outcome],
     now: std::time::SystemTime,
     overlay: &Overlay,
-) {
+    threads: Option<usize>,
+) -> Result<()> {
     let mut whole: Vec<Option<engine::Engine>> = engines.iter().map(|_| None).collect();
-    let mut parser: Option<tree_sitter::Parser> = None;
+    let mut pool: Option<rayon::ThreadPool> = None;
     loop {
         let missing = {
             let model = project_model(files, outcomes);
@@ -276,18 +277,34 @@ fn complete(
         let missing: Vec<usize> =
             missing.into_iter().filter(|&i| !outcomes[i].analysis.facts.model.blanked.is_empty()).collect();
         if missing.is_empty() {
-            return;
+            return Ok(());
         }
-        for i in missing {
+        for &i in &missing {
             let plan = plan_of[i];
-            let (engine, cache, limit) = &engines[plan];
-            let engine = whole[plan].get_or_insert_with(|| engine.whole());
-            let parser = parser.get_or_insert_with(engine::new_parser);
-            // Not looked up in the cache, but stored there: same findings, complete facts.
-            let mut outcome = match overlaid(overlay, &files[i]) {
-                Some(bytes) => from_overlay(engine, parser, &files[i], bytes, *limit),
-                None => obtain(engine, parser, &files[i], cache.as_ref(), now, *limit, false),
-            };
+            whole[plan].get_or_insert_with(|| engines[plan].0.whole());
+        }
+        if pool.is_none() {
+            let built = rayon::ThreadPoolBuilder::new().num_threads(threads.unwrap_or(0)).build();
+            pool = Some(built.context("cannot start worker threads")?);
+        }
+        let whole = &whole;
+        let done: Vec<(usize, Outcome)> = pool.as_ref().expect("just built").install(|| {
+            missing
+                .par_iter()
+                .map_init(engine::new_parser, |parser, &i| {
+                    let plan = plan_of[i];
+                    let (_, cache, limit) = &engines[plan];
+                    let engine = whole[plan].as_ref().expect("built above");
+                    // Not looked up in the cache, but stored there: same findings, complete facts.
+                    let outcome = match overlaid(overlay, &files[i]) {
+                        Some(bytes) => from_overlay(engine, parser, &files[i], bytes, *limit),
+                        None => obtain(engine, parser, &files[i], cache.as_ref(), now, *limit, false),
+                    };
+                    (i, outcome)
+                })
+                .collect()
+        });
+        for (i, mut outcome) in done {
             outcome.analysis.facts.model.blanked.clear();
             outcome.from_cache = outcomes[i].from_cache;
             outcomes[i] = outcome;

@@ -64,7 +64,7 @@ fn calls_are_linked_through_imports_aliases_bases_and_attributes() {
     assert_eq!(target_of(&report, 25), "pkg.sub.impl.Helper.go", "self.attr assigned in __init__");
     assert_eq!(target_of(&report, 26), "pkg.sub.base.Base.hook");
     assert_eq!(target_of(&report, 27), "unresolved", "no such method anywhere: never guessed");
-    assert_eq!(target_of(&report, 28), "unresolved", "a library");
+    assert!(!report.contains("line 28:"), "`json` is not bound in the module: the call is not even recorded");
     assert!(report.contains("waits: yes"), "{report}");
     // `alias('x')` (util.shout, which always raises) is a statement of the body: every path raises.
     assert!(report.contains("raises on every path: yes"), "{report}");
@@ -77,7 +77,7 @@ fn summaries_lift_through_recursion_and_stop_at_helpers_that_do_not_do_it() {
         "import time\n\n\ndef a(n):\n    if n:\n        b(n - 1)\n\n\ndef b(n):\n    a(n)\n    time.sleep(1)\n\n\ndef c(x):\n    return x\n\n\ndef d(exc):\n    if not isinstance(exc, KeyError):\n        raise exc\n\n\ndef e(exc):\n    d(exc)\n\n\ndef f(exc):\n    if exc:\n        d(exc)\n",
     )]);
     assert!(inspect(dir.path(), "m.a").contains("waits: yes"), "through the cycle a → b");
-    assert!(inspect(dir.path(), "m.c").contains("waits: no"));
+    assert!(inspect(dir.path(), "m.c").contains("answered \"no\""), "calls nothing: nothing to summarise");
     assert!(inspect(dir.path(), "m.d").contains("re-raises parameters: exc"));
     assert!(inspect(dir.path(), "m.e").contains("re-raises parameters: exc"), "a call on every path");
     assert!(inspect(dir.path(), "m.f").contains("re-raises parameters: no"), "a call on some paths only");

@@ -25,6 +25,11 @@ pub struct ModuleFacts {
     /// Functions and methods, by qualified name (`f`, `Class.method`, `f.inner`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<String, FunctionFacts>,
+    /// Functions with nothing to summarise (no call the model could follow, no local fact), by
+    /// qualified name: a call to one answers every question "no", and a method here hides a base
+    /// class's method of the same name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trivial: Vec<String>,
     /// Functions selective parsing left unparsed (qualified names): their facts are unknown until the
     /// file is analysed whole (see `ProjectModel::incomplete_files`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -49,6 +49,8 @@ pub enum Target<'f> {
     Function(FnId<'f>, bool),
     /// A function selective parsing left unparsed in this file.
     Blanked(usize),
+    /// A project function with nothing to summarise: every question about it is answered "no".
+    Trivial(usize, &'f str),
     /// Not resolved (a library, a builtin, a dynamic call).
     Unknown,
 }
@@ -59,6 +61,8 @@ enum Symbol<'f> {
     Function(FnId<'f>),
     Class(usize, &'f str),
     Blanked(usize),
+    /// A function with nothing to summarise (see `ModuleFacts::trivial`).
+    Trivial(usize, &'f str),
 }
 
 /// Why a function has a fact: here, or through one of its calls.
@@ -85,6 +89,7 @@ struct File<'f> {
     module: String,
     facts: &'f ModuleFacts,
     blanked: HashSet<&'f str>,
+    trivial: HashSet<&'f str>,
 }
 
 /// The linked project: every file's facts, the module names, and the cross-file index.
@@ -121,7 +126,8 @@ impl<'f> ProjectModel<'f> {
                 modules.entry(module.clone()).and_modify(|m| *m = None).or_insert(Some(i));
             }
             let blanked = facts.blanked.iter().map(String::as_str).collect();
-            out.push(File { display, module, facts, blanked });
+            let trivial = facts.trivial.iter().map(String::as_str).collect();
+            out.push(File { display, module, facts, blanked, trivial });
         }
         ProjectModel { index, files: out, modules }
     }
@@ -131,19 +137,36 @@ impl<'f> ProjectModel<'f> {
         &self.files[file].module
     }
 
-    /// The file a module name or display path names, and the function in it (`PATH::func` or
-    /// `module.func`), for `trunkguard inspect`.
-    pub fn find(&self, what: &str) -> Option<FnId<'f>> {
+    /// `trunkguard inspect`'s report on `what` (`PATH::func` or `module.func`): see
+    /// [`ProjectModel::inspect`]; a function with nothing to summarise gets one line saying so.
+    pub fn describe(&self, what: &str) -> Option<String> {
+        if let Some(id) = self.find(what) {
+            return Some(self.inspect(id));
+        }
+        let (file, name) = self.locate(what, |f, name| self.files[f].trivial.get(name).copied())?;
+        Some(format!(
+            "{} ({})\n  calls nothing the model can follow and does nothing it summarises: every question about it is answered \"no\"\n",
+            self.qualified((file, name)),
+            self.display(file)
+        ))
+    }
+
+    /// The function `what` names, found with `get` in the file it names.
+    fn locate(&self, what: &str, get: impl Fn(usize, &str) -> Option<&'f str>) -> Option<FnId<'f>> {
         if let Some((path, func)) = what.rsplit_once("::") {
             let file = self.files.iter().position(|f| f.display == path || Path::new(f.display).ends_with(path))?;
-            return self.files[file].facts.functions.get_key_value(func).map(|(k, _)| (file, k.as_str()));
+            return get(file, func).map(|n| (file, n));
         }
         let parts: Vec<&str> = what.split('.').collect();
         (1..parts.len()).rev().find_map(|k| {
             let file = (*self.modules.get(&parts[..k].join("."))?)?;
-            let name = parts[k..].join(".");
-            self.files[file].facts.functions.get_key_value(&name).map(|(n, _)| (file, n.as_str()))
+            get(file, &parts[k..].join(".")).map(|n| (file, n))
         })
+    }
+
+    /// The function `what` names (`PATH::func` or `module.func`), if it has facts.
+    pub fn find(&self, what: &str) -> Option<FnId<'f>> {
+        self.locate(what, |f, name| self.files[f].facts.functions.get_key_value(name).map(|(k, _)| k.as_str()))
     }
 
     /// The facts of a function.
@@ -163,6 +186,9 @@ impl<'f> ProjectModel<'f> {
         }
         if let Some((k, _)) = facts.classes.get_key_value(name) {
             return Some(Symbol::Class(file, k.as_str()));
+        }
+        if let Some(n) = self.files[file].trivial.get(name) {
+            return Some(Symbol::Trivial(file, n));
         }
         self.files[file].blanked.contains(name).then_some(Symbol::Blanked(file))
     }
@@ -284,6 +310,7 @@ impl<'f> ProjectModel<'f> {
                 Target::Function(id, bound || classmethod)
             }
             Some(Symbol::Blanked(f)) => Target::Blanked(f),
+            Some(Symbol::Trivial(f, n)) => Target::Trivial(f, n),
             _ => Target::Unknown,
         };
         let parts: Vec<&str> = callee.split('.').collect();
@@ -357,7 +384,7 @@ impl<'f> ProjectModel<'f> {
                     Target::Blanked(f) => {
                         missing.insert(f);
                     }
-                    Target::Unknown => {}
+                    Target::Trivial(..) | Target::Unknown => {}
                 }
             }
         }
@@ -379,7 +406,7 @@ impl<'f> ProjectModel<'f> {
                     Target::Blanked(f) => {
                         missing.insert(*f);
                     }
-                    Target::Unknown => {}
+                    Target::Trivial(..) | Target::Unknown => {}
                 }
             }
             graph.insert(id, targets);
@@ -582,6 +609,9 @@ impl<'f> ProjectModel<'f> {
                     format!("{} ({}:{})", self.qualified(t), self.display(t.0), self.function(t).span.start.line)
                 }
                 Target::Blanked(file) => format!("unparsed in {}", self.display(file)),
+                Target::Trivial(file, name) => {
+                    format!("{} ({}; nothing to summarise)", self.qualified((file, name)), self.display(file))
+                }
                 Target::Unknown => "unresolved".to_string(),
             };
             let _ = writeln!(out, "    line {}: {} -> {to}", call.span.start.line, call.callee);

@@ -49,6 +49,7 @@ impl Gatherer for ModelFacts {
 /// Imports (also in module-level `try`/`if` blocks) and `name = dotted.path` aliases.
 fn module(root: Node<'_>, cx: &mut Checker<'_>) {
     let src = cx.text();
+    let mut names: HashSet<String> = HashSet::new();
     let mut stack: Vec<(Node<'_>, usize)> = vec![(root, 0)];
     while let Some((node, depth)) = stack.pop() {
         for child in named_children(node) {
@@ -68,13 +69,32 @@ fn module(root: Node<'_>, cx: &mut Checker<'_>) {
                         cx.model.aliases.insert(text(left, src).to_string(), target);
                     }
                 }
-                "function_definition" | "class_definition" | "decorated_definition" => {}
+                "function_definition" | "class_definition" | "decorated_definition" => {
+                    let def = if child.kind() == "decorated_definition" {
+                        child.child_by_field_id(fields::definition())
+                    } else {
+                        Some(child)
+                    };
+                    if let Some(name) = def.and_then(|d| d.child_by_field_id(fields::name())) {
+                        names.insert(text(name, src).to_string());
+                    }
+                }
                 _ if depth < 4 && child.named_child_count() > 0 => stack.push((child, depth + 1)),
                 _ => {}
             }
         }
     }
+    names.extend(cx.model.imports.keys().cloned());
+    names.extend(cx.model.aliases.keys().cloned());
+    names.extend(["self", "cls", "super()"].map(String::from));
+    cx.put_scratch(ModuleNames(names));
 }
+
+/// The names a call's callee can start with and still reach a project function: `self`, `cls`,
+/// `super()`, and the names the module binds at its top level (imports, aliases, functions, classes).
+/// A call through a local, a parameter or a builtin is not recorded: the model could not resolve it.
+#[derive(Default)]
+struct ModuleNames(HashSet<String>);
 
 fn import(stmt: Node<'_>, src: &str, into: &mut BTreeMap<String, String>) {
     for name in named_children(stmt) {
@@ -194,7 +214,9 @@ fn function(node: Node<'_>, cx: &mut Checker<'_>) {
     let mut decorated: Decorators = cx.take_scratch();
     let decorators = decorated.0.remove(&node.start_byte()).unwrap_or_default();
     cx.put_scratch(decorated);
-    let (calls, local, self_attrs) = body_facts(body, &params, cx);
+    let known: ModuleNames = cx.take_scratch();
+    let (calls, local, self_attrs) = body_facts(body, &params, &known.0, cx);
+    cx.put_scratch(known);
     if let Some(class) = &class
         && SETUP_METHODS.contains(&text(name, src))
         && let Some(facts) = cx.model.classes.get_mut(class)
@@ -203,6 +225,10 @@ fn function(node: Node<'_>, cx: &mut Checker<'_>) {
             facts.rpc_target |= attr == "target" && python::last_segment(&callee) == "Target";
             facts.attrs.entry(attr).or_insert(callee);
         }
+    }
+    if calls.is_empty() && local.is_empty() {
+        cx.model.trivial.push(qualified); // nothing to summarise: kept by name only
+        return;
     }
     let span = cx.node_span(name);
     cx.model.functions.insert(qualified, FunctionFacts { params, decorators, class, span, calls, local });
@@ -228,7 +254,12 @@ fn parameters(params: Node<'_>, src: &str) -> Vec<String> {
 
 /// One pass over a function body (nested functions, classes and lambdas left to their own visit):
 /// its calls, its local facts, and the `self.attr = X(...)` assignments it makes.
-fn body_facts(body: Node<'_>, params: &[String], cx: &Checker<'_>) -> (Vec<CallSite>, Local, Vec<(String, String)>) {
+fn body_facts(
+    body: Node<'_>,
+    params: &[String],
+    known: &HashSet<String>,
+    cx: &Checker<'_>,
+) -> (Vec<CallSite>, Local, Vec<(String, String)>) {
     let src = cx.text();
     let param = |n: Node<'_>| -> Option<u8> {
         if n.kind() != "identifier" {
@@ -290,7 +321,8 @@ fn body_facts(body: Node<'_>, params: &[String], cx: &Checker<'_>) -> (Vec<CallS
                         local.logs.entry(p).or_insert_with(|| cx.node_span(n));
                     }
                 }
-                if let Some(callee) = callee_path(n, src) {
+                let reachable = |c: &String| known.contains(c.split('.').next().unwrap_or(c));
+                if let Some(callee) = callee_path(n, src).filter(reachable) {
                     calls.push(CallSite {
                         callee,
                         span: cx.node_span(n),
