@@ -35,13 +35,30 @@ impl Level {
     }
 }
 
-/// A source range: byte offsets plus resolved positions (end is exclusive).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A source range: byte offsets plus resolved positions (end is exclusive). Serialised (in the result
+/// cache, which holds one for every call site the project model records) as the six numbers
+/// `[start_byte, end_byte, start line, start column, end line, end column]`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
     pub start_byte: usize,
     pub end_byte: usize,
     pub start: Position,
     pub end: Position,
+}
+
+impl Serialize for Span {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (a, b) = (self.start, self.end);
+        [self.start_byte, self.end_byte, a.line, a.column, b.line, b.column].serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Span, D::Error> {
+        let [start_byte, end_byte, sl, sc, el, ec] = <[usize; 6]>::deserialize(d)?;
+        let position = |line, column| Position { line, column };
+        Ok(Span { start_byte, end_byte, start: position(sl, sc), end: position(el, ec) })
+    }
 }
 
 impl Span {

@@ -114,24 +114,33 @@ pub fn scan_project(
     let cancelled = options.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
     let now = std::time::SystemTime::now();
     let mut outcomes = outcomes;
-    if !cancelled {
-        complete(&engines, files, plan_of, &mut outcomes, now, overlay, options.threads)?;
-    }
     // Project index and model: every file's facts, linked; then keep the deferred findings whose
     // condition holds (a logged `CONF.database.connection` where some file declares `connection`
     // secret; a handler whose helper re-raises). Built in file order, answers by least fixpoints: the
-    // same result whatever the thread count, the cache or the parse mode.
-    let model = project_model(files, &outcomes);
-    let questions: Vec<(usize, &index::Deferred)> =
-        outcomes.iter().enumerate().flat_map(|(i, o)| o.analysis.deferred.iter().map(move |d| (i, d))).collect();
-    let summaries = model.summaries(&model.question_roots(&questions));
-    let mut kept: Vec<Vec<Finding>> = outcomes
-        .iter()
-        .enumerate()
-        .map(|(i, o)| o.analysis.deferred.iter().filter_map(|d| model.resolve(i, d.clone(), &summaries)).collect())
-        .collect();
-    drop(summaries);
-    drop(model);
+    // same result whatever the thread count, the cache or the parse mode. First, completion: while a
+    // question reaches a function selective parsing left unparsed, its file is analysed whole (each
+    // file at most once) and the model is linked again.
+    let mut completion = Completion::new(engines.len(), options.threads);
+    let mut kept: Vec<Vec<Finding>> = loop {
+        let model = project_model(files, &outcomes);
+        let questions: Vec<(usize, &index::Deferred)> =
+            outcomes.iter().enumerate().flat_map(|(i, o)| o.analysis.deferred.iter().map(move |d| (i, d))).collect();
+        let missing: Vec<usize> = if cancelled {
+            Vec::new()
+        } else {
+            let blanked = |i: &usize| !outcomes[*i].analysis.facts.model.blanked.is_empty();
+            model.incomplete_files(&questions).into_iter().filter(blanked).collect()
+        };
+        if missing.is_empty() {
+            let summaries = model.summaries(&model.question_roots(&questions));
+            let resolve = |(i, o): (usize, &Outcome)| {
+                o.analysis.deferred.iter().filter_map(|d| model.resolve(i, d.clone(), &summaries)).collect()
+            };
+            break outcomes.iter().enumerate().map(resolve).collect();
+        }
+        drop(model);
+        completion.run(&engines, files, plan_of, &mut outcomes, &missing, now, overlay)?;
+    };
     let mut scan = Scan { files_scanned: reported.len(), cache_warning, cancelled, ..Scan::default() };
     let mut updates: Vec<Vec<(String, cache::Entry)>> = plans.iter().map(|_| Vec::new()).collect();
     let rows = files.iter().zip(plan_of).zip(outcomes).zip(kept.iter_mut()).enumerate();
@@ -249,53 +258,48 @@ fn project_model<'o>(files: &'o [discover::Candidate], outcomes: &'o [Outcome]) 
     model::ProjectModel::new(index, facts)
 }
 
-/// Completes the model for the questions the deferred findings ask: a file whose unparsed functions
-/// a question reaches is analysed whole (its findings are the same; its facts then cover every
-/// function), and the questions are asked again, until none reaches an unparsed function. Each file
-/// is analysed whole at most once.
-fn complete(
-    engines: &[(engine::Engine, Option<cache::Cache>, u64)],
-    files: &[discover::Candidate],
-    plan_of: &[usize],
-    outcomes: &mut [Outcome],
-    now: std::time::SystemTime,
-    overlay: &Overlay,
+/// Completion (see [`scan_project`]): the engines that parse whole files, made when first needed,
+/// and a thread pool.
+struct Completion {
+    whole: Vec<Option<engine::Engine>>,
+    pool: Option<rayon::ThreadPool>,
     threads: Option<usize>,
-) -> Result<()> {
-    let mut whole: Vec<Option<engine::Engine>> = engines.iter().map(|_| None).collect();
-    let mut pool: Option<rayon::ThreadPool> = None;
-    loop {
-        let missing = {
-            let model = project_model(files, outcomes);
-            let questions: Vec<(usize, &index::Deferred)> = outcomes
-                .iter()
-                .enumerate()
-                .flat_map(|(i, o)| o.analysis.deferred.iter().map(move |d| (i, d)))
-                .collect();
-            model.incomplete_files(&questions)
-        };
-        let missing: Vec<usize> =
-            missing.into_iter().filter(|&i| !outcomes[i].analysis.facts.model.blanked.is_empty()).collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        for &i in &missing {
+}
+
+impl Completion {
+    fn new(plans: usize, threads: Option<usize>) -> Completion {
+        Completion { whole: (0..plans).map(|_| None).collect(), pool: None, threads }
+    }
+
+    /// Analyses the files `missing` whole, in parallel, replacing their outcomes: same findings,
+    /// facts for every function. Not looked up in the cache, but stored there.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &mut self,
+        engines: &Engines,
+        files: &[discover::Candidate],
+        plan_of: &[usize],
+        outcomes: &mut [Outcome],
+        missing: &[usize],
+        now: std::time::SystemTime,
+        overlay: &Overlay,
+    ) -> Result<()> {
+        for &i in missing {
             let plan = plan_of[i];
-            whole[plan].get_or_insert_with(|| engines[plan].0.whole());
+            self.whole[plan].get_or_insert_with(|| engines[plan].0.whole());
         }
-        if pool.is_none() {
-            let built = rayon::ThreadPoolBuilder::new().num_threads(threads.unwrap_or(0)).build();
-            pool = Some(built.context("cannot start worker threads")?);
+        if self.pool.is_none() {
+            let built = rayon::ThreadPoolBuilder::new().num_threads(self.threads.unwrap_or(0)).build();
+            self.pool = Some(built.context("cannot start worker threads")?);
         }
-        let whole = &whole;
-        let done: Vec<(usize, Outcome)> = pool.as_ref().expect("just built").install(|| {
+        let whole = &self.whole;
+        let done: Vec<(usize, Outcome)> = self.pool.as_ref().expect("just built").install(|| {
             missing
                 .par_iter()
                 .map_init(engine::new_parser, |parser, &i| {
                     let plan = plan_of[i];
                     let (_, cache, limit) = &engines[plan];
-                    let engine = whole[plan].as_ref().expect("built above");
-                    // Not looked up in the cache, but stored there: same findings, complete facts.
+                    let engine = whole[plan].as_ref().expect("made above");
                     let outcome = match overlaid(overlay, &files[i]) {
                         Some(bytes) => from_overlay(engine, parser, &files[i], bytes, *limit),
                         None => obtain(engine, parser, &files[i], cache.as_ref(), now, *limit, false),
@@ -309,6 +313,7 @@ fn complete(
             outcome.from_cache = outcomes[i].from_cache;
             outcomes[i] = outcome;
         }
+        Ok(())
     }
 }
 
