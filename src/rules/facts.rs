@@ -281,11 +281,27 @@ fn body_facts(
     let mut attrs = Vec::new();
     let mut return_seen = false;
     let mut first_raise = None;
+    let ids = Ids::get();
     python::preorder(body, |n| {
+        if !n.is_named() {
+            return Visit::Skip; // punctuation and keywords: nothing inside
+        }
         if n != body && python::is_scope(n) {
             return Visit::Skip;
         }
-        match n.kind() {
+        let kind = n.kind_id();
+        let kind = if kind == ids.call {
+            "call"
+        } else if kind == ids.expression_statement {
+            "expression_statement"
+        } else if kind == ids.return_statement {
+            "return_statement"
+        } else if kind == ids.raise_statement {
+            "raise_statement"
+        } else {
+            return Visit::Descend;
+        };
+        match kind {
             "return_statement" => {
                 return_seen = true;
                 if let Some(value) = n.named_child(0).map(python::unparenthesize)
@@ -342,6 +358,30 @@ fn body_facts(
         local.raises = Some(cx.node_span(raise));
     }
     (calls, local, attrs)
+}
+
+/// Node-kind ids the body pass compares (`Node::kind()` builds a string for every node).
+struct Ids {
+    call: u16,
+    expression_statement: u16,
+    return_statement: u16,
+    raise_statement: u16,
+}
+
+impl Ids {
+    fn get() -> &'static Ids {
+        static IDS: std::sync::LazyLock<Ids> = std::sync::LazyLock::new(|| {
+            let lang = python::language();
+            let id = |k| lang.id_for_node_kind(k, true);
+            Ids {
+                call: id("call"),
+                expression_statement: id("expression_statement"),
+                return_statement: id("return_statement"),
+                raise_statement: id("raise_statement"),
+            }
+        });
+        &IDS
+    }
 }
 
 /// The callee of a call as a symbolic path (`self.m`, `mod.f`, `super().m`), or `None` when it is not
