@@ -51,8 +51,9 @@ pub struct FileAnalysis {
     /// Findings in source order, fingerprinted.
     pub findings: Vec<Finding>,
     pub syntax_errors: Option<SyntaxErrors>,
-    /// Facts for the project index (see [`crate::model::index`]).
-    pub facts: FileFacts,
+    /// Facts for the project model (see [`crate::model`]); shared, so a cached analysis handed to
+    /// the scan does not copy every function's facts.
+    pub facts: std::sync::Arc<FileFacts>,
     /// Findings that stand only if the project index confirms their condition; not yet fingerprinted.
     pub deferred: Vec<Deferred>,
     /// Function definitions in the file (see [`SourceFile::function_count`]): the review's scope.
@@ -193,6 +194,7 @@ impl Engine {
             facts.model.blanked = blanked;
         }
         let functions = src.function_count();
+        let facts = std::sync::Arc::new(facts);
         Some(FileAnalysis { findings, syntax_errors: syntax, facts, deferred: cx.deferred, functions })
     }
 }

@@ -309,7 +309,7 @@ impl Completion {
                 .collect()
         });
         for (i, mut outcome) in done {
-            outcome.analysis.facts.model.blanked.clear();
+            std::sync::Arc::make_mut(&mut outcome.analysis.facts).model.blanked.clear();
             outcome.from_cache = outcomes[i].from_cache;
             outcomes[i] = outcome;
         }
