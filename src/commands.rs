@@ -290,13 +290,13 @@ fn per_file_plans(
     let base_file = base_config.file.as_ref().and_then(|f| std::path::absolute(f).ok());
     // Configuration file → plan index (None: no configuration above the file at all).
     let mut plan_by_config: BTreeMap<Option<PathBuf>, usize> = BTreeMap::from([(base_file, 0)]);
-    let mut nearest_in: BTreeMap<PathBuf, Option<PathBuf>> = BTreeMap::new();
+    let mut finder = config::Finder::default();
     let mut excludes: Vec<Option<globset::GlobSet>> = vec![None];
     out.plan_of.clear();
     for file in files {
         let dir = std::path::absolute(cwd.join(&file.path)).ok().and_then(|p| p.parent().map(Path::to_path_buf));
         let nearest = match dir {
-            Some(dir) => nearest_in.entry(dir.clone()).or_insert_with(|| config::find(&dir)).clone(),
+            Some(dir) => finder.find(&dir),
             None => None,
         };
         let plan = match plan_by_config.get(&nearest) {

@@ -161,18 +161,53 @@ pub fn find(start: &Path) -> Option<PathBuf> {
     let abs = std::path::absolute(start).ok()?;
     let mut dir = if abs.is_dir() { Some(abs.as_path()) } else { abs.parent() };
     while let Some(d) = dir {
-        for name in [".trunkguard.toml", "trunkguard.toml"] {
-            if d.join(name).is_file() {
-                return Some(d.join(name));
-            }
-        }
-        let pyproject = d.join("pyproject.toml");
-        if pyproject.is_file() && std::fs::read_to_string(&pyproject).is_ok_and(|t| has_tool_table(&t)) {
-            return Some(pyproject);
+        if let Some(found) = in_dir(d) {
+            return Some(found);
         }
         dir = d.parent();
     }
     None
+}
+
+/// The configuration file directory `d` itself holds, if any.
+fn in_dir(d: &Path) -> Option<PathBuf> {
+    for name in [".trunkguard.toml", "trunkguard.toml"] {
+        if d.join(name).is_file() {
+            return Some(d.join(name));
+        }
+    }
+    let pyproject = d.join("pyproject.toml");
+    (pyproject.is_file() && std::fs::read_to_string(&pyproject).is_ok_and(|t| has_tool_table(&t))).then_some(pyproject)
+}
+
+/// [`find`] for many directories of one tree: each directory is looked at once (a `pyproject.toml`
+/// above thousands of directories is read and parsed once, not once per directory).
+#[derive(Debug, Default)]
+pub struct Finder {
+    nearest: std::collections::HashMap<PathBuf, Option<PathBuf>>,
+}
+
+impl Finder {
+    /// The nearest configuration file at or above the absolute directory `dir`.
+    pub fn find(&mut self, dir: &Path) -> Option<PathBuf> {
+        let mut climbed: Vec<&Path> = Vec::new();
+        let mut at = Some(dir);
+        let found = loop {
+            let Some(d) = at else { break None };
+            if let Some(known) = self.nearest.get(d) {
+                break known.clone();
+            }
+            climbed.push(d);
+            if let Some(file) = in_dir(d) {
+                break Some(file);
+            }
+            at = d.parent();
+        };
+        for d in climbed {
+            self.nearest.insert(d.to_path_buf(), found.clone());
+        }
+        found
+    }
 }
 
 /// Does a `pyproject.toml` have a `[tool.trunkguard]` table, however it is spelt (a table header, dotted
