@@ -641,6 +641,25 @@ wait-functions = ["pause"]
     }
 
     #[test]
+    fn the_finder_answers_as_find_does_for_every_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::path::absolute(dir.path()).unwrap();
+        for d in ["a/b/c", "a/x", "p/q/r", "p/s"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::write(root.join("a/trunkguard.toml"), "").unwrap();
+        std::fs::write(root.join("p/q/pyproject.toml"), "[tool.trunkguard]\n").unwrap();
+        std::fs::write(root.join("p/pyproject.toml"), "[project]\nname = 'x'\n").unwrap();
+        let mut finder = Finder::default();
+        for d in ["a/b/c", "a/x", "a/b", "a", "p/q/r", "p/s", "p/q", "p", "a/b/c"] {
+            let at = root.join(d);
+            assert_eq!(finder.find(&at), find(&at), "{d}");
+        }
+        assert_eq!(finder.find(&root.join("a/b/c")), Some(root.join("a/trunkguard.toml")));
+        assert_eq!(finder.find(&root.join("p/q/r")), Some(root.join("p/q/pyproject.toml")));
+    }
+
+    #[test]
     fn extend_inherits_and_the_child_adds_or_overrides() {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().join("base.toml");
