@@ -55,6 +55,7 @@ pub fn run(cli: crate::cli::Cli) -> Result<Exit> {
                 respect_gitignore: true,
                 force_exclude: true,
                 root: &project,
+                skip: &[],
             };
             let found = discover::discover_with(std::slice::from_ref(&project), &walk, &cwd)?;
             let rules = crate::rules::REGISTRY.to_vec();
@@ -352,6 +353,7 @@ fn project_context(
     start: &Path,
     cwd: &Path,
     walk: &discover::WalkOptions<'_>,
+    paths: &[PathBuf],
     given: &[discover::Candidate],
 ) -> Vec<discover::Candidate> {
     let absolute = |p: &Path| std::path::absolute(cwd.join(p)).unwrap_or_else(|_| cwd.join(p));
@@ -364,8 +366,10 @@ fn project_context(
         (None, None) => return Vec::new(), // one file outside any project: it is the project
     };
     let given: std::collections::HashSet<PathBuf> = given.iter().map(|c| absolute(&c.path)).collect();
-    let walk = discover::WalkOptions { force_exclude: true, ..*walk };
-    let Ok(found) = discover::discover_with(&[root], &walk, cwd) else { return Vec::new() };
+    // The paths given are discovered already: the walk leaves their directories out.
+    let dirs: Vec<PathBuf> = paths.iter().map(|p| absolute(p)).filter(|p| p.is_dir()).collect();
+    let walk = discover::WalkOptions { force_exclude: true, skip: &dirs, ..*walk };
+    let Ok(found) = discover::discover_with(&[absolute(&root)], &walk, cwd) else { return Vec::new() };
     found.files.into_iter().filter(|c| !given.contains(&absolute(&c.path))).collect()
 }
 
@@ -445,11 +449,16 @@ pub fn analyse(args: &CheckArgs, cwd: &Path, overlay: &Overlay, hooks: Hooks<'_>
         respect_gitignore: !args.no_respect_gitignore,
         force_exclude: args.force_exclude,
         root: &root,
+        skip: &[],
     };
     let found = discover_with_overlay(args, &args.paths, &walk, cwd, overlay)?;
     // The rest of the project is context: the model links the paths given (or standard input) with
     // it, and only the paths given are reported (the result cache makes that cheap).
-    let context = if args.no_project { Vec::new() } else { project_context(&config, &start, cwd, &walk, &found.files) };
+    let context = if args.no_project {
+        Vec::new()
+    } else {
+        project_context(&config, &start, cwd, &walk, &args.paths, &found.files)
+    };
     if let Some(before_scan) = hooks.before_scan {
         before_scan(&found.files)?;
     }

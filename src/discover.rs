@@ -185,23 +185,33 @@ pub struct WalkOptions<'a> {
     pub force_exclude: bool,
     /// The project root files are named relative to ([`Candidate::rel`]).
     pub root: &'a Path,
+    /// Directories (absolute) not to walk into: already discovered (the paths given, when the rest of
+    /// the project is walked for context).
+    pub skip: &'a [PathBuf],
 }
 
 /// Finds the files to scan below `roots`, respecting `.gitignore`, with `cwd` as the project root (see
 /// [`discover_with`]).
 pub fn discover(roots: &[PathBuf], excludes: &GlobSet, cwd: &Path) -> Result<Discovery, DiscoverError> {
-    discover_with(roots, &WalkOptions { excludes, respect_gitignore: true, force_exclude: false, root: cwd }, cwd)
+    let options = WalkOptions { excludes, respect_gitignore: true, force_exclude: false, root: cwd, skip: &[] };
+    discover_with(roots, &options, cwd)
 }
 
 /// Finds the files to scan below `roots`. A root that does not exist is an error; everything else
 /// that goes wrong (unreadable directories, loops, non-regular files) becomes a notification.
 pub fn discover_with(roots: &[PathBuf], options: &WalkOptions<'_>, cwd: &Path) -> Result<Discovery, DiscoverError> {
     let mut out = Discovery::default();
+    // Each file with its real path, so the same file named twice (`a.py ./a.py`, an absolute path,
+    // `d/../a.py`, or a directory and a file in it) is analysed and reported once, under the first
+    // display path in sorted order. The walk follows no symlink, so below a root the real path is the
+    // root's real path joined with the rest: one `canonicalize` per root, not per file.
+    let mut found: Vec<(Candidate, PathBuf)> = Vec::new();
     for root in roots {
         let meta = std::fs::metadata(root).map_err(|_| DiscoverError::NotFound(root.display().to_string()))?;
         if meta.is_file() {
             if !(options.force_exclude && is_excluded_under(options.excludes, &display_path(root, cwd))) {
-                out.files.push(Candidate::new(root, cwd, options.root));
+                let real = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+                found.push((Candidate::new(root, cwd, options.root), real));
             }
             continue;
         }
@@ -209,18 +219,23 @@ pub fn discover_with(roots: &[PathBuf], options: &WalkOptions<'_>, cwd: &Path) -
             out.notifications.push(skipped(root, cwd, "not a regular file; skipped"));
             continue;
         }
+        let before = out.files.len();
         walk(root, options, cwd, &mut out);
+        let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+        for c in out.files.drain(before..) {
+            let real = c.path.strip_prefix(root).map_or_else(|_| c.path.clone(), |rest| real_root.join(rest));
+            found.push((c, real));
+        }
     }
-    out.files.sort();
-    // The same file named twice (`a.py ./a.py`, an absolute path, `d/../a.py`, or a directory and a file
-    // in it) is analysed and reported once, under the first display path in sorted order.
+    found.sort_by(|a, b| a.0.cmp(&b.0));
     let mut seen = std::collections::HashSet::new();
-    out.files.retain(|c| seen.insert(std::fs::canonicalize(&c.path).unwrap_or_else(|_| c.path.clone())));
+    out.files = found.into_iter().filter(|(_, real)| seen.insert(real.clone())).map(|(c, _)| c).collect();
     Ok(out)
 }
 
 fn walk(root: &Path, options: &WalkOptions<'_>, cwd: &Path, out: &mut Discovery) {
     let excludes = options.excludes.clone();
+    let skip: std::collections::HashSet<PathBuf> = options.skip.iter().cloned().collect();
     let cwd_owned = cwd.to_path_buf();
     let git = options.respect_gitignore;
     let walker = ignore::WalkBuilder::new(root)
@@ -239,7 +254,8 @@ fn walk(root: &Path, options: &WalkOptions<'_>, cwd: &Path, out: &mut Discovery)
             let display = display_path(e.path(), &cwd_owned);
             let name = e.file_name().to_string_lossy();
             let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-            !(is_excluded(&excludes, e.path(), &display) || is_dir && skipped_dir(&name))
+            let given = is_dir && !skip.is_empty() && skip.contains(e.path());
+            !(given || is_excluded(&excludes, e.path(), &display) || is_dir && skipped_dir(&name))
         })
         .build();
     for entry in walker {
