@@ -220,6 +220,7 @@ struct PerFile {
 /// the run's results (TG001 included) are exactly those of a run without a review.
 fn not_run(
     per_file: &PerFile,
+    context: &PerFile,
     triage: &triage::Triage,
     options: &crate::scan::ScanOptions<'_>,
 ) -> Result<BTreeMap<&'static str, usize>> {
@@ -235,13 +236,20 @@ fn not_run(
     if opt_in.is_empty() || files.is_empty() {
         return Ok(BTreeMap::new());
     }
+    // Linked with the same project context as the run itself, so the counts are what the rules would
+    // report (a handler whose helper re-raises is not counted).
     let plans: Vec<crate::scan::Plan> = per_file
         .plans
         .iter()
+        .chain(&context.plans)
         .map(|p| crate::scan::Plan { rules: opt_in.clone(), settings: p.settings.clone() })
         .collect();
+    let offset = per_file.plans.len();
+    let plan_of: Vec<usize> =
+        per_file.plan_of.iter().copied().chain(context.plan_of.iter().map(|p| p + offset)).collect();
     let options = crate::scan::ScanOptions { progress: None, ..options.clone() };
-    let scan = crate::scan::scan_plans(files, &per_file.plan_of, &plans, &options)?;
+    let overlay = crate::scan::Overlay::new();
+    let scan = crate::scan::scan_project(files, &context.files, &plan_of, &plans, &options, &overlay)?;
     let mut shadow = report::Report::new(scan.findings);
     let filters = triage::Triage {
         scopes: triage.scopes.clone(),
@@ -490,14 +498,14 @@ pub fn analyse(args: &CheckArgs, cwd: &Path, overlay: &Overlay, hooks: Hooks<'_>
     let context = per_file_plans(args, &config, base, context, cwd)?;
     let offset = per_file.plans.len();
     let mut plans = per_file.plans.clone();
-    plans.extend(context.plans);
+    plans.extend(context.plans.iter().cloned());
     let plan_of: Vec<usize> =
         per_file.plan_of.iter().copied().chain(context.plan_of.iter().map(|p| p + offset)).collect();
     triage.scopes = per_file.scopes.clone();
     triage.scope_of = per_file.files.iter().zip(&per_file.plan_of).map(|(f, &p)| (f.display.clone(), p)).collect();
     let review = plan_outputs(&args.output_format, &args.output)
         .is_ok_and(|plan| plan.iter().any(|d| d.format == OutputFormat::Review));
-    let not_run = if review { not_run(&per_file, &triage, &options)? } else { BTreeMap::new() };
+    let not_run = if review { not_run(&per_file, &context, &triage, &options)? } else { BTreeMap::new() };
     let found = discover::Discovery { files: std::mem::take(&mut per_file.files), notifications: found.notifications };
     let mut scan = crate::scan::scan_project(&found.files, &context.files, &plan_of, &plans, &options, overlay)?;
     if let Some(p) = progress {
