@@ -164,3 +164,19 @@ fn inspect_names_a_function_or_says_it_is_not_there() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no function `pkg.util.nope`"));
 }
+
+#[test]
+fn bases_named_through_themselves_and_alias_cycles_end() {
+    // Hostile shapes: a base written through the class's own member, aliases that name each other,
+    // a class that is its own base. Resolution must end (and resolve nothing it cannot).
+    let dir = tree(&[
+        ("pkg/__init__.py", ""),
+        (
+            "pkg/x.py",
+            "from pkg import x\n\na = b\nb = a\n\n\nclass Y(x.Y.Z, Y):\n    def m(self):\n        self.n()\n        a()\n        super().m()\n",
+        ),
+    ]);
+    let report = inspect(dir.path(), "pkg.x.Y.m");
+    assert_eq!(target_of(&report, 10), "unresolved");
+    assert_eq!(target_of(&report, 11), "unresolved");
+}

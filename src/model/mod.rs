@@ -195,6 +195,13 @@ impl<'f> ProjectModel<'f> {
 
     /// What `name` (dotted, as written in file `file`) names.
     fn symbol(&self, file: usize, name: &str, depth: usize) -> Option<Symbol<'f>> {
+        self.symbol_of(file, name, depth, true)
+    }
+
+    /// [`ProjectModel::symbol`]; with `members` false, a name that goes through a class's member
+    /// (`Cls.m`) names nothing — how bases are read, so that looking up a base never looks up a
+    /// member, which would look up bases again.
+    fn symbol_of(&self, file: usize, name: &str, depth: usize, members: bool) -> Option<Symbol<'f>> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -203,26 +210,26 @@ impl<'f> ProjectModel<'f> {
         if let Some(found) = self.lookup(file, first) {
             return match (found, rest) {
                 (found, None) => Some(found),
-                (Symbol::Class(f, c), Some(rest)) if !rest.contains('.') => self.member(f, c, rest),
+                (Symbol::Class(f, c), Some(rest)) if members && !rest.contains('.') => self.member(f, c, rest),
                 _ => None,
             };
         }
         if let Some(target) = facts.aliases.get(first) {
             let full = rest.map_or(target.clone(), |r| format!("{target}.{r}"));
-            return self.symbol(file, &full, depth + 1);
+            return self.symbol_of(file, &full, depth + 1, members);
         }
         let target = facts.imports.get(first)?;
         let absolute = self.absolute(file, target)?;
         let full = rest.map_or(absolute.clone(), |r| format!("{absolute}.{r}"));
-        self.global(&full, depth + 1)
+        self.global(&full, depth + 1, members)
     }
 
     /// What a fully qualified dotted name names: the longest module prefix, then a name in it.
-    fn global(&self, full: &str, depth: usize) -> Option<Symbol<'f>> {
+    fn global(&self, full: &str, depth: usize, members: bool) -> Option<Symbol<'f>> {
         let mut split = full.len();
         while let Some(at) = full[..split].rfind('.') {
             if let Some(Some(file)) = self.modules.get(&full[..at]) {
-                return self.symbol(*file, &full[at + 1..], depth + 1);
+                return self.symbol_of(*file, &full[at + 1..], depth + 1, members);
             }
             split = at;
         }
@@ -277,7 +284,7 @@ impl<'f> ProjectModel<'f> {
             out.push((f, c));
             let Some(facts) = self.files[f].facts.classes.get(c) else { continue };
             for base in facts.bases.iter().rev() {
-                if let Some(Symbol::Class(bf, bc)) = self.symbol(f, base, 0) {
+                if let Some(Symbol::Class(bf, bc)) = self.symbol_of(f, base, 0, false) {
                     stack.push((bf, bc));
                 }
             }
