@@ -142,6 +142,9 @@ impl Engine {
         }
         let root = tree.root_node();
         let mut cx = Checker::new(src, root, &self.analysis);
+        // Known before the walk: a gatherer counts a call to an unparsed function as one the model
+        // can follow, as it would in a whole parse.
+        cx.model.blanked = blanked;
         let mut syntax: Option<SyntaxErrors> = None;
         let mut comments: Vec<Comment> = Vec::new();
         let header_end = python::statements(root).next().map_or(usize::MAX, |n| n.start_byte());
@@ -191,7 +194,6 @@ impl Engine {
         let mut facts = cx.facts;
         if self.gathering.iter().any(|g| !g.is_empty()) {
             facts.model = cx.model;
-            facts.model.blanked = blanked;
         }
         let functions = src.function_count();
         let facts = std::sync::Arc::new(facts);

@@ -84,6 +84,9 @@ fn module(root: Node<'_>, cx: &mut Checker<'_>) {
             }
         }
     }
+    // Module-level functions selective parsing left unparsed are not in the tree, but are names the
+    // module binds all the same.
+    names.extend(cx.model.blanked.iter().filter(|n| !n.contains('.')).cloned());
     names.extend(cx.model.imports.keys().cloned());
     names.extend(cx.model.aliases.keys().cloned());
     names.extend(["self", "cls", "super()"].map(String::from));
