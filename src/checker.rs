@@ -199,7 +199,7 @@ impl<'a> Checker<'a> {
         end: usize,
         message: String,
     ) -> &mut Finding {
-        self.defer(Condition::SecretOption(crate::model::index::option_key(option)), rule, start, end, message)
+        self.report_if(Condition::SecretOption(crate::model::index::option_key(option)), rule, start, end, message)
     }
 
     /// Records that this file registers the oslo.policy rule `name` (`*` for parts it cannot resolve)
@@ -219,20 +219,7 @@ impl<'a> Checker<'a> {
         node: Node<'_>,
         message: String,
     ) -> &mut Finding {
-        self.defer(Condition::UnregisteredPolicy(names), rule, node.start_byte(), node.end_byte(), message)
-    }
-
-    /// Like [`Checker::report_range`], but the finding's fate is decided by the project model once every
-    /// file has been seen (see [`crate::model::ProjectModel::resolve`]).
-    pub fn report_if(
-        &mut self,
-        condition: Condition,
-        rule: &'static str,
-        start: usize,
-        end: usize,
-        message: String,
-    ) -> &mut Finding {
-        self.defer(condition, rule, start, end, message)
+        self.report_if(Condition::UnregisteredPolicy(names), rule, node.start_byte(), node.end_byte(), message)
     }
 
     /// The qualified name of the innermost definition around `byte` met so far on the walk (the
@@ -241,7 +228,9 @@ impl<'a> Checker<'a> {
         self.scopes.qualified_at(byte)
     }
 
-    fn defer(
+    /// Like [`Checker::report_range`], but the finding's fate is decided once every file has been
+    /// seen, by the project index and model (see [`crate::model::ProjectModel::resolve`]).
+    pub fn report_if(
         &mut self,
         condition: Condition,
         rule: &'static str,

@@ -298,24 +298,8 @@ impl Imports {
     }
 
     fn add_from_import(&mut self, stmt: Node<'_>, src: &str) {
-        let Some(module) = stmt.child_by_field_id(fields::module_name()) else { return };
-        let module = text(module, src).trim_start_matches('.').to_string();
-        let mut cursor = stmt.walk();
-        for name in stmt.children_by_field_name("name", &mut cursor) {
-            let (local, imported) = match name.kind() {
-                "dotted_name" => (text(name, src), text(name, src)),
-                "aliased_import" => {
-                    let (Some(n), Some(a)) =
-                        (name.child_by_field_id(fields::name()), name.child_by_field_id(fields::alias()))
-                    else {
-                        continue;
-                    };
-                    (text(a, src), text(n, src))
-                }
-                _ => continue,
-            };
-            let full = if module.is_empty() { imported.to_string() } else { format!("{module}.{imported}") };
-            self.aliases.insert(local.to_string(), full);
+        for (local, full) in from_import_bindings(stmt, src) {
+            self.aliases.insert(local.to_string(), full.trim_start_matches('.').to_string());
         }
     }
 
@@ -353,6 +337,38 @@ pub const LOG_METHODS: &[&str] =
 /// Receivers conventionally bound to a logger in OpenStack code.
 pub const LOGGER_NAMES: &[&str] =
     &["LOG", "LOGGER", "logger", "log", "_LOG", "_log", "self.log", "self.logger", "self._log", "self.LOG", "logging"];
+
+/// The names a `from … import …` statement binds: (local name, what it names). A relative import keeps
+/// its dots (`from ..utils import x` binds `x` to `..utils.x`; `from . import y`, `y` to `.y`).
+pub fn from_import_bindings<'a>(stmt: Node<'_>, src: &'a str) -> Vec<(&'a str, String)> {
+    let Some(module) = stmt.child_by_field_id(fields::module_name()) else { return Vec::new() };
+    let module = text(module, src);
+    let mut out = Vec::new();
+    let mut cursor = stmt.walk();
+    for name in stmt.children_by_field_name("name", &mut cursor) {
+        let (local, imported) = match name.kind() {
+            "dotted_name" => (text(name, src), text(name, src)),
+            "aliased_import" => {
+                let (Some(n), Some(a)) =
+                    (name.child_by_field_id(fields::name()), name.child_by_field_id(fields::alias()))
+                else {
+                    continue;
+                };
+                (text(a, src), text(n, src))
+            }
+            _ => continue,
+        };
+        let full = if module.is_empty() {
+            imported.to_string()
+        } else if module.bytes().all(|b| b == b'.') {
+            format!("{module}{imported}")
+        } else {
+            format!("{module}.{imported}")
+        };
+        out.push((local, full));
+    }
+    out
+}
 
 /// Is `call` a logging call (`LOG.error(...)`, `self.logger.info(...)`, `logging.warning(...)`)?
 /// Returns the dotted callee name when it is. `extra_loggers` holds names the module binds from

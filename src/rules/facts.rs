@@ -120,29 +120,7 @@ fn import(stmt: Node<'_>, src: &str, into: &mut BTreeMap<String, String>) {
 }
 
 fn from_import(stmt: Node<'_>, src: &str, into: &mut BTreeMap<String, String>) {
-    let Some(module) = stmt.child_by_field_id(fields::module_name()) else { return };
-    let module = text(module, src);
-    let mut cursor = stmt.walk();
-    for name in stmt.children_by_field_name("name", &mut cursor) {
-        let (local, imported) = match name.kind() {
-            "dotted_name" => (text(name, src), text(name, src)),
-            "aliased_import" => {
-                let (Some(n), Some(a)) =
-                    (name.child_by_field_id(fields::name()), name.child_by_field_id(fields::alias()))
-                else {
-                    continue;
-                };
-                (text(a, src), text(n, src))
-            }
-            _ => continue,
-        };
-        let full = if module.bytes().all(|b| b == b'.') {
-            format!("{module}{imported}")
-        } else {
-            format!("{module}.{imported}")
-        };
-        into.insert(local.to_string(), full);
-    }
+    into.extend(python::from_import_bindings(stmt, src).into_iter().map(|(local, full)| (local.to_string(), full)));
 }
 
 fn decorators(node: Node<'_>, cx: &mut Checker<'_>) {
