@@ -133,8 +133,11 @@ impl FunctionFacts {
             Arg::Position(i) => {
                 let skip = usize::from(bound && self.is_method() && !self.is_static());
                 let at = usize::from(*i) + skip;
-                let name = self.params.get(at)?;
-                (!name.starts_with('*')).then(|| u8::try_from(at).ok()).flatten()
+                // Past a `*args` or a bare `*`, positions bind no named parameter.
+                if self.params.iter().take(at + 1).any(|p| p.starts_with('*')) {
+                    return None;
+                }
+                u8::try_from(at).ok().filter(|_| at < self.params.len())
             }
             Arg::Keyword(k) => self.params.iter().position(|p| p == k).and_then(|i| u8::try_from(i).ok()),
         }
@@ -148,5 +151,28 @@ impl FunctionFacts {
     /// Is it a `@staticmethod`?
     pub fn is_static(&self) -> bool {
         self.decorators.iter().any(|d| d == "staticmethod")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn function(params: &[&str], class: bool) -> FunctionFacts {
+        let params = params.iter().map(|p| p.to_string()).collect();
+        FunctionFacts { params, class: class.then(|| "C".to_string()), ..FunctionFacts::default() }
+    }
+
+    #[test]
+    fn arguments_bind_parameters_as_python_does() {
+        let method = function(&["self", "a", "b"], true);
+        assert_eq!(method.param_of(&Arg::Position(0), true), Some(1), "self.m(x): x is a");
+        assert_eq!(method.param_of(&Arg::Position(0), false), Some(0), "C.m(obj): obj is self");
+        assert_eq!(method.param_of(&Arg::Keyword("b".into()), true), Some(2));
+        assert_eq!(method.param_of(&Arg::Position(2), true), None, "too many arguments");
+        let star = function(&["a", "*args", "password"], false);
+        assert_eq!(star.param_of(&Arg::Position(0), false), Some(0));
+        assert_eq!(star.param_of(&Arg::Position(2), false), None, "a third positional goes into *args");
+        assert_eq!(star.param_of(&Arg::Keyword("password".into()), false), Some(2));
     }
 }
