@@ -62,7 +62,8 @@ pub fn run(cli: crate::cli::Cli) -> Result<Exit> {
             let plan = crate::scan::Plan { rules, settings: config.settings.clone() };
             let options = crate::scan::ScanOptions::default();
             match crate::scan::inspect(&found.files, &[plan], &options, &function)? {
-                Some(out) => print_stdout(&out)?,
+                // Names and paths come from the checkout: shown as escapes, never as control bytes.
+                Some(out) => print_stdout(&out.lines().map(|l| crate::escape::visible(l) + "\n").collect::<String>())?,
                 None => anyhow::bail!(
                     "no function `{function}` in {} (try `path/to/file.py::Class.method`)",
                     project.display()

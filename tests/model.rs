@@ -180,3 +180,16 @@ fn bases_named_through_themselves_and_alias_cycles_end() {
     assert_eq!(target_of(&report, 10), "unresolved");
     assert_eq!(target_of(&report, 11), "unresolved");
 }
+
+#[cfg(unix)]
+#[test]
+fn inspect_shows_names_from_the_checkout_escaped() {
+    // A file name is the checkout's to choose: a terminal escape in it must reach stdout as text.
+    let name = "m\u{1b}[2J.py";
+    let dir = tree(&[(name, "import time\n\n\ndef f():\n    time.sleep(1)\n")]);
+    let out = trunkguard_in(dir.path()).args(["inspect", &format!("{name}::f")]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("waits: yes"), "{text}");
+    assert!(!text.contains('\u{1b}'), "raw escape in {text:?}");
+}
