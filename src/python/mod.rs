@@ -277,22 +277,11 @@ impl Imports {
     }
 
     fn add_import(&mut self, stmt: Node<'_>, src: &str) {
-        for name in named_children(stmt) {
-            match name.kind() {
-                "dotted_name" => {
-                    let full = text(name, src).to_string();
-                    let first = full.split('.').next().unwrap_or(&full).to_string();
-                    self.aliases.entry(first.clone()).or_insert(first);
-                }
-                "aliased_import" => {
-                    let (Some(n), Some(a)) =
-                        (name.child_by_field_id(fields::name()), name.child_by_field_id(fields::alias()))
-                    else {
-                        continue;
-                    };
-                    self.aliases.insert(text(a, src).to_string(), text(n, src).to_string());
-                }
-                _ => {}
+        for (local, target, aliased) in import_bindings(stmt, src) {
+            if aliased {
+                self.aliases.insert(local.to_string(), target.to_string());
+            } else {
+                self.aliases.entry(local.to_string()).or_insert_with(|| target.to_string());
             }
         }
     }
@@ -338,6 +327,30 @@ pub const LOG_METHODS: &[&str] =
 pub const LOGGER_NAMES: &[&str] =
     &["LOG", "LOGGER", "logger", "log", "_LOG", "_log", "self.log", "self.logger", "self._log", "self.LOG", "logging"];
 
+/// The names an `import …` statement binds: (local name, what it names, bound with `as`). `import
+/// a.b` binds `a` to `a`; `import a.b as x` binds `x` to `a.b`.
+pub fn import_bindings<'a>(stmt: Node<'_>, src: &'a str) -> Vec<(&'a str, &'a str, bool)> {
+    let mut out = Vec::new();
+    for name in named_children(stmt) {
+        match name.kind() {
+            "dotted_name" => {
+                let full = text(name, src);
+                let first = full.split('.').next().unwrap_or(full);
+                out.push((first, first, false));
+            }
+            "aliased_import" => {
+                if let (Some(n), Some(a)) =
+                    (name.child_by_field_id(fields::name()), name.child_by_field_id(fields::alias()))
+                {
+                    out.push((text(a, src), text(n, src), true));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The names a `from … import …` statement binds: (local name, what it names). A relative import keeps
 /// its dots (`from ..utils import x` binds `x` to `..utils.x`; `from . import y`, `y` to `.y`).
 pub fn from_import_bindings<'a>(stmt: Node<'_>, src: &'a str) -> Vec<(&'a str, String)> {
@@ -366,6 +379,39 @@ pub fn from_import_bindings<'a>(stmt: Node<'_>, src: &'a str) -> Vec<(&'a str, S
             format!("{module}.{imported}")
         };
         out.push((local, full));
+    }
+    out
+}
+
+/// Where a call's argument goes: the `i`-th positional parameter, or the one a keyword names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot<'a> {
+    Position(u8),
+    Keyword(&'a str),
+}
+
+/// A call's arguments (comments and splats left out), each with its slot: `None` for a positional
+/// argument after a `*args`/`**kwargs` splat or past position 255, whose slot is not known.
+pub fn argument_slots<'t, 'a>(call: Node<'t>, src: &'a str) -> Vec<(Option<Slot<'a>>, Node<'t>)> {
+    let Some(args) = call.child_by_field_id(fields::arguments()) else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut position: Option<u8> = Some(0);
+    for arg in named_children(args) {
+        match arg.kind() {
+            "comment" => {}
+            "keyword_argument" => {
+                if let (Some(k), Some(v)) =
+                    (arg.child_by_field_id(fields::name()), arg.child_by_field_id(fields::value()))
+                {
+                    out.push((Some(Slot::Keyword(text(k, src))), v));
+                }
+            }
+            "list_splat" | "dictionary_splat" => position = None,
+            _ => {
+                out.push((position.map(Slot::Position), arg));
+                position = position.and_then(|i| i.checked_add(1));
+            }
+        }
     }
     out
 }

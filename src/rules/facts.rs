@@ -100,21 +100,11 @@ fn module(root: Node<'_>, cx: &mut Checker<'_>) {
 struct ModuleNames(HashSet<String>);
 
 fn import(stmt: Node<'_>, src: &str, into: &mut BTreeMap<String, String>) {
-    for name in named_children(stmt) {
-        match name.kind() {
-            "dotted_name" => {
-                let full = text(name, src);
-                let first = full.split('.').next().unwrap_or(full);
-                into.entry(first.to_string()).or_insert_with(|| first.to_string());
-            }
-            "aliased_import" => {
-                if let (Some(n), Some(a)) =
-                    (name.child_by_field_id(fields::name()), name.child_by_field_id(fields::alias()))
-                {
-                    into.insert(text(a, src).to_string(), text(n, src).to_string());
-                }
-            }
-            _ => {}
+    for (local, target, aliased) in python::import_bindings(stmt, src) {
+        if aliased {
+            into.insert(local.to_string(), target.to_string());
+        } else {
+            into.entry(local.to_string()).or_insert_with(|| target.to_string());
         }
     }
 }
@@ -381,32 +371,18 @@ fn callee_path(call: Node<'_>, src: &str) -> Option<String> {
 /// The arguments of a call that are one of the caller's parameters, passed as they are. Positions
 /// after a `*args` splat are unknown and left out.
 fn arguments(call: Node<'_>, src: &str, param: &impl Fn(Node<'_>) -> Option<u8>) -> Vec<(Arg, u8)> {
-    let Some(args) = call.child_by_field_id(fields::arguments()) else { return Vec::new() };
-    let mut out = Vec::new();
-    let mut position: Option<u8> = Some(0);
-    for arg in named_children(args) {
-        match arg.kind() {
-            "comment" => {}
-            "keyword_argument" => {
-                let (Some(k), Some(v)) =
-                    (arg.child_by_field_id(fields::name()), arg.child_by_field_id(fields::value()))
-                else {
-                    continue;
-                };
-                if let Some(p) = param(v) {
-                    out.push((Arg::Keyword(text(k, src).to_string()), p));
-                }
-            }
-            "list_splat" | "dictionary_splat" => position = None,
-            _ => {
-                if let (Some(i), Some(p)) = (position, param(arg)) {
-                    out.push((Arg::Position(i), p));
-                }
-                position = position.and_then(|i| i.checked_add(1));
-            }
-        }
+    python::argument_slots(call, src)
+        .into_iter()
+        .filter_map(|(slot, value)| Some((arg(slot?), param(value)?)))
+        .collect()
+}
+
+/// The model's name for an argument slot.
+pub fn arg(slot: python::Slot<'_>) -> Arg {
+    match slot {
+        python::Slot::Position(i) => Arg::Position(i),
+        python::Slot::Keyword(k) => Arg::Keyword(k.to_string()),
     }
-    out
 }
 
 /// How many nodes of a log call's arguments are read for parameters.

@@ -101,28 +101,10 @@ fn every_path_calls(body: Node<'_>, name: Option<&str>, cx: &Checker<'_>) -> Vec
 
 /// Which argument of `call` is the bare name `name`.
 fn exception_argument(call: Node<'_>, name: &str, src: &str) -> Option<Arg> {
-    let args = call.child_by_field_id(fields::arguments())?;
-    let mut position = 0u8;
-    for arg in named_children(args) {
-        match arg.kind() {
-            "comment" => {}
-            "keyword_argument" => {
-                let value = arg.child_by_field_id(fields::value())?;
-                if value.kind() == "identifier" && python::text(value, src) == name {
-                    let key = arg.child_by_field_id(fields::name())?;
-                    return Some(Arg::Keyword(python::text(key, src).to_string()));
-                }
-            }
-            "list_splat" | "dictionary_splat" => return None,
-            _ => {
-                if arg.kind() == "identifier" && python::text(arg, src) == name {
-                    return Some(Arg::Position(position));
-                }
-                position = position.checked_add(1)?;
-            }
-        }
-    }
-    None
+    python::argument_slots(call, src)
+        .into_iter()
+        .find(|(_, value)| value.kind() == "identifier" && python::text(*value, src) == name)
+        .and_then(|(slot, _)| slot.map(crate::rules::facts::arg))
 }
 
 /// Is `name` (as written) a broad exception class?

@@ -6,7 +6,6 @@
 
 use super::{Hit, Kind, argument_hits, notifier_sink, record_secret_option, report_hit, sink, sink_hits, why_secret};
 use crate::checker::Checker;
-use crate::model::facts::Arg;
 use crate::model::index::{CallRef, Condition};
 use crate::python::fields;
 use crate::python::{self, named_children};
@@ -130,27 +129,8 @@ fn check_helper_call(id: &'static str, call: Node<'_>, cx: &mut Checker<'_>) {
     else {
         return;
     };
-    let mut position = 0u8;
-    for arg in named_children(args) {
-        let (which, value) = match arg.kind() {
-            "comment" => continue,
-            "keyword_argument" => {
-                let (Some(k), Some(v)) =
-                    (arg.child_by_field_id(fields::name()), arg.child_by_field_id(fields::value()))
-                else {
-                    continue;
-                };
-                (Arg::Keyword(cx.node_text(k).to_string()), v)
-            }
-            "list_splat" | "dictionary_splat" => return,
-            _ => {
-                position = match position.checked_add(1) {
-                    Some(p) => p,
-                    None => return,
-                };
-                (Arg::Position(position - 1), arg)
-            }
-        };
+    for (slot, value) in python::argument_slots(call, cx.text()) {
+        let Some(slot) = slot else { continue };
         // A secret handed to a helper is a short expression; a long one (nested calls, generated
         // tables) is not read, so the cost per call stays bounded whatever the nesting.
         if value.end_byte() - value.start_byte() > MAX_ARGUMENT_BYTES {
@@ -167,6 +147,7 @@ fn check_helper_call(id: &'static str, call: Node<'_>, cx: &mut Checker<'_>) {
             why_secret(&hit)
         );
         let annotation = hit.annotation(cx);
+        let which = crate::rules::facts::arg(slot);
         let condition =
             Condition::IfLogs(CallRef { callee: callee.clone(), span: cx.node_span(call), arg: Some(which) });
         annotation.apply(cx.report_if(condition, id, call.start_byte(), call.end_byte(), message));
