@@ -204,7 +204,44 @@ fn fail_open(site: &Site<'_, '_>, cx: &Checker<'_>) -> Option<String> {
     }
     let last = python::statements(body).last()?;
     let call = python::calls_within(last).into_iter().find_map(|c| security_call(c, src, fname))?;
+    if site.handler.is_some_and(|h| body.parent().is_some_and(|t| returns_emptied(h, t, src))) {
+        return None;
+    }
     Some(format!("it carries on after the `try` although `{call}(...)` in it failed"))
+}
+
+/// Does the handler empty what the `try` was building, and the function then return only that
+/// (`except Exception: node_groups = []` … `return node_groups, clusters`)? The failure then yields
+/// nothing — no template loaded, no item accepted — rather than reading as success. (A quota
+/// reservation emptied and then used for a create, `return self._create(..., reservations)`, is not.)
+fn returns_emptied(handler: Node<'_>, try_stmt: Node<'_>, src: &str) -> bool {
+    let emptied: Vec<&str> = python::descendants_in_scope(handler)
+        .into_iter()
+        .filter(|n| n.kind() == "assignment")
+        .filter(|n| n.child_by_field_id(fields::right()).is_some_and(|r| is_empty_value(r, src)))
+        .filter_map(|n| n.child_by_field_id(fields::left()).filter(|l| l.kind() == "identifier"))
+        .map(|l| python::text(l, src))
+        .collect();
+    let Some(value) =
+        try_stmt.next_named_sibling().filter(|n| n.kind() == "return_statement").and_then(|r| r.named_child(0))
+    else {
+        return false;
+    };
+    let mut names = 0;
+    let mut only_emptied = true;
+    python::preorder(value, |n| {
+        if n.kind() == "identifier" {
+            names += 1;
+            only_emptied &= emptied.contains(&python::text(n, src));
+        }
+        python::Visit::Descend
+    });
+    !emptied.is_empty() && names > 0 && only_emptied
+}
+
+/// `[]`, `{}`, `()`, `None`, `list()`, `dict()`, `set()`, `tuple()`.
+fn is_empty_value(value: Node<'_>, src: &str) -> bool {
+    matches!(python::text(value, src), "[]" | "{}" | "()" | "None" | "list()" | "dict()" | "set()" | "tuple()")
 }
 
 /// Does the handler hand the failure on (`self._reschedule_or_reraise(...)`, `task.fail(...)`)?
