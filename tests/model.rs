@@ -193,3 +193,33 @@ fn inspect_shows_names_from_the_checkout_escaped() {
     assert!(text.contains("waits: yes"), "{text}");
     assert!(!text.contains('\u{1b}'), "raw escape in {text:?}");
 }
+
+const SYNC: &str = "from svc import db\n\n\nclass Syncer(object):\n    def sync(self, ctx, port_id):\n        self._store(ctx, port_id)\n\n    def _store(self, context, port_id):\n        db.update_binding(context, port_id)\n\n    def check(self, context, port_id):\n        policy.enforce(context, 'bind', {'id': port_id})\n\n    def store_other(self, context, port_id):\n        db.update_binding(port_id, {})\n";
+const ENDPOINT: &str = "import oslo_messaging\n\nfrom svc import sync\n\n\nclass BindingCallback(object):\n    target = oslo_messaging.Target(version='1.0')\n\n    def __init__(self):\n        self.syncer = sync.Syncer()\n\n    def bind(self, context, port_id):\n        admin = context.elevated()\n        self.syncer.sync(admin, port_id)\n\n    def checked(self, context, port_id):\n        self.syncer.check(context, port_id)\n        admin = context.elevated()\n        self.syncer.sync(admin, port_id)\n\n    def other(self, context, port_id):\n        admin = context.elevated()\n        self.syncer.store_other(admin, port_id)\n";
+
+#[test]
+fn a_context_written_with_or_checked_in_another_module_lifts_through_calls() {
+    let dir =
+        tree(&[("trunkguard.toml", ""), ("svc/__init__.py", ""), ("svc/sync.py", SYNC), ("svc/rpc.py", ENDPOINT)]);
+    let sync = inspect(dir.path(), "svc.sync.Syncer.sync");
+    assert!(sync.contains("writes with context parameters: ctx"), "through `_store`: {sync}");
+    let check = inspect(dir.path(), "svc.sync.Syncer.check");
+    assert!(check.contains("checks policy on parameters: context"), "{check}");
+    assert!(check.contains("writes with context parameters: no"), "{check}");
+    let other = inspect(dir.path(), "svc.sync.Syncer.store_other");
+    assert!(other.contains("writes with context parameters: no"), "the context is not handed to the write: {other}");
+    // TG401 on the endpoint alone: the elevated context reaches a write in the other module only in
+    // `bind` (`checked` checks the caller's rights through the helper first; `other` does not write
+    // with it).
+    let out = trunkguard_in(dir.path())
+        .args(["check", "--no-cache", "--select", "TG401", "--output-format", "json", "svc/rpc.py"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    let lines: Vec<_> = findings.iter().map(|f| f["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [13], "{json:#}");
+    assert_eq!(findings[0]["properties"]["helper"], "svc.sync.Syncer.sync");
+    let flow = findings[0]["flow"].as_array().unwrap();
+    assert!(flow.iter().any(|s| s["path"] == "svc/sync.py" && s["line"] == 9), "{flow:#?}");
+}

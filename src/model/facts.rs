@@ -1,7 +1,8 @@
 //! What one file tells the project model, as plain data gathered on the file's single walk (see
 //! `rules::facts`) and cached with its findings: its imports, classes and functions, each function's
 //! call sites with their callee as a symbolic path, and the local facts the rules ask about (raises,
-//! re-raises a parameter, waits, logs a parameter, returns an elevated context).
+//! re-raises a parameter, waits, logs a parameter, returns an elevated context, writes with a context
+//! parameter, checks policy on a context parameter).
 
 use crate::finding::Span;
 use std::collections::BTreeMap;
@@ -117,6 +118,14 @@ pub struct Local {
     /// (`return context.get_admin_context()`): where.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elevates: Option<Span>,
+    /// Context parameters (`context`, `ctx`, `*_context`) handed to a write (`update_port(ctx, …)`,
+    /// `CONTEXT_WRITER.using(ctx)`, `ctx.session.add(…)`): parameter index → the write.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub writes: BTreeMap<u8, Span>,
+    /// Context parameters handed to an authorization check (`policy.enforce(ctx, …)`,
+    /// `check_is_admin(ctx)`): parameter index → the check.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checks: BTreeMap<u8, Span>,
 }
 
 impl Local {

@@ -42,6 +42,11 @@ pub enum Condition {
     IfLogs(CallRef),
     /// Stands only if the call reaches a function that returns an elevated or admin context.
     IfElevates(CallRef),
+    /// Stands only if one of the `calls` reaches a function that writes with the context parameter its
+    /// `arg` binds, and none of the `guards` (calls before them handed the caller's request context)
+    /// reaches a function that checks the caller's rights on it. The message's `{helper}` is filled
+    /// in with the writing function.
+    IfWrites { calls: Vec<CallRef>, guards: Vec<CallRef> },
 }
 
 /// A call a [`Condition`] is about, in the function its finding is in.

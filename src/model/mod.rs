@@ -17,7 +17,10 @@
 //!   parameter `i` when it raises it or passes it to a function that re-raises it; *waits* when it, or
 //!   anything it calls, sleeps; *logs* parameter `i` when it logs it or passes it on to a function that
 //!   does; *elevates* when it returns an elevated or admin context, or the result of a function that
-//!   does. Past a work budget every answer is *unknown* and the findings that depend on it are dropped.
+//!   does; *writes with* context parameter `i` when it hands it to a write or to a function that writes
+//!   with it; *checks* parameter `i` when it hands it to an authorization check or to a function that
+//!   checks it. Past a work budget every answer is *unknown* and the findings that depend on it are
+//!   dropped.
 //! - **Completeness**: selective parsing leaves functions no rule reports in unparsed; their names are
 //!   known (`blanked`), their facts are not. [`ProjectModel::incomplete_files`] names the files whose
 //!   blanked functions a question reaches; `scan` analyses them whole and asks again, so answers equal
@@ -81,6 +84,8 @@ pub struct Summary<'f> {
     pub waits: Option<Why<'f>>,
     pub logs: BTreeMap<u8, Why<'f>>,
     pub elevates: Option<Why<'f>>,
+    pub writes: BTreeMap<u8, Why<'f>>,
+    pub checks: BTreeMap<u8, Why<'f>>,
 }
 
 /// One file as the model sees it.
@@ -465,6 +470,8 @@ impl<'f> ProjectModel<'f> {
             waits: f.local.waits.as_ref().map(here),
             logs: f.local.logs.iter().map(|(p, at)| (*p, here(at))).collect(),
             elevates: f.local.elevates.as_ref().map(here),
+            writes: f.local.writes.iter().map(|(p, at)| (*p, here(at))).collect(),
+            checks: f.local.checks.iter().map(|(p, at)| (*p, here(at))).collect(),
         };
         for (i, (call, target)) in f.calls.iter().zip(targets).enumerate() {
             let Target::Function(callee, bound) = target else { continue };
@@ -487,6 +494,12 @@ impl<'f> ProjectModel<'f> {
                 }
                 if c.logs.contains_key(&q) {
                     s.logs.entry(*param).or_insert(via);
+                }
+                if c.writes.contains_key(&q) {
+                    s.writes.entry(*param).or_insert(via);
+                }
+                if c.checks.contains_key(&q) {
+                    s.checks.entry(*param).or_insert(via);
                 }
             }
         }
@@ -531,13 +544,7 @@ impl<'f> ProjectModel<'f> {
                 let name = self.function(id).params.get(usize::from(p)).cloned().unwrap_or_default();
                 let mut param = p;
                 let next_fact = |cur: FnId<'f>, i: usize, next: FnId<'f>| {
-                    let site = &self.function(cur).calls[i];
-                    let bound = matches!(self.target(cur.0, cur.1, &site.callee), Target::Function(_, true));
-                    let q = site
-                        .args
-                        .iter()
-                        .filter(|(_, a)| *a == param)
-                        .find_map(|(arg, _)| self.function(next).param_of(arg, bound))?;
+                    let q = self.passed_on(cur, i, next, param)?;
                     param = q;
                     summaries.summaries.get(&next)?.logs.get(&q).copied()
                 };
@@ -545,6 +552,30 @@ impl<'f> ProjectModel<'f> {
                 finding.flow.extend(trail);
                 finding.properties.insert("helper".into(), self.qualified(id));
                 finding.message = finding.message.replace("{helper}", &self.qualified(id)).replace("{param}", &name);
+            }
+            Condition::IfWrites { calls, guards } => {
+                let checked = guards.iter().any(|call| {
+                    target(call)
+                        .is_some_and(|(id, bound, s)| param(id, bound, call).is_some_and(|p| s.checks.contains_key(&p)))
+                });
+                if checked {
+                    return None;
+                }
+                let (call, id, p, why) = calls.iter().find_map(|call| {
+                    let (id, bound, s) = target(call)?;
+                    let p = param(id, bound, call)?;
+                    Some((call, id, p, *s.writes.get(&p)?))
+                })?;
+                let mut param = p;
+                let next_fact = |cur: FnId<'f>, i: usize, next: FnId<'f>| {
+                    let q = self.passed_on(cur, i, next, param)?;
+                    param = q;
+                    summaries.summaries.get(&next)?.writes.get(&q).copied()
+                };
+                let trail = self.trail(call, id, why, next_fact, "writes with it here");
+                finding.flow.extend(trail);
+                finding.properties.insert("helper".into(), self.qualified(id));
+                finding.message = finding.message.replace("{helper}", &self.qualified(id));
             }
             Condition::IfElevates(call) => {
                 let (id, _, s) = target(call)?;
@@ -557,6 +588,13 @@ impl<'f> ProjectModel<'f> {
             }
         }
         Some(finding)
+    }
+
+    /// The parameter of `next` that call number `i` of `cur` binds to `cur`'s parameter `param`.
+    fn passed_on(&self, cur: FnId<'f>, i: usize, next: FnId<'f>, param: u8) -> Option<u8> {
+        let site = &self.function(cur).calls[i];
+        let bound = matches!(self.target(cur.0, cur.1, &site.callee), Target::Function(_, true));
+        site.args.iter().filter(|(_, a)| *a == param).find_map(|(arg, _)| self.function(next).param_of(arg, bound))
     }
 
     /// `module.Class.function` of a project function.
@@ -634,6 +672,8 @@ impl<'f> ProjectModel<'f> {
         let _ = writeln!(out, "    waits: {}", yes(s.waits.is_some()));
         let _ = writeln!(out, "    logs parameters: {}", params(&s.logs));
         let _ = writeln!(out, "    returns an elevated context: {}", yes(s.elevates.is_some()));
+        let _ = writeln!(out, "    writes with context parameters: {}", params(&s.writes));
+        let _ = writeln!(out, "    checks policy on parameters: {}", params(&s.checks));
         if summaries.unknown {
             let _ = writeln!(out, "    (work budget exceeded: unknown)");
         }
@@ -655,6 +695,7 @@ impl File<'_> {
 fn calls_of(condition: &Condition) -> Vec<&CallRef> {
     match condition {
         Condition::UnlessRaises(calls) | Condition::UnlessWaits(calls) => calls.iter().collect(),
+        Condition::IfWrites { calls, guards } => calls.iter().chain(guards).collect(),
         Condition::IfLogs(call) | Condition::IfElevates(call) => vec![call],
         Condition::SecretOption(_) | Condition::UnregisteredPolicy(_) => Vec::new(),
     }

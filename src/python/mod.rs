@@ -481,6 +481,19 @@ pub fn descendants_in_scope<'t>(node: Node<'t>) -> Vec<Node<'t>> {
     out
 }
 
+/// The callee of a call as a symbolic path (`self.m`, `mod.f`, `super().m`), or `None` when it is not
+/// a name (a subscript, a call's result other than `super()`).
+pub fn callee_path(call: Node<'_>, src: &str) -> Option<String> {
+    let func = call.child_by_field_id(fields::function())?;
+    if let Some(name) = dotted_name(func, src) {
+        return Some(name);
+    }
+    let object = func.child_by_field_id(fields::object())?;
+    let attr = func.child_by_field_id(fields::attribute())?;
+    (object.kind() == "call" && call_name(object, src).as_deref() == Some("super"))
+        .then(|| format!("super().{}", text(attr, src)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,10 +1,13 @@
 //! The project model's facts about this module (see [`crate::model::facts`]), gathered on the file's
 //! single walk by [`MODEL`]: imports and module-level aliases, classes (bases, attribute classes, RPC
 //! targets), and per function its parameters, decorators, calls and local facts. What counts as a
-//! wait, a log call or an elevation is each family's own predicate (`retry::backoff`, `python`'s
-//! logger recognition, `context::names`), so the model and the rules never disagree about it.
+//! wait, a log call, an elevation, a write with a context or an authorization check is each family's
+//! own predicate (`retry::backoff`, `python`'s logger recognition, `context::names`), so the model and
+//! the rules never disagree about it.
 
-use super::context::names::{admin_context_call, elevated_receiver};
+use super::context::names::{
+    ContextWrite, admin_context_call, context_write, elevated_receiver, is_context_param, is_guard_call,
+};
 use super::logs::words;
 use super::retry::backoff::is_wait_call;
 use crate::checker::{Checker, Gatherer};
@@ -252,6 +255,11 @@ fn body_facts(
     let mut attrs = Vec::new();
     let mut return_seen = false;
     let mut first_raise = None;
+    // The parameters that are request contexts (`context`, `ctx`, `*_context`).
+    let contexts: Vec<u8> = (0..params.len().min(usize::from(u8::MAX)))
+        .filter(|&i| is_context_param(&params[i], &cx.knobs.context))
+        .filter_map(|i| u8::try_from(i).ok())
+        .collect();
     let ids = Ids::get();
     python::preorder(body, |n| {
         if !n.is_named() {
@@ -308,8 +316,11 @@ fn body_facts(
                         local.logs.entry(p).or_insert_with(|| cx.node_span(n));
                     }
                 }
+                if !contexts.is_empty() {
+                    context_use(n, &contexts, &param, cx, &mut local);
+                }
                 let reachable = |c: &String| known.contains(c.split('.').next().unwrap_or(c));
-                if let Some(callee) = callee_path(n, src).filter(reachable) {
+                if let Some(callee) = python::callee_path(n, src).filter(reachable) {
                     calls.push(CallSite {
                         callee,
                         span: cx.node_span(n),
@@ -329,6 +340,35 @@ fn body_facts(
         local.raises = Some(cx.node_span(raise));
     }
     (calls, local, attrs)
+}
+
+/// A context parameter handed to a write (`update_port(ctx, …)`, `CONTEXT_WRITER.using(ctx)`,
+/// `ctx.session.add(…)`) or to an authorization check (`policy.enforce(ctx, …)`): the judgement is
+/// the TG4 rules' own (`context::names`).
+fn context_use(
+    call: Node<'_>,
+    contexts: &[u8],
+    param: &impl Fn(Node<'_>) -> Option<u8>,
+    cx: &Checker<'_>,
+    local: &mut Local,
+) {
+    let src = cx.text();
+    let vocab = &cx.knobs.context;
+    let handed =
+        || python::argument_slots(call, src).into_iter().filter_map(|(_, v)| param(v)).filter(|p| contexts.contains(p));
+    let written: Vec<u8> = match context_write(call, src, vocab) {
+        Some(ContextWrite::Arguments | ContextWrite::Transaction) => handed().collect(),
+        Some(ContextWrite::Session(owner)) => param(owner).filter(|p| contexts.contains(p)).into_iter().collect(),
+        None => Vec::new(),
+    };
+    for p in written {
+        local.writes.entry(p).or_insert_with(|| cx.node_span(call));
+    }
+    if is_guard_call(call, src, vocab) {
+        for p in handed() {
+            local.checks.entry(p).or_insert_with(|| cx.node_span(call));
+        }
+    }
 }
 
 /// Node-kind ids the body pass compares (`Node::kind()` builds a string for every node).
@@ -353,19 +393,6 @@ impl Ids {
         });
         &IDS
     }
-}
-
-/// The callee of a call as a symbolic path (`self.m`, `mod.f`, `super().m`), or `None` when it is not
-/// a name (a subscript, a call's result other than `super()`).
-fn callee_path(call: Node<'_>, src: &str) -> Option<String> {
-    let func = call.child_by_field_id(fields::function())?;
-    if let Some(name) = python::dotted_name(func, src) {
-        return Some(name);
-    }
-    let object = func.child_by_field_id(fields::object())?;
-    let attr = func.child_by_field_id(fields::attribute())?;
-    (object.kind() == "call" && python::call_name(object, src).as_deref() == Some("super"))
-        .then(|| format!("super().{}", text(attr, src)))
 }
 
 /// The arguments of a call that are one of the caller's parameters, passed as they are. Positions

@@ -93,6 +93,23 @@ pub struct FnFacts<'t> {
     pub has_request_context: bool,
     /// `ctx.is_admin = True` / `ctx.roles.append('admin')` on a request context: (node, what).
     pub made_admin: Vec<(Node<'t>, String)>,
+    /// Calls outside the unit that receive an escalated context: whether they write with it is the
+    /// project model's answer.
+    pub model_sinks: Vec<ModelSink<'t>>,
+    /// Calls outside the unit that receive the request context itself: one that checks the caller's
+    /// rights on it (the project model says) is a guard.
+    pub model_guards: Vec<ModelSink<'t>>,
+}
+
+/// A context (an escalated one of `origin`, or the request context) handed to a call the unit cannot
+/// follow, as argument `arg`.
+#[derive(Debug, Clone)]
+pub struct ModelSink<'t> {
+    pub origin: Origin,
+    pub call: Node<'t>,
+    /// The callee as a symbolic path (`self.plugin.sync_ports`, `utils.f`).
+    pub callee: String,
+    pub arg: crate::model::facts::Arg,
 }
 
 /// Which parameters of a function write when they hold an escalated context (`ctx_writes`) or an
@@ -194,6 +211,8 @@ pub fn analyse_function<'t>(
             guards: Vec::new(),
             has_request_context: params.iter().any(|p| names::is_context_param(p, vocab)),
             made_admin: Vec::new(),
+            model_sinks: Vec::new(),
+            model_guards: Vec::new(),
         },
     };
     for (i, p) in params.iter().enumerate().filter(|(_, p)| !p.is_empty()) {
@@ -407,44 +426,64 @@ impl<'t> Analyser<'t, '_> {
             let what = format!("`{}`", short(text(call, src)));
             self.facts.made_admin.push((call, what));
         }
-        // A write-named call that receives the escalated context.
-        if names::is_write_name(last, self.vocab) && !ctx_args.is_empty() {
-            self.push_sinks(&ctx_args, false, call, &callee);
-        }
-        if func.kind() == "attribute"
-            && let Some(recv) = func.child_by_field_id(fields::object())
-        {
-            // `obj.update()` on an object fetched with the escalated context.
-            if names::OBJECT_WRITES.contains(&last) {
-                let objs = self.eval(recv).obj;
-                self.push_sinks(&objs, true, call, &callee);
-            }
-            // `with db_api.CONTEXT_WRITER.using(el):`
-            if last == "using" && text(recv, src).ends_with("CONTEXT_WRITER") {
+        // A write that receives the escalated context: a write-named call, `with
+        // db_api.CONTEXT_WRITER.using(el):`, `el.session.add(...)`.
+        let write = names::context_write(call, src, self.vocab);
+        match write {
+            Some(names::ContextWrite::Arguments) => self.push_sinks(&ctx_args, false, call, &callee),
+            Some(names::ContextWrite::Transaction) => {
                 let what = format!("`{}`", short(text(call, src)));
                 self.push_sinks(&ctx_args, false, call, &what);
             }
-            // `el.session.add(...)`.
-            if names::SESSION_WRITES.contains(&last)
-                && recv.kind() == "attribute"
-                && recv.child_by_field_id(fields::attribute()).is_some_and(|a| text(a, src) == "session")
-                && let Some(owner) = recv.child_by_field_id(fields::object())
-            {
+            Some(names::ContextWrite::Session(owner)) => {
                 let ctxs = self.eval(owner).ctx;
                 self.push_sinks(&ctxs, false, call, &callee);
             }
+            None => {}
         }
-        self.same_unit_call(call, func, &args);
+        // `obj.update()` on an object fetched with the escalated context.
+        if func.kind() == "attribute"
+            && names::OBJECT_WRITES.contains(&last)
+            && let Some(recv) = func.child_by_field_id(fields::object())
+        {
+            let objs = self.eval(recv).obj;
+            self.push_sinks(&objs, true, call, &callee);
+        }
+        if !self.same_unit_call(call, func, &args) && write.is_none() && !names::is_guard_call(call, src, self.vocab) {
+            self.model_call(call);
+        }
     }
 
-    /// A call to a function of the same unit whose summary says the argument reaches a write.
-    fn same_unit_call(&mut self, call: Node<'t>, func: Node<'t>, args: &[(Option<&str>, Node<'t>)]) {
+    /// A call the unit cannot follow (another class's method, a mixin's, another module's function)
+    /// that receives a context: whether it writes with an escalated one, or checks the caller's
+    /// rights on the request context, is the project model's answer.
+    fn model_call(&mut self, call: Node<'t>) {
+        let src = self.src;
+        let Some(callee) = python::callee_path(call, src) else { return };
+        for (slot, value) in python::argument_slots(call, src) {
+            let Some(slot) = slot else { continue };
+            let arg = crate::rules::facts::arg(slot);
+            let taint = self.eval(value);
+            if taint.req {
+                let callee = callee.clone();
+                self.facts.model_guards.push(ModelSink { origin: Origin::Param(0), call, callee, arg: arg.clone() });
+            }
+            for origin in taint.ctx.iter().filter(|o| matches!(o, Origin::Local(_))) {
+                let callee = callee.clone();
+                self.facts.model_sinks.push(ModelSink { origin: *origin, call, callee, arg: arg.clone() });
+            }
+        }
+    }
+
+    /// A call to a function of the same unit whose summary says the argument reaches a write. Is the
+    /// callee a function of the unit (`summaries` names every one)?
+    fn same_unit_call(&mut self, call: Node<'t>, func: Node<'t>, args: &[(Option<&str>, Node<'t>)]) -> bool {
         let src = self.src;
         let target = match (self.unit, func.kind()) {
             (Unit::Class, "attribute") => {
                 let recv = func.child_by_field_id(fields::object()).map(|o| text(o, src));
                 if !matches!(recv, Some("self" | "cls")) {
-                    return;
+                    return false;
                 }
                 func.child_by_field_id(fields::attribute()).map(|a| text(a, src))
             }
@@ -452,7 +491,7 @@ impl<'t> Analyser<'t, '_> {
             _ => None,
         };
         let summaries = self.summaries;
-        let Some(summary) = target.and_then(|t| summaries.get(t)) else { return };
+        let Some(summary) = target.and_then(|t| summaries.get(t)) else { return false };
         let mut found: Vec<(BTreeSet<Origin>, bool, Chain<'t>)> = Vec::new();
         for (via_obj, map) in [(false, &summary.ctx_writes), (true, &summary.obj_writes)] {
             for (&i, chain) in map {
@@ -473,6 +512,7 @@ impl<'t> Analyser<'t, '_> {
                 self.facts.sinks.push(Sink { origin, via_obj, chain: chain.clone() });
             }
         }
+        true
     }
 
     fn push_sinks(&mut self, origins: &BTreeSet<Origin>, via_obj: bool, sink: Node<'t>, what: &str) {

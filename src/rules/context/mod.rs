@@ -40,6 +40,13 @@ use tree_sitter::Node;
 pub struct Escalated<'t> {
     pub site: EscalationSite<'t>,
     pub chain: Chain<'t>,
+    /// Calls outside the unit the escalated context is handed to: the finding stands if the project
+    /// model finds one that writes with it (the chain's sink is the first of them). Empty when the
+    /// write is in the unit.
+    pub model: Vec<CallRef>,
+    /// Calls before the first of `model` handed the request context: one the project model finds
+    /// checking the caller's rights on it is a guard.
+    pub guards: Vec<CallRef>,
 }
 
 /// Rounds of the summary fixpoint at most (each round can only grow the summaries).
@@ -100,7 +107,9 @@ pub fn unguarded<'t>(node: Node<'t>, cx: &Checker<'_>, kind: Escalation) -> Vec<
         }
         for (idx, site) in facts.escalations.iter().enumerate().filter(|(_, s)| s.kind == kind) {
             if let Some(chain) = first_sink(&facts, idx) {
-                out.push(Escalated { site: *site, chain });
+                out.push(Escalated { site: *site, chain, model: Vec::new(), guards: Vec::new() });
+            } else if let Some(e) = model_sink(&facts, idx, *site, cx) {
+                out.push(e);
             }
         }
     }
@@ -110,7 +119,13 @@ pub fn unguarded<'t>(node: Node<'t>, cx: &Checker<'_>, kind: Escalation) -> Vec<
 /// Facts of every function, computed with summaries iterated until they stop changing.
 fn fixpoint<'t>(functions: &[Node<'t>], cx: &Checker<'_>, unit: Unit) -> Vec<FnFacts<'t>> {
     let src = cx.text();
-    let mut summaries = Summaries::new();
+    // Every function of the unit is named (with an empty summary to start), so a call to one is
+    // followed here and not asked of the project model.
+    let mut summaries: Summaries = functions
+        .iter()
+        .filter_map(|f| f.child_by_field_id(fields::name()))
+        .map(|n| (cx.node_text(n).to_string(), dataflow::Summary::default()))
+        .collect();
     let mut facts = Vec::new();
     for _ in 0..MAX_ROUNDS {
         facts = functions
@@ -146,9 +161,44 @@ fn first_sink<'t>(facts: &FnFacts<'t>, idx: usize) -> Option<Chain<'t>> {
     Some(sink.chain.clone())
 }
 
-/// "the write `x()` on line 12 (through `self._a()` → `self._b()`)".
-pub fn describe_sink(chain: &Chain<'_>, cx: &Checker<'_>) -> String {
+/// The calls outside the unit that receive the escalation `idx` with no guard before them, as one
+/// question to the project model ("does one of them write with it?"); the first is the chain's sink.
+/// An escalation through a helper the model must confirm first is left alone (one question per
+/// finding).
+fn model_sink<'t>(
+    facts: &FnFacts<'t>,
+    idx: usize,
+    site: EscalationSite<'t>,
+    cx: &Checker<'_>,
+) -> Option<Escalated<'t>> {
+    if names::elevating_helper(site.call, cx.text()) {
+        return None;
+    }
+    let calls: Vec<_> = facts
+        .model_sinks
+        .iter()
+        .filter(|m| m.origin == Origin::Local(idx) && !facts.guards.iter().any(|&g| g < m.call.start_byte()))
+        .collect();
+    let first = calls.first()?.call;
+    let refs = |of: &mut dyn Iterator<Item = &dataflow::ModelSink<'t>>| -> Vec<CallRef> {
+        of.map(|m| CallRef { callee: m.callee.clone(), span: cx.node_span(m.call), arg: Some(m.arg.clone()) }).collect()
+    };
+    let model = refs(&mut calls.iter().copied());
+    let guards = refs(&mut facts.model_guards.iter().filter(|g| g.call.start_byte() < first.start_byte()));
+    let what = format!("`{}()`", dataflow::short(&calls[0].callee));
+    let chain = Chain { steps: Vec::new(), sink: first, what, is_return: false };
+    Some(Escalated { site, chain, model, guards })
+}
+
+/// "the write `x()` on line 12 (through `self._a()` → `self._b()`)"; for a write the project model
+/// finds in another class or module, "a write in `{helper}`, which `x()` on line 12 hands it to" (the
+/// model fills in the helper).
+pub fn describe_sink(e: &Escalated<'_>, cx: &Checker<'_>) -> String {
+    let chain = &e.chain;
     let line = cx.src.position(chain.sink.start_byte()).line;
+    if !e.model.is_empty() {
+        return format!("a write in `{{helper}}`, which {} on line {line} hands it to", chain.what);
+    }
     let mut out = format!("{} on line {line}", chain.what);
     if !chain.steps.is_empty() {
         let via: Vec<String> = chain
@@ -169,13 +219,18 @@ pub fn describe_sink(chain: &Chain<'_>, cx: &Checker<'_>) -> String {
 pub fn locations(e: &Escalated<'_>, cx: &Checker<'_>, escalated: &str) -> (Vec<Related>, Vec<Related>) {
     let sink_msg = if e.chain.is_return {
         format!("{} hands data read with {escalated} back to the caller", e.chain.what)
+    } else if !e.model.is_empty() {
+        format!("{} hands {escalated} to a function that writes with it", e.chain.what)
     } else {
         format!("{} uses {escalated}", e.chain.what)
     };
     let created = format!("{escalated} is created here");
     let related = vec![cx.related(e.site.call, created.clone()), cx.related(e.chain.sink, sink_msg.clone())];
     let mut flow = Vec::new();
-    if !e.chain.steps.is_empty() {
+    if !e.model.is_empty() {
+        // The project model adds the way through the helpers to the write.
+        flow.push(cx.related(e.site.call, created));
+    } else if !e.chain.steps.is_empty() {
         flow.push(cx.related(e.site.call, created));
         for step in &e.chain.steps {
             let f = step.child_by_field_id(fields::function()).unwrap_or(*step);
@@ -208,7 +263,10 @@ pub fn report(cx: &mut Checker<'_>, rule: &'static str, e: &Escalated<'_>, escal
         related.push(cx.related(param, format!("`{name}` comes from the caller")));
     }
     let call = e.site.call;
-    let finding = if names::elevating_helper(call, cx.text()) {
+    let finding = if !e.model.is_empty() {
+        let condition = Condition::IfWrites { calls: e.model.clone(), guards: e.guards.clone() };
+        cx.report_if(condition, rule, call.start_byte(), call.end_byte(), message)
+    } else if names::elevating_helper(call, cx.text()) {
         // Through a helper: an elevation only if the project model finds it returns one.
         let callee = call
             .child_by_field_id(fields::function())

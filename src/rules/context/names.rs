@@ -65,6 +65,38 @@ pub fn is_write_name(name: &str, extra: &ContextSettings) -> bool {
     })
 }
 
+/// How a call writes with a context it is handed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextWrite<'t> {
+    /// A write-named call (`update_port(ctx, …)`, [`is_write_name`]): every argument that is a
+    /// context is written with.
+    Arguments,
+    /// `with db_api.CONTEXT_WRITER.using(ctx):` — a write transaction on its arguments' context.
+    Transaction,
+    /// `ctx.session.add(…)`: the session of this context writes.
+    Session(Node<'t>),
+}
+
+/// Does `call` write with a context it receives, and how? The one predicate the TG4 data flow and
+/// the project model's "writes with parameter i" fact share.
+pub fn context_write<'t>(call: Node<'t>, src: &str, extra: &ContextSettings) -> Option<ContextWrite<'t>> {
+    let last = callee_last_name(call, src)?;
+    if is_write_name(last, extra) {
+        return Some(ContextWrite::Arguments);
+    }
+    let recv = call.child_by_field_id(fields::function())?.child_by_field_id(fields::object())?;
+    if last == "using" && text(recv, src).ends_with("CONTEXT_WRITER") {
+        return Some(ContextWrite::Transaction);
+    }
+    if SESSION_WRITES.contains(&last)
+        && recv.kind() == "attribute"
+        && recv.child_by_field_id(fields::attribute()).is_some_and(|a| text(a, src) == "session")
+    {
+        return recv.child_by_field_id(fields::object()).map(ContextWrite::Session);
+    }
+    None
+}
+
 /// Does a call with this last name return an object (an OVO) whose `.update()` writes?
 pub fn returns_object(name: &str) -> bool {
     let bare = name.trim_start_matches('_');
@@ -150,7 +182,9 @@ pub fn may_be_entry_point_class(name: &str, text: &[u8]) -> bool {
     let header = memchr::memmem::find(text, keyword.as_bytes())
         .map(|at| &text[at..])
         .map_or(text, |h| memchr::memchr(b':', h).map_or(h, |end| &h[..end]));
-    if memchr::memmem::find(header, b"Controller").is_some() {
+    if memchr::memmem::find(header, b"Controller").is_some()
+        || memchr::memmem::find(text, RESOURCE.as_bytes()).is_some()
+    {
         return true;
     }
     !name.ends_with("Manager") && memchr::memmem::find(text, b"Target").is_some()
@@ -162,7 +196,8 @@ pub fn may_be_entry_point_class(name: &str, text: &[u8]) -> bool {
 /// `*RpcCallbackMixin`, `*Skeleton`) — or an API controller: a `*Controller`, or a class deriving
 /// from one (`wsgi.Controller`, `rest.RestController`)? Service managers (`*Manager` with a `target`)
 /// are RPC endpoints too, but their callers are their own API services, which have enforced policy
-/// already.
+/// already. A class the module wires into the API through `ResourceExtension` is a controller too,
+/// whatever its name.
 pub fn is_entry_point_class(class: Node<'_>, src: &str) -> bool {
     let name = class.child_by_field_id(fields::name()).map_or("", |n| text(n, src));
     if ENTRY_POINT_SUFFIXES.iter().any(|s| name.ends_with(s)) {
@@ -172,11 +207,28 @@ pub fn is_entry_point_class(class: Node<'_>, src: &str) -> bool {
         // nova-compute, cinder-volume, conductor: called by their own API service after policy.
         return false;
     }
-    if has_controller_base(class, src) {
+    if has_controller_base(class, src) || wired_as_resource(class, name, src) {
         return true;
     }
     let Some(body) = class.child_by_field_id(fields::body()) else { return false };
     python::statements(body).any(|stmt| sets_target(stmt, "target", src) || sets_target_on_start(stmt, src))
+}
+
+/// The API extension class that routes requests to a controller (`extensions.ResourceExtension(name,
+/// controller, ...)`).
+const RESOURCE: &str = "ResourceExtension";
+
+/// Is the class wired into the API by its module: the module calls `ResourceExtension` and constructs
+/// the class (`Name(`) outside its own body? Judged on the text, so it does not depend on which
+/// functions selective parsing kept (`get_resources` is rarely one).
+fn wired_as_resource(class: Node<'_>, name: &str, src: &str) -> bool {
+    if name.is_empty() || memchr::memmem::find(src.as_bytes(), RESOURCE.as_bytes()).is_none() {
+        return false;
+    }
+    let call = format!("{name}(");
+    let outside = |at: usize| at < class.start_byte() || at >= class.end_byte();
+    let preceded_by_name = |at: usize| src[..at].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_');
+    memchr::memmem::find_iter(src.as_bytes(), call.as_bytes()).any(|at| outside(at) && !preceded_by_name(at))
 }
 
 /// Does the class derive from an API controller base: `wsgi.Controller`, pecan's `rest.RestController`,

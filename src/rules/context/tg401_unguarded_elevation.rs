@@ -38,7 +38,7 @@ impl Rule for UnguardedElevation {
                 "`{}` in `{}` gives an admin copy of the caller's context that reaches {} with no policy check or ownership test, so the caller acts beyond its own project. Check the caller's rights first (`policy.enforce`, a `project_id` test) or use the caller's own context.",
                 cx.node_text(e.site.call),
                 function_name(e.site.call, cx),
-                describe_sink(&e.chain, cx),
+                describe_sink(&e, cx),
             );
             report(cx, self.id(), &e, "the elevated context", message);
         }

@@ -27,13 +27,17 @@ impl Rule for AdminContextReplacesCaller {
         }
     }
 
+    fn gatherers(&self) -> &'static [&'static dyn crate::checker::Gatherer] {
+        crate::rules::facts::USES_MODEL
+    }
+
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
         for e in unguarded(node, cx, Escalation::Admin) {
             let message = format!(
                 "`{}` in `{}` replaces the caller's request context with an admin context that reaches {}, so the caller's identity and project scope are discarded. Use the caller's context (elevate only after checking its rights) or check ownership before acting.",
                 cx.node_text(e.site.call),
                 function_name(e.site.call, cx),
-                describe_sink(&e.chain, cx),
+                describe_sink(&e, cx),
             );
             report(cx, self.id(), &e, "the admin context", message);
         }
