@@ -40,6 +40,7 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &context::tg406_unregistered_policy_action::UnregisteredPolicyAction,
     &context::tg407_sibling_guard_skipped::SiblingGuardSkipped,
     &context::tg408_caller_supplied_owner::CallerSuppliedOwner,
+    &context::tg409_policy_action_unlike_siblings::PolicyActionUnlikeSiblings,
 ];
 
 /// The id of every rule, sorted.

@@ -26,6 +26,7 @@ pub mod tg405_self_referential_policy_target;
 pub mod tg406_unregistered_policy_action;
 pub mod tg407_sibling_guard_skipped;
 pub mod tg408_caller_supplied_owner;
+pub mod tg409_policy_action_unlike_siblings;
 
 use crate::checker::Checker;
 use crate::finding::Related;

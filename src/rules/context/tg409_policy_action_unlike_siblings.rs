@@ -1,0 +1,173 @@
+//! TG409 policy-action-unlike-siblings: the methods of a class check policy names built from the same
+//! template, and one method's template differs from the others' only by a separator
+//! (`get_{type}_tags` where the siblings check `get_{type}:tags`): the name it builds is not the one
+//! the policies register, and oslo.policy applies its `default` rule to it.
+
+use super::policy::{self, Constants};
+use super::unit_functions;
+use crate::checker::Checker;
+use crate::python::{self, Visit};
+use crate::rules::{Rule, Triggers};
+use tree_sitter::Node;
+
+/// See `rules/TG409.md`.
+pub struct PolicyActionUnlikeSiblings;
+
+/// Sibling checks that must agree on the other spelling before the odd one is reported.
+const MIN_SIBLINGS: usize = 2;
+
+/// Characters that join the words of a policy name.
+const SEPARATORS: &[u8] = b":_-./";
+
+/// How many sibling checks a finding names as related locations.
+const MAX_RELATED: usize = 3;
+
+/// A checked template: the pattern it builds (`get_*_tags`), the call and its action.
+struct Checked<'t> {
+    pattern: String,
+    call: Node<'t>,
+    action: Node<'t>,
+}
+
+impl Rule for PolicyActionUnlikeSiblings {
+    fn id(&self) -> &'static str {
+        "TG409"
+    }
+
+    fn node_kinds(&self) -> &'static [&'static str] {
+        &["class_definition"]
+    }
+
+    /// The rule compares the policy checks of a class's methods: a class that makes one is kept whole.
+    fn triggers(&self) -> Triggers {
+        Triggers { class_fragments: policy::CALL_FRAGMENTS, ..Triggers::NONE }
+    }
+
+    fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
+        let src = cx.text();
+        if !policy::CALL_FRAGMENTS.iter().any(|f| cx.node_text(node).contains(f)) {
+            return;
+        }
+        let mut constants: Constants = cx.take_scratch();
+        constants.collect(cx.root(), src);
+        let checked = templates(node, &constants, src);
+        cx.put_scratch(constants);
+        for odd in &checked {
+            let Some((spelling, siblings)) = majority_spelling(odd, &checked) else { continue };
+            let message = format!(
+                "`{}` checks the policy `{}`, while {} sibling checks in this class join the words the other way (`{spelling}`): the names differ by one separator, so this one is not the name the policies register, and oslo.policy applies its `default` rule to an unknown name instead of failing. Build the name as the siblings do.",
+                python::shorten(cx.node_text(odd.call), 80),
+                odd.pattern,
+                siblings.len(),
+            );
+            let related: Vec<_> = siblings
+                .iter()
+                .take(MAX_RELATED)
+                .map(|s| cx.related(s.action, format!("a sibling checks `{}` here", s.pattern)))
+                .collect();
+            let finding = cx.report(self.id(), odd.action, message);
+            finding.related = related;
+            finding.properties.insert("siblingAction".into(), spelling.to_string());
+        }
+    }
+}
+
+/// The authorization calls in the class's own methods whose action is a partly unknown template
+/// anchored on both sides (`get_*_tags`): literal names are judged against the registrations by TG406.
+fn templates<'t>(class: Node<'t>, constants: &Constants, src: &str) -> Vec<Checked<'t>> {
+    let mut out = Vec::new();
+    for func in unit_functions(class) {
+        let Some(body) = func.child_by_field_id(crate::python::fields::body()) else { continue };
+        python::preorder(body, |n| {
+            if n != body && python::is_scope(n) {
+                return Visit::Skip;
+            }
+            if n.kind() == "call"
+                && let Some(call) = policy::policy_call(n, src)
+                && let [pattern] = constants.values(call.action, src, Some(func)).as_slice()
+                && policy::is_unresolved(pattern)
+                && policy::is_anchored_pattern(pattern)
+            {
+                out.push(Checked { pattern: pattern.clone(), call: n, action: call.action });
+            }
+            Visit::Descend
+        });
+    }
+    out
+}
+
+/// The spelling at least [`MIN_SIBLINGS`] other checks agree on, one separator away from `odd`'s
+/// once the verbs are set aside, when `odd`'s own spelling is rarer: (`odd`'s name spelt their way,
+/// those checks).
+fn majority_spelling<'c, 't>(odd: &Checked<'t>, all: &'c [Checked<'t>]) -> Option<(String, Vec<&'c Checked<'t>>)> {
+    let mine = shape(&odd.pattern);
+    let same = all.iter().filter(|c| shape(&c.pattern) == mine).count();
+    let mut best: Option<(usize, Vec<&Checked<'t>>)> = None;
+    for candidate in all {
+        let theirs = shape(&candidate.pattern);
+        let Some(at) = one_separator_apart(mine, theirs) else { continue };
+        let siblings: Vec<&Checked<'t>> = all.iter().filter(|c| shape(&c.pattern) == theirs).collect();
+        if siblings.len() >= MIN_SIBLINGS
+            && siblings.len() > same
+            && best.as_ref().is_none_or(|(_, b)| siblings.len() > b.len())
+        {
+            best = Some((at, siblings));
+        }
+    }
+    let (at, siblings) = best?;
+    // The odd name with the siblings' separator: `get_*_tags` → `get_*:tags`.
+    let offset = odd.pattern.len() - mine.len() + at;
+    let separator = char::from(shape(&siblings[0].pattern).as_bytes()[at]);
+    let mut spelt = odd.pattern.clone();
+    spelt.replace_range(offset..=offset, separator.encode_utf8(&mut [0; 4]));
+    Some((spelt, siblings))
+}
+
+/// A pattern with the words before its first separator-ended run set aside: `get_*_tags` and
+/// `create_*_tags` both have the shape `_*_tags` — the verb differs from method to method, the way
+/// the words are joined does not.
+fn shape(pattern: &str) -> &str {
+    let star = pattern.find('*').unwrap_or(0);
+    let head = &pattern[..star];
+    let keep = head.bytes().rev().take_while(|b| SEPARATORS.contains(b)).count();
+    &pattern[star - keep..]
+}
+
+/// Do two shapes differ in exactly one place after their first `*`, where each has a different
+/// separator (`_*_tags`, `_*:tags`)? Returns that place.
+fn one_separator_apart(a: &str, b: &str) -> Option<usize> {
+    if a.len() != b.len() {
+        return None;
+    }
+    let star = a.find('*')?;
+    if a[..star] != b[..star] {
+        return None;
+    }
+    let mut diffs = a.bytes().zip(b.bytes()).enumerate().filter(|(_, (x, y))| x != y);
+    match (diffs.next(), diffs.next()) {
+        (Some((at, (x, y))), None) if SEPARATORS.contains(&x) && SEPARATORS.contains(&y) => Some(at),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{one_separator_apart, shape};
+
+    #[test]
+    fn shapes_set_the_verb_aside() {
+        assert_eq!(shape("get_*_tags"), "_*_tags");
+        assert_eq!(shape("create_*:tags"), "_*:tags");
+        assert_eq!(shape("os_compute_api:os-*:create"), "-*:create");
+    }
+
+    #[test]
+    fn separators_only() {
+        assert_eq!(one_separator_apart("_*_tags", "_*:tags"), Some(2));
+        assert_eq!(one_separator_apart("_*_tags", "_*_tags"), None);
+        assert_eq!(one_separator_apart("_*_tags", "_*:tag_"), None);
+        assert_eq!(one_separator_apart("_*_tags", "_*xtags"), None, "a letter is not a separator");
+        assert_eq!(one_separator_apart("_*_tags", "_*:tagss"), None);
+        assert_eq!(one_separator_apart(":*_tags", "_*_tags"), None, "the words before the template are not compared");
+    }
+}
