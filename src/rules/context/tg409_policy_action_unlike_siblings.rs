@@ -140,7 +140,7 @@ fn one_separator_apart(a: &str, b: &str) -> Option<usize> {
         return None;
     }
     let star = a.find('*')?;
-    if a[..star] != b[..star] {
+    if a.as_bytes()[..star] != b.as_bytes()[..star] {
         return None;
     }
     let mut diffs = a.bytes().zip(b.bytes()).enumerate().filter(|(_, (x, y))| x != y);
@@ -169,5 +169,6 @@ mod tests {
         assert_eq!(one_separator_apart("_*_tags", "_*xtags"), None, "a letter is not a separator");
         assert_eq!(one_separator_apart("_*_tags", "_*:tagss"), None);
         assert_eq!(one_separator_apart(":*_tags", "_*_tags"), None, "the words before the template are not compared");
+        assert_eq!(one_separator_apart("_*é_", "é*:_"), None, "not a character boundary in the other: no panic");
     }
 }
