@@ -202,14 +202,41 @@ pub fn sensitive_name(name: &str, cx: &Checker<'_>) -> Option<words::Match> {
 const PATH_CALLEES: &[&str] =
     &["open", "exists", "isfile", "isdir", "getsize", "abspath", "realpath", "expanduser", "basename", "dirname"];
 
+/// First words of a callee that writes its arguments somewhere (`write_file(path, data)`,
+/// `save_to_file(key, path)`): its first argument may be the content, not the path.
+const WRITER_VERBS: &[&str] = &["write", "save", "dump", "store", "put", "to", "create", "encrypt"];
+
+/// Does a call taking `arg` in `slot` say it takes a file-system path there? The first positional
+/// argument of [`PATH_CALLEES`] and of a callee whose name ends in a path word
+/// (`ssl_set_private_key_file`, `set_ca_path`, `load_key_file`) unless it names a writer
+/// ([`WRITER_VERBS`]); a keyword argument named as a path (`keyfile=`, `key_file=`, `ca_path=`).
+fn takes_path(callee: &str, slot: python::Slot<'_>) -> bool {
+    match slot {
+        python::Slot::Position(0) => {
+            let words = words::split_words(callee);
+            let writer = words.first().is_some_and(|w| WRITER_VERBS.contains(&w.as_str()));
+            PATH_CALLEES.contains(&callee) || (words.len() > 1 && words::is_path_name(callee) && !writer)
+        }
+        python::Slot::Keyword(key) => {
+            let key = key.to_ascii_lowercase();
+            words::is_path_name(&key) || key.ends_with("file") || key.ends_with("path")
+        }
+        python::Slot::Position(_) => false,
+    }
+}
+
 /// Does the function enclosing `node` use the same expression as a path (`open(CONF.x.ca_private_key)`,
-/// `os.path.exists(key_file)`)? Then the value is where the secret lives, not the secret.
+/// `os.path.exists(key_file)`, `Stream.ssl_set_private_key_file(CONF.ovn.ovn_sb_private_key)`,
+/// `ssl.wrap_socket(sock, keyfile=CONF.ssl.key)`)? Then the value is where the secret lives, not the
+/// secret.
 fn used_as_path(node: Node<'_>, cx: &Checker<'_>) -> bool {
     let Some(func) = cx.enclosing_function(node) else { return false };
     let written = cx.node_text(node);
     python::calls_within(func).into_iter().any(|c| {
-        python::callee_last_name(c, cx.text()).is_some_and(|n| PATH_CALLEES.contains(&n))
-            && python::positional_arguments(c).first().is_some_and(|a| cx.node_text(*a) == written)
+        let Some(callee) = python::callee_last_name(c, cx.text()) else { return false };
+        python::argument_slots(c, cx.text())
+            .into_iter()
+            .any(|(slot, a)| slot.is_some_and(|s| takes_path(callee, s)) && cx.node_text(a) == written)
     })
 }
 
