@@ -206,7 +206,12 @@ const PATH_CALLEES: &[&str] =
 /// `save_to_file(key, path)`): its first argument may be the content, not the path.
 const WRITER_VERBS: &[&str] = &["write", "save", "dump", "store", "put", "to", "create", "encrypt"];
 
-/// Does a call taking `arg` in `slot` say it takes a file-system path there? The first positional
+/// Path keywords written run together (`ssl.wrap_socket(keyfile=…)`, `load_cert_chain(certfile=…)`),
+/// which [`words::is_path_name`] does not split.
+const RUN_TOGETHER_PATH_KEYWORDS: &[&str] =
+    &["keyfile", "certfile", "cafile", "capath", "keypath", "certpath", "pemfile", "crtfile"];
+
+/// Does `callee` take a file-system path in `slot`? The first positional
 /// argument of [`PATH_CALLEES`] and of a callee whose name ends in a path word
 /// (`ssl_set_private_key_file`, `set_ca_path`, `load_key_file`) unless it names a writer
 /// ([`WRITER_VERBS`]); a keyword argument named as a path (`keyfile=`, `key_file=`, `ca_path=`).
@@ -219,7 +224,7 @@ fn takes_path(callee: &str, slot: python::Slot<'_>) -> bool {
         }
         python::Slot::Keyword(key) => {
             let key = key.to_ascii_lowercase();
-            words::is_path_name(&key) || key.ends_with("file") || key.ends_with("path")
+            words::is_path_name(&key) || RUN_TOGETHER_PATH_KEYWORDS.contains(&key.as_str())
         }
         python::Slot::Position(_) => false,
     }
