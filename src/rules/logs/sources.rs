@@ -245,6 +245,24 @@ fn used_as_path(node: Node<'_>, cx: &Checker<'_>) -> bool {
     })
 }
 
+/// Keyword arguments that select records of a listing by their attributes.
+const FILTER_KEYWORDS: &[&str] = &["filter", "filters", "search_opts"];
+
+/// Does the function enclosing `node` list records filtered by the same expression
+/// (`describe_volumes(context, filter=[{'name': 'client-token', 'value': [client_token]}])`)? A value
+/// a listing is filtered by is an attribute the listing shows back — EC2's idempotency `ClientToken` —
+/// not a credential: services look credentials up through dedicated validation calls, never filters.
+fn used_as_filter(node: Node<'_>, cx: &Checker<'_>) -> bool {
+    let Some(func) = cx.enclosing_function(node) else { return false };
+    let written = cx.node_text(node);
+    python::calls_within(func).into_iter().any(|c| {
+        python::argument_slots(c, cx.text()).into_iter().any(|(slot, value)| {
+            matches!(slot, Some(python::Slot::Keyword(k)) if FILTER_KEYWORDS.contains(&k))
+                && python::descendants_in_scope(value).into_iter().any(|d| cx.node_text(d) == written)
+        })
+    })
+}
+
 /// The source for secrets, request contexts and whole requests: sensitive names, secret options,
 /// `context.to_dict()`, `req`, `body`, `locals()`, `obj.__dict__`.
 pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
@@ -255,7 +273,10 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
                 return None;
             }
             if let Some(m) = sensitive_name(name, cx).filter(|_| {
-                !is_policy_credentials(name, node, cx) && !used_as_object(name, node, cx) && !used_as_path(node, cx)
+                !is_policy_credentials(name, node, cx)
+                    && !used_as_object(name, node, cx)
+                    && !used_as_path(node, cx)
+                    && !used_as_filter(node, cx)
             }) {
                 return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
@@ -284,7 +305,8 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
                 return None;
             }
             if let Some(m) = sensitive_name(attr, cx) {
-                return (!used_as_path(node, cx)).then(|| Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
+                return (!used_as_path(node, cx) && !used_as_filter(node, cx))
+                    .then(|| Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
             if let Some(option) = conf_option(node, cx) {
                 let mut hit = Hit::new(Kind::Secret, option, "secret-option", node, cx);
