@@ -202,12 +202,68 @@ fn fail_open(site: &Site<'_, '_>, cx: &Checker<'_>) -> Option<String> {
     if body.parent().is_some_and(|t| named_children(t).iter().any(|c| c.kind() == "else_clause")) {
         return None;
     }
-    let last = python::statements(body).last()?;
-    let call = python::calls_within(last).into_iter().find_map(|c| security_call(c, src, fname))?;
+    let call =
+        final_parts(body).into_iter().flat_map(python::calls_within).find_map(|c| security_call(c, src, fname))?;
     if site.handler.is_some_and(|h| body.parent().is_some_and(|t| returns_emptied(h, t, src))) {
         return None;
     }
     Some(format!("it carries on after the `try` although `{call}(...)` in it failed"))
+}
+
+/// Compound statements whose last part is what they do last, and the clauses they are made of.
+const COMPOUND: &[&str] = &[
+    "if_statement",
+    "elif_clause",
+    "else_clause",
+    "while_statement",
+    "for_statement",
+    "with_statement",
+    "try_statement",
+    "except_clause",
+    "except_group_clause",
+    "finally_clause",
+    "match_statement",
+    "case_clause",
+];
+
+/// Bound on the statements [`final_parts`] visits, so a deeply nested block stays linear.
+const MAX_FINAL_PARTS: usize = 256;
+
+/// What a block does last: its final statement when that is a simple one; when it is compound
+/// (`if`, `for`, `with`, `try`, `match`…), the final statement of each branch, followed down, with
+/// what decides the branches (a condition, a loop's iterable, a `with` item). A security call buried
+/// earlier in a compound statement is followed by more work (swift's container sync validates the
+/// sync target, then syncs rows for a page): it is not what the `try` did last.
+fn final_parts(block: Node<'_>) -> Vec<Node<'_>> {
+    let mut out = Vec::new();
+    let mut work: Vec<Node<'_>> = python::statements(block).last().into_iter().collect();
+    let mut visited = 0;
+    while let Some(stmt) = work.pop() {
+        visited += 1;
+        if visited > MAX_FINAL_PARTS {
+            break;
+        }
+        let kind = stmt.kind();
+        if matches!(kind, "function_definition" | "class_definition" | "decorated_definition") {
+            continue; // defining a function does nothing yet
+        }
+        if !COMPOUND.contains(&kind) {
+            out.push(stmt);
+            continue;
+        }
+        for child in named_children(stmt) {
+            match child.kind() {
+                "comment" => {}
+                "block" if kind == "match_statement" => {
+                    work.extend(named_children(child).into_iter().filter(|c| c.kind() == "case_clause"));
+                }
+                "block" => work.extend(python::statements(child).last()),
+                k if COMPOUND.contains(&k) => work.push(child),
+                _ => out.push(child), // a condition, an iterable, a `with` item, a loop target
+            }
+        }
+    }
+    out
 }
 
 /// Does the handler empty what the `try` was building, and the function then return only that

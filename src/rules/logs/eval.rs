@@ -4,7 +4,7 @@
 //! Depth-bounded by `python::MAX_DEPTH`.
 
 use super::taint::{Binding, Env};
-use super::{Eval, SourceFn};
+use super::{Eval, Hit, Kind, SourceFn, sources};
 use crate::checker::Checker;
 use crate::python::fields;
 use crate::python::{self, MAX_DEPTH, named_children};
@@ -135,6 +135,13 @@ fn eval_at(node: Node<'_>, cx: &Checker<'_>, env: &Env, source: SourceFn<'_>, de
             if !matches!(op, "%" | "+") {
                 return Eval::unknown();
             }
+            if op == "%"
+                && let (Some(fmt), Some(mapping)) =
+                    (node.child_by_field_id(fields::left()), node.child_by_field_id(fields::right()))
+                && let Some(hits) = format_fields(fmt, mapping, cx)
+            {
+                return Eval { hits, clean: false };
+            }
             Eval::union(
                 [node.child_by_field_id(fields::left()), node.child_by_field_id(fields::right())]
                     .into_iter()
@@ -170,4 +177,66 @@ fn eval_at(node: Node<'_>, cx: &Checker<'_>, env: &Env, source: SourceFn<'_>, de
         }
         _ => Eval::unknown(),
     }
+}
+
+/// When `fmt % mapping` (or a logger's `fmt, mapping`) formats a whole-state mapping — `locals()`,
+/// `globals()`, `vars(x)`, `x.__dict__`, `context.to_dict()` — through a literal whose placeholders
+/// are all named (`'%(remote_pe)s: %(mac)s' % locals()`), only the named entries are logged: the
+/// hits are those of the names that are sensitive, reported on the mapping. `None` when the shape
+/// differs (a `%s` placeholder formats the whole mapping).
+pub fn format_fields(fmt: Node<'_>, mapping: Node<'_>, cx: &Checker<'_>) -> Option<Vec<Hit>> {
+    let mut mapping = python::unparenthesize(mapping);
+    if mapping.kind() == "dictionary_splat" {
+        mapping = python::unparenthesize(mapping.named_child(0)?);
+    }
+    let whole = sources::value_source(mapping, cx)
+        .is_some_and(|h| matches!(h.kind, Kind::Request | Kind::Context) && mapping.kind() != "identifier");
+    if !whole {
+        return None;
+    }
+    let names = named_placeholders(&literal_text(python::unparenthesize(fmt), cx)?)?;
+    let hits = names
+        .iter()
+        .filter_map(|name| {
+            let m = sources::sensitive_name(name, cx)?;
+            let mut hit = Hit::new(Kind::Secret, &m.word, m.class.as_str(), mapping, cx);
+            hit.value = name.clone();
+            Some(hit)
+        })
+        .collect();
+    Some(hits)
+}
+
+/// The text of a plain string literal, or of implicitly concatenated ones (`'a' 'b'`).
+fn literal_text(node: Node<'_>, cx: &Checker<'_>) -> Option<String> {
+    match node.kind() {
+        "string" => sources::string_literal(node, cx).map(str::to_string),
+        "concatenated_string" => {
+            let parts: Option<Vec<&str>> =
+                named_children(node).into_iter().map(|c| sources::string_literal(c, cx)).collect();
+            Some(parts?.concat())
+        }
+        _ => None,
+    }
+}
+
+/// The names of a `%`-format's placeholders when every placeholder is named (`%(name)s`); `None`
+/// when there are none or one is positional (`%s` formats the whole mapping).
+fn named_placeholders(text: &str) -> Option<Vec<String>> {
+    let mut names = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            continue;
+        }
+        match chars.next() {
+            Some('%') => {}
+            Some('(') => {
+                let name: String = chars.by_ref().take_while(|&c| c != ')').collect();
+                names.push(name);
+            }
+            _ => return None,
+        }
+    }
+    (!names.is_empty()).then_some(names)
 }

@@ -289,7 +289,15 @@ pub fn sink_hits(call: Node<'_>, args: &[Node<'_>], cx: &mut Checker<'_>, kind: 
         Some(all) => all.clone(),
         None => {
             let env = taint::value_env_for(call, args, cx);
-            let all: Vec<Hit> = args.iter().flat_map(|a| evaluate(*a, cx, &env, &value_source).hits).collect();
+            // `LOG.debug('%(a)s and %(b)s', locals())`: only the named entries of the mapping are logged.
+            let named = match args {
+                [fmt, mapping] => eval::format_fields(*fmt, *mapping, cx),
+                _ => None,
+            };
+            let all: Vec<Hit> = match named {
+                Some(hits) => evaluate(args[0], cx, &env, &value_source).hits.into_iter().chain(hits).collect(),
+                None => args.iter().flat_map(|a| evaluate(*a, cx, &env, &value_source).hits).collect(),
+            };
             let all = std::rc::Rc::new(all);
             cache.0.insert(call.start_byte(), all.clone());
             all
@@ -355,13 +363,14 @@ pub fn logging_values_fix(hit: &Hit, cx: &Checker<'_>) -> Option<Fix> {
 /// TG301's fix: the secret logged directly becomes the string `'***'` (unsafe: the record no longer
 /// shows it). Not `strutils.mask_password(value)`: that masks only `password=…`-shaped text, so a bare
 /// secret would pass through it unmasked while the finding went away. None when the value reaches the
-/// log through a local (the local may have other uses) or sits in an f-string's braces (a quote there
-/// is a syntax error before Python 3.12).
+/// log through a local (the local may have other uses), sits in an f-string's braces (a quote there
+/// is a syntax error before Python 3.12) or is one named entry of a logged mapping.
 pub fn redact_fix(hit: &Hit, cx: &Checker<'_>) -> Option<Fix> {
     let (start, end) = hit.range;
-    cx.text().get(start..end)?;
+    let text = cx.text().get(start..end)?;
     let before = cx.text()[..start].trim_end().chars().next_back();
-    if hit.carrier.is_some() || before == Some('{') {
+    // A named entry of a mapping (`'%(password)s', locals()`) is not the text at the range.
+    if hit.carrier.is_some() || before == Some('{') || shorten(text) != hit.value {
         return None;
     }
     Some(Fix {

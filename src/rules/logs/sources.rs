@@ -202,14 +202,64 @@ pub fn sensitive_name(name: &str, cx: &Checker<'_>) -> Option<words::Match> {
 const PATH_CALLEES: &[&str] =
     &["open", "exists", "isfile", "isdir", "getsize", "abspath", "realpath", "expanduser", "basename", "dirname"];
 
+/// First words of a callee that writes its arguments somewhere (`write_file(path, data)`,
+/// `save_to_file(key, path)`): its first argument may be the content, not the path.
+const WRITER_VERBS: &[&str] = &["write", "save", "dump", "store", "put", "to", "create", "encrypt"];
+
+/// Path keywords written run together (`ssl.wrap_socket(keyfile=…)`, `load_cert_chain(certfile=…)`),
+/// which [`words::is_path_name`] does not split.
+const RUN_TOGETHER_PATH_KEYWORDS: &[&str] =
+    &["keyfile", "certfile", "cafile", "capath", "keypath", "certpath", "pemfile", "crtfile"];
+
+/// Does `callee` take a file-system path in `slot`? The first positional
+/// argument of [`PATH_CALLEES`] and of a callee whose name ends in a path word
+/// (`ssl_set_private_key_file`, `set_ca_path`, `load_key_file`) unless it names a writer
+/// ([`WRITER_VERBS`]); a keyword argument named as a path (`keyfile=`, `key_file=`, `ca_path=`).
+fn takes_path(callee: &str, slot: python::Slot<'_>) -> bool {
+    match slot {
+        python::Slot::Position(0) => {
+            let words = words::split_words(callee);
+            let writer = words.first().is_some_and(|w| WRITER_VERBS.contains(&w.as_str()));
+            PATH_CALLEES.contains(&callee) || (words.len() > 1 && words::is_path_name(callee) && !writer)
+        }
+        python::Slot::Keyword(key) => {
+            let key = key.to_ascii_lowercase();
+            words::is_path_name(&key) || RUN_TOGETHER_PATH_KEYWORDS.contains(&key.as_str())
+        }
+        python::Slot::Position(_) => false,
+    }
+}
+
 /// Does the function enclosing `node` use the same expression as a path (`open(CONF.x.ca_private_key)`,
-/// `os.path.exists(key_file)`)? Then the value is where the secret lives, not the secret.
+/// `os.path.exists(key_file)`, `Stream.ssl_set_private_key_file(CONF.ovn.ovn_sb_private_key)`,
+/// `ssl.wrap_socket(sock, keyfile=CONF.ssl.key)`)? Then the value is where the secret lives, not the
+/// secret.
 fn used_as_path(node: Node<'_>, cx: &Checker<'_>) -> bool {
     let Some(func) = cx.enclosing_function(node) else { return false };
     let written = cx.node_text(node);
     python::calls_within(func).into_iter().any(|c| {
-        python::callee_last_name(c, cx.text()).is_some_and(|n| PATH_CALLEES.contains(&n))
-            && python::positional_arguments(c).first().is_some_and(|a| cx.node_text(*a) == written)
+        let Some(callee) = python::callee_last_name(c, cx.text()) else { return false };
+        python::argument_slots(c, cx.text())
+            .into_iter()
+            .any(|(slot, a)| slot.is_some_and(|s| takes_path(callee, s)) && cx.node_text(a) == written)
+    })
+}
+
+/// Keyword arguments that select records of a listing by their attributes.
+const FILTER_KEYWORDS: &[&str] = &["filter", "filters", "search_opts"];
+
+/// Does the function enclosing `node` list records filtered by the same expression
+/// (`describe_volumes(context, filter=[{'name': 'client-token', 'value': [client_token]}])`)? A value
+/// a listing is filtered by is an attribute the listing shows back — EC2's idempotency `ClientToken` —
+/// not a credential: services look credentials up through dedicated validation calls, never filters.
+fn used_as_filter(node: Node<'_>, cx: &Checker<'_>) -> bool {
+    let Some(func) = cx.enclosing_function(node) else { return false };
+    let written = cx.node_text(node);
+    python::calls_within(func).into_iter().any(|c| {
+        python::argument_slots(c, cx.text()).into_iter().any(|(slot, value)| {
+            matches!(slot, Some(python::Slot::Keyword(k)) if FILTER_KEYWORDS.contains(&k))
+                && python::descendants_in_scope(value).into_iter().any(|d| cx.node_text(d) == written)
+        })
     })
 }
 
@@ -223,7 +273,10 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
                 return None;
             }
             if let Some(m) = sensitive_name(name, cx).filter(|_| {
-                !is_policy_credentials(name, node, cx) && !used_as_object(name, node, cx) && !used_as_path(node, cx)
+                !is_policy_credentials(name, node, cx)
+                    && !used_as_object(name, node, cx)
+                    && !used_as_path(node, cx)
+                    && !used_as_filter(node, cx)
             }) {
                 return Some(Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
@@ -252,7 +305,8 @@ pub fn value_source(node: Node<'_>, cx: &Checker<'_>) -> Option<Hit> {
                 return None;
             }
             if let Some(m) = sensitive_name(attr, cx) {
-                return (!used_as_path(node, cx)).then(|| Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
+                return (!used_as_path(node, cx) && !used_as_filter(node, cx))
+                    .then(|| Hit::new(Kind::Secret, &m.word, m.class.as_str(), node, cx));
             }
             if let Some(option) = conf_option(node, cx) {
                 let mut hit = Hit::new(Kind::Secret, option, "secret-option", node, cx);

@@ -120,6 +120,10 @@ fn timeline(func: Node<'_>, cx: &Checker<'_>, source: SourceFn<'_>) -> Timeline 
     let mut events = Timeline::new();
     let Some(body) = func.child_by_field_id(fields::body()) else { return events };
     for n in python::descendants_in_scope(body) {
+        if n.kind() == "for_statement" {
+            loop_binding(n, cx, source, &mut env, &mut events);
+            continue;
+        }
         let walrus = n.kind() == "named_expression";
         if !(walrus || matches!(n.kind(), "assignment" | "augmented_assignment")) {
             continue;
@@ -182,6 +186,39 @@ fn timeline(func: Node<'_>, cx: &Checker<'_>, source: SourceFn<'_>) -> Timeline 
         }
     }
     events
+}
+
+/// `for password in ['NULL', '']:` (or over a local bound to such a literal): every value the loop
+/// variable takes is written in the source, so it is clean; over anything else the loop variable is
+/// judged by its name again. The event covers the loop's header, so the body sees it.
+fn loop_binding(n: Node<'_>, cx: &Checker<'_>, source: SourceFn<'_>, env: &mut Env, events: &mut Timeline) {
+    let (Some(left), Some(right)) = (n.child_by_field_id(fields::left()), n.child_by_field_id(fields::right())) else {
+        return;
+    };
+    let left = unparenthesize(left);
+    let targets = if matches!(left.kind(), "pattern_list" | "tuple_pattern" | "list_pattern") {
+        named_children(left)
+    } else {
+        vec![left]
+    };
+    let clean = evaluate(right, cx, env, source).clean;
+    for target in targets.into_iter().filter(|t| t.kind() == "identifier") {
+        let name = cx.node_text(target);
+        let binding = clean.then_some(Binding::Clean);
+        match &binding {
+            Some(b) => {
+                env.live().insert(name.to_string(), b.clone());
+            }
+            None => {
+                env.live().remove(name);
+            }
+        }
+        events.entry(name.to_string()).or_default().push(Event {
+            start: n.start_byte(),
+            end: right.end_byte(),
+            binding,
+        });
+    }
 }
 
 /// The local a subscript assignment stores into: `props` for `props['k']` and
