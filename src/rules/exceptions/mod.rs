@@ -288,10 +288,12 @@ fn inside_reraising_handling(ancestors: &[Node<'_>], cx: &Checker<'_>) -> bool {
     false
 }
 
-/// Does the block do nothing observable: only `pass`, `...`, `continue` or strings?
-pub fn is_silent(body: Node<'_>) -> bool {
+/// Does the block do nothing observable: only `pass`, `...`, `continue` or strings? (`src` is the
+/// original text: a `pass` that reads `def ` there is a function selective parsing blanked.)
+pub fn is_silent(body: Node<'_>, src: &str) -> bool {
     statements(body).all(|s| match s.kind() {
-        "pass_statement" | "continue_statement" => true,
+        "pass_statement" => python::text(s, src) == "pass",
+        "continue_statement" => true,
         "expression_statement" => {
             python::is_string_statement(s)
                 || (s.named_child_count() == 1 && s.named_child(0).is_some_and(|c| c.kind() == "ellipsis"))

@@ -40,7 +40,7 @@ impl Rule for BroadExceptSilent {
         }
         let Some(h) = handler(node, cx) else { return };
         let Catch::Broad(name) = &h.catch else { return };
-        if !is_silent(h.body) || rank(&Site::of(&h), cx) != Rank::Swallowed {
+        if !is_silent(h.body, cx.text()) || rank(&Site::of(&h), cx) != Rank::Swallowed {
             return;
         }
         let message = format!(

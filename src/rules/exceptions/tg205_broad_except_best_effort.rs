@@ -41,7 +41,7 @@ impl Rule for BroadExceptBestEffort {
         let Some(h) = handler(node, cx) else { return };
         let Catch::Broad(name) = &h.catch else { return };
         let Rank::BestEffort(kind) = rank(&Site::of(&h), cx) else { return };
-        let what = if is_silent(h.body) { "does nothing".to_string() } else { describe(&h, cx) };
+        let what = if is_silent(h.body, cx.text()) { "does nothing".to_string() } else { describe(&h, cx) };
         let advice = if logs_traceback(h.body, cx) {
             "Narrow the catch where the expected failures are known."
         } else {
