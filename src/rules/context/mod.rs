@@ -373,7 +373,7 @@ fn reads_from(value: Node<'_>, kwargs: &str, src: &str) -> bool {
 
 /// Does a parameter name say it holds the id of an object: `id`, `port_id`, `port_ids`, `uuid`,
 /// `instance_uuid`?
-fn is_id_name(name: &str) -> bool {
+pub(super) fn is_id_name(name: &str) -> bool {
     name == "id" || name.ends_with("_id") || name.ends_with("_ids") || name.ends_with("uuid")
 }
 

@@ -205,6 +205,7 @@ fn find<'t, 'p>(name: &str, calls: &[Node<'t>], ids: &[&'p str], body: Node<'t>,
             callee_last_name(c, src).is_some_and(|n| is_parent_check(n, pnoun) || is_api_get(c, n, pnoun, src))
                 && passes(c, parent, src)
                 && !passes(c, child, src)
+                && !passes_another_id(c, parent, src)
         });
         let parent_vars = check.map(|c| assigned_names(c, src)).unwrap_or_default();
         let from = check.map_or(body.start_byte(), |c| c.end_byte());
@@ -282,6 +283,20 @@ fn passes(call: Node<'_>, id: &str, src: &str) -> bool {
     named_children(args).into_iter().any(|a| {
         let value = if a.kind() == "keyword_argument" { a.child_by_field_id(fields::value()) } else { Some(a) };
         value.is_some_and(|v| v.kind() == "identifier" && text(v, src) == id)
+    })
+}
+
+/// Does `call` also pass an id other than `parent` (`get_by_volume_and_instance(context, volume_id,
+/// instance.uuid)`)? Then it looks up what links two objects, not the parent the caller may see.
+fn passes_another_id(call: Node<'_>, parent: &str, src: &str) -> bool {
+    let Some(args) = call.child_by_field_id(fields::arguments()) else { return false };
+    named_children(args).into_iter().any(|a| {
+        let value = if a.kind() == "keyword_argument" { a.child_by_field_id(fields::value()) } else { Some(a) };
+        value.is_some_and(|v| match v.kind() {
+            "identifier" => text(v, src) != parent && super::is_id_name(text(v, src)),
+            "attribute" => v.child_by_field_id(fields::attribute()).is_some_and(|a| super::is_id_name(text(a, src))),
+            _ => false,
+        })
     })
 }
 
