@@ -8,6 +8,7 @@ use super::unit_functions;
 use crate::checker::Checker;
 use crate::python::{self, Visit};
 use crate::rules::{Rule, Triggers};
+use std::collections::HashMap;
 use tree_sitter::Node;
 
 /// See `rules/TG409.md`.
@@ -21,6 +22,10 @@ const SEPARATORS: &[u8] = b":_-./";
 
 /// How many sibling checks a finding names as related locations.
 const MAX_RELATED: usize = 3;
+
+/// How many template checks of one class are compared at most (the comparison is quadratic in the
+/// number of distinct shapes).
+const MAX_CHECKS: usize = 512;
 
 /// A checked template: the pattern it builds (`get_*_tags`), the call and its action.
 struct Checked<'t> {
@@ -52,8 +57,9 @@ impl Rule for PolicyActionUnlikeSiblings {
         constants.collect(cx.root(), src);
         let checked = templates(node, &constants, src);
         cx.put_scratch(constants);
+        let groups = by_shape(&checked);
         for odd in &checked {
-            let Some((spelling, siblings)) = majority_spelling(odd, &checked) else { continue };
+            let Some((spelling, siblings)) = majority_spelling(odd, &groups) else { continue };
             let message = format!(
                 "`{}` checks the policy `{}`, while {} sibling checks in this class join the words the other way (`{spelling}`): the names differ by one separator, so this one is not the name the policies register, and oslo.policy applies its `default` rule to an unknown name instead of failing. Build the name as the siblings do.",
                 python::shorten(cx.node_text(odd.call), 80),
@@ -82,6 +88,9 @@ fn templates<'t>(class: Node<'t>, constants: &Constants, src: &str) -> Vec<Check
             if n != body && python::is_scope(n) {
                 return Visit::Skip;
             }
+            if out.len() >= MAX_CHECKS {
+                return Visit::Stop;
+            }
             if n.kind() == "call"
                 && let Some(call) = policy::policy_call(n, src)
                 && let [pattern] = constants.values(call.action, src, Some(func)).as_slice()
@@ -96,31 +105,40 @@ fn templates<'t>(class: Node<'t>, constants: &Constants, src: &str) -> Vec<Check
     out
 }
 
+/// The checks grouped by the shape of their names ([`shape`]), in the order first met.
+fn by_shape<'c, 't>(checked: &'c [Checked<'t>]) -> Vec<(&'c str, Vec<&'c Checked<'t>>)> {
+    let mut groups: Vec<(&str, Vec<&Checked<'t>>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for c in checked {
+        let at = *index.entry(shape(&c.pattern)).or_insert_with(|| {
+            groups.push((shape(&c.pattern), Vec::new()));
+            groups.len() - 1
+        });
+        groups[at].1.push(c);
+    }
+    groups
+}
+
 /// The spelling at least [`MIN_SIBLINGS`] other checks agree on, one separator away from `odd`'s
 /// once the verbs are set aside, when `odd`'s own spelling is rarer: (`odd`'s name spelt their way,
 /// those checks).
-fn majority_spelling<'c, 't>(odd: &Checked<'t>, all: &'c [Checked<'t>]) -> Option<(String, Vec<&'c Checked<'t>>)> {
+fn majority_spelling<'c, 't>(
+    odd: &Checked<'t>,
+    groups: &'c [(&'c str, Vec<&'c Checked<'t>>)],
+) -> Option<(String, &'c [&'c Checked<'t>])> {
     let mine = shape(&odd.pattern);
-    let same = all.iter().filter(|c| shape(&c.pattern) == mine).count();
-    let mut best: Option<(usize, Vec<&Checked<'t>>)> = None;
-    for candidate in all {
-        let theirs = shape(&candidate.pattern);
-        let Some(at) = one_separator_apart(mine, theirs) else { continue };
-        let siblings: Vec<&Checked<'t>> = all.iter().filter(|c| shape(&c.pattern) == theirs).collect();
-        if siblings.len() >= MIN_SIBLINGS
-            && siblings.len() > same
-            && best.as_ref().is_none_or(|(_, b)| siblings.len() > b.len())
-        {
-            best = Some((at, siblings));
-        }
-    }
-    let (at, siblings) = best?;
+    let same = groups.iter().find(|(s, _)| *s == mine).map_or(0, |(_, g)| g.len());
+    let (at, theirs, siblings) = groups
+        .iter()
+        .filter(|(_, g)| g.len() >= MIN_SIBLINGS && g.len() > same)
+        .filter_map(|(theirs, g)| Some((one_separator_apart(mine, theirs)?, *theirs, g)))
+        .max_by_key(|(_, _, g)| g.len())?;
     // The odd name with the siblings' separator: `get_*_tags` → `get_*:tags`.
     let offset = odd.pattern.len() - mine.len() + at;
-    let separator = char::from(shape(&siblings[0].pattern).as_bytes()[at]);
+    let separator = char::from(theirs.as_bytes()[at]);
     let mut spelt = odd.pattern.clone();
     spelt.replace_range(offset..=offset, separator.encode_utf8(&mut [0; 4]));
-    Some((spelt, siblings))
+    Some((spelt, siblings.as_slice()))
 }
 
 /// A pattern with the words before its first separator-ended run set aside: `get_*_tags` and
