@@ -134,6 +134,8 @@ pub struct Checker<'a> {
     pub loggers: Vec<String>,
     /// Function and class definitions met so far (findings' scopes are assigned from it).
     pub(crate) scopes: Scopes,
+    /// How deep the node being visited is in the tree (the module is 0; see [`Checker::depth`]).
+    pub(crate) depth: usize,
     /// The family knobs of the run's configuration.
     pub knobs: &'a Knobs,
     /// The level each running rule reports at.
@@ -162,6 +164,7 @@ impl<'a> Checker<'a> {
             imports: Imports::collect(root, &src.text),
             loggers: python::module_loggers(root, &src.text),
             scopes: Scopes::default(),
+            depth: 0,
             knobs: &analysis.knobs,
             levels: &analysis.levels,
             root,
@@ -264,6 +267,12 @@ impl<'a> Checker<'a> {
     /// rules, misspelt (filled in after the walk, for [`Rule::after_walk`]).
     pub fn take_bad_suppressions(&mut self) -> Vec<BadDirective> {
         std::mem::take(&mut self.bad_suppressions)
+    }
+
+    /// How deep the node being visited is in the tree: the module is 0, its statements 1. A node's
+    /// children are one deeper, so comparing depths tells a direct child from a descendant.
+    pub fn depth(&self) -> usize {
+        self.depth
     }
 
     /// The module node of the file under analysis.

@@ -173,6 +173,7 @@ impl Engine {
                 gatherers.iter().for_each(|g| g.leave(left, &mut cx));
             }
             cx.scopes.enter(node, kind, &self.kinds, &src.text);
+            cx.depth = depth;
             if node.is_error() || node.is_missing() {
                 let pos = src.position(node.start_byte());
                 let e = syntax.get_or_insert(SyntaxErrors { first_line: pos.line, first_column: pos.column, count: 0 });

@@ -249,10 +249,12 @@ struct Open {
     span: Span,
     /// The byte range of its body.
     body: (usize, usize),
-    /// Start bytes of the calls that are statements of the body itself, in order.
-    top: Vec<usize>,
-    /// The start byte of the last call returned as it is (`return f(...)`). A call starting there
-    /// is met before the next `return`, so the last one is all that is asked about.
+    /// The depth of the body's statements in the tree (see [`Checker::depth`]).
+    statements: usize,
+    /// The start byte of the call that is the last statement of the body itself met so far (a call
+    /// starting there is met before the next statement, so the last one is all that is asked about).
+    top: Option<usize>,
+    /// The start byte of the last call returned as it is (`return f(...)`), likewise.
     returned: Option<usize>,
     return_seen: bool,
     /// The first `raise`.
@@ -290,13 +292,6 @@ fn function(node: Node<'_>, walk: &mut Walk, cx: &Checker<'_>) -> Option<Box<Ope
         qualified.rsplit_once('.').map(|(c, _)| c).filter(|c| cx.model.classes.contains_key(*c)).map(str::to_string);
     let params = node.child_by_field_id(fields::parameters()).map(|p| parameters(p, src)).unwrap_or_default();
     let decorators = walk.decorators.remove(&node.start_byte()).unwrap_or_default();
-    let top = python::statements(body)
-        .filter(|s| s.kind() == "expression_statement")
-        .filter_map(|s| s.named_child(0))
-        .map(|e| if e.kind() == "await" { e.named_child(0).unwrap_or(e) } else { e })
-        .filter(|e| e.kind() == "call")
-        .map(|e| e.start_byte())
-        .collect();
     walk.trivial.push(None);
     Some(Box::new(Open {
         slot: walk.trivial.len() - 1,
@@ -307,7 +302,8 @@ fn function(node: Node<'_>, walk: &mut Walk, cx: &Checker<'_>) -> Option<Box<Ope
         decorators,
         span: cx.node_span(name),
         body: (body.start_byte(), body.end_byte()),
-        top,
+        statements: cx.depth() + 2,
+        top: None,
         returned: None,
         return_seen: false,
         first_raise: None,
@@ -383,7 +379,7 @@ fn on_call(n: Node<'_>, open: &mut Open, known: &HashSet<String>, cx: &Checker<'
             callee,
             span: cx.node_span(n),
             args: arguments(n, src, &param),
-            every_path: open.top.binary_search(&start).is_ok() && !open.return_seen,
+            every_path: open.top == Some(start) && !open.return_seen,
             returned: open.returned == Some(start),
         };
         open.calls.push(site);
@@ -412,9 +408,20 @@ fn on_raise(n: Node<'_>, open: &mut Open, cx: &Checker<'_>) {
     }
 }
 
-/// An expression statement in a function's body: `self.attr = X(...)`.
+/// An expression statement in a function's body: a call that is a statement of the body itself
+/// (awaited or not), or in a set-up method `self.attr = X(...)`.
 fn on_statement(n: Node<'_>, open: &mut Open, cx: &Checker<'_>) {
-    open.self_attrs.extend(constructed(n, cx.text(), true));
+    let Some(expr) = n.named_child(0) else { return };
+    if cx.depth() == open.statements {
+        let ids = Ids::get();
+        let call = if expr.kind_id() == ids.await_ { expr.named_child(0).unwrap_or(expr) } else { expr };
+        if call.kind_id() == ids.call {
+            open.top = Some(call.start_byte());
+        }
+    }
+    if open.setup {
+        open.self_attrs.extend(constructed(n, cx.text(), true));
+    }
 }
 
 /// Node-kind ids the gatherer compares (`Node::kind()` builds a string for every node).
@@ -424,6 +431,7 @@ struct Ids {
     class_definition: u16,
     function_definition: u16,
     lambda: u16,
+    await_: u16,
     call: u16,
     expression_statement: u16,
     return_statement: u16,
@@ -441,6 +449,7 @@ impl Ids {
                 class_definition: id("class_definition"),
                 function_definition: id("function_definition"),
                 lambda: id("lambda"),
+                await_: id("await"),
                 call: id("call"),
                 expression_statement: id("expression_statement"),
                 return_statement: id("return_statement"),
