@@ -209,7 +209,7 @@ fn class(node: Node<'_>, cx: &mut Checker<'_>) {
             }
         }
     }
-    cx.model.classes.insert(name, facts);
+    cx.model.classes.insert(name, Box::new(facts));
 }
 
 /// `name = X(...)` (or `self.name = X(...)` when `on_self`): (name, `X` as written).
@@ -316,7 +316,7 @@ fn function(node: Node<'_>, walk: &mut Walk, cx: &Checker<'_>) -> Option<Box<Ope
 /// The walk has left function `node`: its facts go to the module's (its set-up assignments to its
 /// class's). Returns its name if it has nothing to summarise.
 fn close(node: Node<'_>, open: Open, cx: &mut Checker<'_>) -> Option<String> {
-    let Open { qualified, setup, class, params, decorators, span, calls, mut local, self_attrs, .. } = open;
+    let Open { qualified, setup, class, params, decorators, span, mut calls, mut local, self_attrs, .. } = open;
     if let Some(raise) = open.first_raise
         && let Some(body) = node.child_by_field_id(fields::body())
         && python::flow::exits(body, cx.text(), &cx.imports).always_raises()
@@ -332,7 +332,9 @@ fn close(node: Node<'_>, open: Open, cx: &mut Checker<'_>) -> Option<String> {
     if calls.is_empty() && local.is_empty() {
         return Some(qualified); // nothing to summarise: kept by name only
     }
-    cx.model.functions.insert(qualified, FunctionFacts { params, decorators, class, span, calls, local });
+    calls.shrink_to_fit(); // kept until the scan ends, for every file: no room to grow
+    let facts = FunctionFacts { params, decorators, class, span, calls, local };
+    cx.model.functions.insert(qualified, Box::new(facts));
     None
 }
 
