@@ -29,8 +29,9 @@ fn main() -> ExitCode {
 
 /// Opts this process out of transparent huge pages. mimalloc asks for them on its arenas
 /// (`MADV_HUGEPAGE`), and the kernel then backs a half-used 2 MiB range whole and zeroes it: on the
-/// corpus that was 30 MB of peak RSS and half the system time, for no speed. Before any thread starts,
-/// so every later page fault sees it; if the kernel refuses, nothing changes.
+/// corpus, cold, that was 30 MB of peak RSS and half the system time. A warm scan pays in page faults
+/// instead (about 20 ms on the corpus). Before any thread starts, so every later page fault sees it;
+/// if the kernel refuses, nothing changes.
 fn no_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_THP_DISABLE takes integer arguments only and touches no memory of ours.
