@@ -52,6 +52,13 @@ pub trait Gatherer: Send + Sync {
     fn node_kinds(&self) -> &'static [&'static str];
     /// Called once for every node of a wanted kind, in source order, before the rules see it.
     fn gather(&self, node: Node<'_>, cx: &mut Checker<'_>);
+    /// The node kinds whose end it wants to hear of (see [`Gatherer::leave`]); none by default.
+    fn leave_kinds(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Called once for every node of a `leave_kinds` kind when the walk has left its subtree (innermost
+    /// first; the ones still open when the walk ends, then), before the next node is visited.
+    fn leave(&self, _node: Node<'_>, _cx: &mut Checker<'_>) {}
 }
 
 /// Node kind ids the walk tests on every node (ids, not `Node::kind()` strings, which cost a `strlen`,
@@ -127,6 +134,8 @@ pub struct Checker<'a> {
     pub loggers: Vec<String>,
     /// Function and class definitions met so far (findings' scopes are assigned from it).
     pub(crate) scopes: Scopes,
+    /// How deep the node being visited is in the tree (the module is 0; see [`Checker::depth`]).
+    pub(crate) depth: usize,
     /// The family knobs of the run's configuration.
     pub knobs: &'a Knobs,
     /// The level each running rule reports at.
@@ -141,8 +150,9 @@ pub struct Checker<'a> {
     /// Set by the engine after the walk: suppression comments that silence nothing.
     pub(crate) bad_suppressions: Vec<BadDirective>,
     /// Per-file scratch space, one value per type: lets a rule family reuse work across `check`
-    /// calls on the same file (the TG3xx in-function flow is computed once per function).
-    scratch: HashMap<TypeId, Box<dyn Any>>,
+    /// calls on the same file (the TG3xx in-function flow is computed once per function). A few types
+    /// per file, taken and put back on every node some gatherers see: a list, searched by type.
+    scratch: Vec<(TypeId, Box<dyn Any>)>,
     /// Answers of [`Checker::mentions`], so each word is searched for once per file.
     mentioned: std::cell::RefCell<HashMap<&'static str, bool>>,
 }
@@ -154,6 +164,7 @@ impl<'a> Checker<'a> {
             imports: Imports::collect(root, &src.text),
             loggers: python::module_loggers(root, &src.text),
             scopes: Scopes::default(),
+            depth: 0,
             knobs: &analysis.knobs,
             levels: &analysis.levels,
             root,
@@ -162,7 +173,7 @@ impl<'a> Checker<'a> {
             model: ModuleFacts::default(),
             deferred: Vec::new(),
             bad_suppressions: Vec::new(),
-            scratch: HashMap::new(),
+            scratch: Vec::new(),
             mentioned: Default::default(),
         }
     }
@@ -170,12 +181,20 @@ impl<'a> Checker<'a> {
     /// Takes this file's scratch value of type `T` (a default one the first time). Put it back with
     /// [`Checker::put_scratch`]; taking it out lets the caller borrow the checker meanwhile.
     pub fn take_scratch<T: Default + 'static>(&mut self) -> T {
-        self.scratch.remove(&TypeId::of::<T>()).and_then(|b| b.downcast::<T>().ok()).map_or_else(T::default, |b| *b)
+        self.scratch_slot::<T>().map(std::mem::take).unwrap_or_default()
     }
 
-    /// Stores this file's scratch value of type `T`.
+    /// Stores this file's scratch value of type `T` (in place of the one taken: no allocation).
     pub fn put_scratch<T: 'static>(&mut self, value: T) {
-        self.scratch.insert(TypeId::of::<T>(), Box::new(value));
+        match self.scratch_slot::<T>() {
+            Some(slot) => *slot = value,
+            None => self.scratch.push((TypeId::of::<T>(), Box::new(value))),
+        }
+    }
+
+    fn scratch_slot<T: 'static>(&mut self) -> Option<&mut T> {
+        let id = TypeId::of::<T>();
+        self.scratch.iter_mut().find(|(t, _)| *t == id).and_then(|(_, b)| b.downcast_mut::<T>())
     }
 
     /// Does the file's text contain `word` anywhere? Searched once per file and word (rules that ask
@@ -248,6 +267,12 @@ impl<'a> Checker<'a> {
     /// rules, misspelt (filled in after the walk, for [`Rule::after_walk`]).
     pub fn take_bad_suppressions(&mut self) -> Vec<BadDirective> {
         std::mem::take(&mut self.bad_suppressions)
+    }
+
+    /// How deep the node being visited is in the tree: the module is 0, its statements 1. A node's
+    /// children are one deeper, so comparing depths tells a direct child from a descendant.
+    pub fn depth(&self) -> usize {
+        self.depth
     }
 
     /// The module node of the file under analysis.

@@ -1,6 +1,8 @@
 //! Parse once, walk once: the per-file analysis. Each file is parsed with tree-sitter-python, then one
 //! iterative pre-order walk with a `TreeCursor` hands every node to the rules registered for its kind
-//! (a dispatch table indexed by node kind id). Syntax errors are collected on the same walk.
+//! (a dispatch table indexed by node kind id), and to the gatherers the rules name; a gatherer that
+//! asks for it hears when the walk has left a node (tracked by depth: no parent lookups). Syntax errors
+//! are collected on the same walk.
 //!
 //! With selective parsing on ([`Engine::with_selective`]), tree-sitter parses the text with every
 //! function no enabled rule can report in blanked (see [`crate::prune`]); rules still read the original.
@@ -65,6 +67,8 @@ pub struct Engine {
     dispatch: Vec<Vec<&'static dyn Rule>>,
     /// The gatherers the rules name (each once), by node kind id like `dispatch`.
     gathering: Vec<Vec<&'static dyn Gatherer>>,
+    /// The gatherers that want to hear when the walk leaves a node, by its kind id.
+    leaving: Vec<Vec<&'static dyn Gatherer>>,
     kinds: WalkKinds,
     rules: Vec<&'static dyn Rule>,
     enabled: Vec<&'static str>,
@@ -89,6 +93,7 @@ impl Engine {
             }
         }
         let mut gathering: Vec<Vec<&'static dyn Gatherer>> = vec![Vec::new(); dispatch.len()];
+        let mut leaving = gathering.clone();
         let mut gatherers: Vec<&'static dyn Gatherer> =
             rules.iter().flat_map(|r| r.gatherers().iter().copied()).collect();
         gatherers.sort_by_key(|g| g.name());
@@ -97,6 +102,12 @@ impl Engine {
             for kind in g.node_kinds() {
                 let id = lang.id_for_node_kind(kind, true);
                 if let Some(slot) = gathering.get_mut(usize::from(id)).filter(|_| id != 0) {
+                    slot.push(g);
+                }
+            }
+            for kind in g.leave_kinds() {
+                let id = lang.id_for_node_kind(kind, true);
+                if let Some(slot) = leaving.get_mut(usize::from(id)).filter(|_| id != 0) {
                     slot.push(g);
                 }
             }
@@ -110,6 +121,7 @@ impl Engine {
         Engine {
             dispatch,
             gathering,
+            leaving,
             kinds,
             rules: rules.to_vec(),
             enabled: rules.iter().map(|r| r.id()).collect(),
@@ -149,10 +161,19 @@ impl Engine {
         let mut comments: Vec<Comment> = Vec::new();
         let header_end = python::statements(root).next().map_or(usize::MAX, |n| n.start_byte());
         let mut cursor = root.walk();
+        // Nodes a gatherer wants to hear the end of, with their depth, innermost last: the walk has
+        // left one when it visits a node no deeper than it (a later sibling, or an ancestor's).
+        let mut open: Vec<(Node<'_>, usize, &[&dyn Gatherer])> = Vec::new();
+        let mut depth = 0usize;
         'walk: loop {
             let node = cursor.node();
             let kind = node.kind_id();
+            while let Some(&(left, _, gatherers)) = open.last().filter(|(_, d, _)| *d >= depth) {
+                open.pop();
+                gatherers.iter().for_each(|g| g.leave(left, &mut cx));
+            }
             cx.scopes.enter(node, kind, &self.kinds, &src.text);
+            cx.depth = depth;
             if node.is_error() || node.is_missing() {
                 let pos = src.position(node.start_byte());
                 let e = syntax.get_or_insert(SyntaxErrors { first_line: pos.line, first_column: pos.column, count: 0 });
@@ -171,14 +192,22 @@ impl Engine {
                     rule.check(node, &mut cx);
                 }
             }
+            if let Some(gatherers) = self.leaving.get(usize::from(kind)).filter(|g| !g.is_empty()) {
+                open.push((node, depth, gatherers));
+            }
             if cursor.goto_first_child() {
+                depth += 1;
                 continue;
             }
             while !cursor.goto_next_sibling() {
                 if !cursor.goto_parent() {
                     break 'walk;
                 }
+                depth -= 1;
             }
+        }
+        while let Some((left, _, gatherers)) = open.pop() {
+            gatherers.iter().for_each(|g| g.leave(left, &mut cx));
         }
         // Deferred findings (kept or dropped by the project index later) are silenced the same way.
         let all = cx.findings.iter_mut().chain(cx.deferred.iter_mut().map(|d| &mut d.finding));

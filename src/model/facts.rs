@@ -20,12 +20,14 @@ pub struct ModuleFacts {
     /// Module-level aliases: `name = dotted.path` (a function or class bound under another name).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub aliases: BTreeMap<String, String>,
-    /// Classes outside functions, by qualified name (`Outer.Inner`).
+    /// Classes outside functions, by qualified name (`Outer.Inner`). Boxed, like `functions`: a
+    /// B-tree node holds room for eleven values, and most modules have a few (kept for every file
+    /// until the scan ends).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub classes: BTreeMap<String, ClassFacts>,
+    pub classes: BTreeMap<String, Box<ClassFacts>>,
     /// Functions and methods, by qualified name (`f`, `Class.method`, `f.inner`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub functions: BTreeMap<String, FunctionFacts>,
+    pub functions: BTreeMap<String, Box<FunctionFacts>>,
     /// Functions with nothing to summarise (no call the model could follow, no local fact), by
     /// qualified name: a call to one answers every question "no", and a method here hides a base
     /// class's method of the same name.

@@ -4,6 +4,11 @@
 //! wait, a log call, an elevation, a write with a context or an authorization check is each family's
 //! own predicate (`retry::backoff`, `python`'s logger recognition, `context::names`), so the model and
 //! the rules never disagree about it.
+//!
+//! A function's body is not read again: the walk hands the gatherer its calls, returns, raises and
+//! expression statements (`on_call`, `on_return`, `on_raise`, `on_statement`), each recorded for the
+//! innermost open scope if that is a function and the node is in its body (a nested function, class
+//! or lambda has its own facts, or none); the function's facts are complete when the walk leaves it.
 
 use super::context::names::{
     ContextWrite, admin_context_call, context_write, elevated_receiver, is_context_param, is_guard_call,
@@ -11,6 +16,7 @@ use super::context::names::{
 use super::logs::words;
 use super::retry::backoff::is_wait_call;
 use crate::checker::{Checker, Gatherer};
+use crate::finding::Span;
 use crate::model::facts::{Arg, CallSite, ClassFacts, FunctionFacts, Local, SETUP_METHODS};
 use crate::python::{self, Visit, fields, named_children, text};
 use std::collections::{BTreeMap, HashSet};
@@ -25,10 +31,21 @@ pub static USES_MODEL: &[&dyn Gatherer] = &[&MODEL];
 /// See the module documentation.
 pub struct ModelFacts;
 
-/// Decorators of the definitions met, by the definition's start byte (a `decorated_definition` is
-/// visited before the definition it wraps).
+/// What the gatherer keeps while it walks a file (the checker's scratch).
 #[derive(Default)]
-struct Decorators(BTreeMap<usize, Vec<String>>);
+struct Walk {
+    /// The names a call's callee can start with and still reach a project function (see [`module`]).
+    known: HashSet<String>,
+    /// Decorators of the definitions met, by the definition's start byte (a `decorated_definition`
+    /// is visited before the definition it wraps).
+    decorators: BTreeMap<usize, Vec<String>>,
+    /// The functions, classes and lambdas the walk is in, innermost last (`None`: not a function
+    /// whose facts are recorded).
+    scopes: Vec<Option<Box<Open>>>,
+    /// Functions with nothing to summarise, in the order the walk met them (`None`: one that has
+    /// something, or not finished); moved to the facts when the walk is out of every scope.
+    trivial: Vec<Option<String>>,
+}
 
 impl Gatherer for ModelFacts {
     fn name(&self) -> &'static str {
@@ -36,21 +53,76 @@ impl Gatherer for ModelFacts {
     }
 
     fn node_kinds(&self) -> &'static [&'static str] {
-        &["module", "decorated_definition", "class_definition", "function_definition"]
+        &[
+            "module",
+            "decorated_definition",
+            "class_definition",
+            "function_definition",
+            "lambda",
+            "call",
+            "return_statement",
+            "raise_statement",
+            "expression_statement",
+        ]
     }
 
     fn gather(&self, node: Node<'_>, cx: &mut Checker<'_>) {
-        match node.kind() {
-            "module" => module(node, cx),
-            "decorated_definition" => decorators(node, cx),
-            "class_definition" => class(node, cx),
-            _ => function(node, cx),
+        let ids = Ids::get();
+        let kind = node.kind_id();
+        let mut walk: Walk = cx.take_scratch();
+        if kind == ids.module {
+            walk.known = module(node, cx);
+        } else if kind == ids.decorated_definition {
+            decorators(node, &mut walk, cx);
+        } else if kind == ids.class_definition {
+            class(node, cx);
+            walk.scopes.push(None);
+        } else if kind == ids.function_definition {
+            let open = function(node, &mut walk, cx);
+            walk.scopes.push(open);
+        } else if kind == ids.lambda {
+            walk.scopes.push(None);
+        } else if let Some(Some(open)) = walk.scopes.last_mut()
+            && open.holds(node)
+        {
+            let known = &walk.known;
+            if kind == ids.call {
+                on_call(node, open, known, cx);
+            } else if kind == ids.return_statement {
+                on_return(node, open, cx);
+            } else if kind == ids.raise_statement {
+                on_raise(node, open, cx);
+            } else if kind == ids.expression_statement {
+                on_statement(node, open, cx);
+            }
         }
+        cx.put_scratch(walk);
+    }
+
+    fn leave_kinds(&self) -> &'static [&'static str] {
+        &["class_definition", "function_definition", "lambda"]
+    }
+
+    fn leave(&self, node: Node<'_>, cx: &mut Checker<'_>) {
+        let mut walk: Walk = cx.take_scratch();
+        if let Some(Some(open)) = walk.scopes.pop() {
+            let slot = open.slot;
+            if let Some(trivial) = close(node, *open, cx) {
+                walk.trivial[slot] = Some(trivial);
+            }
+        }
+        if walk.scopes.is_empty() {
+            cx.model.trivial.extend(walk.trivial.drain(..).flatten());
+        }
+        cx.put_scratch(walk);
     }
 }
 
-/// Imports (also in module-level `try`/`if` blocks) and `name = dotted.path` aliases.
-fn module(root: Node<'_>, cx: &mut Checker<'_>) {
+/// Imports (also in module-level `try`/`if` blocks) and `name = dotted.path` aliases; returns the
+/// names a call's callee can start with and still reach a project function: `self`, `cls`,
+/// `super()`, and the names the module binds at its top level (imports, aliases, functions, classes).
+/// A call through a local, a parameter or a builtin is not recorded: the model could not resolve it.
+fn module(root: Node<'_>, cx: &mut Checker<'_>) -> HashSet<String> {
     let src = cx.text();
     let mut names: HashSet<String> = HashSet::new();
     let mut stack: Vec<(Node<'_>, usize)> = vec![(root, 0)];
@@ -93,14 +165,8 @@ fn module(root: Node<'_>, cx: &mut Checker<'_>) {
     names.extend(cx.model.imports.keys().cloned());
     names.extend(cx.model.aliases.keys().cloned());
     names.extend(["self", "cls", "super()"].map(String::from));
-    cx.put_scratch(ModuleNames(names));
+    names
 }
-
-/// The names a call's callee can start with and still reach a project function: `self`, `cls`,
-/// `super()`, and the names the module binds at its top level (imports, aliases, functions, classes).
-/// A call through a local, a parameter or a builtin is not recorded: the model could not resolve it.
-#[derive(Default)]
-struct ModuleNames(HashSet<String>);
 
 fn import(stmt: Node<'_>, src: &str, into: &mut BTreeMap<String, String>) {
     for (local, target, aliased) in python::import_bindings(stmt, src) {
@@ -116,7 +182,7 @@ fn from_import(stmt: Node<'_>, src: &str, into: &mut BTreeMap<String, String>) {
     into.extend(python::from_import_bindings(stmt, src).into_iter().map(|(local, full)| (local.to_string(), full)));
 }
 
-fn decorators(node: Node<'_>, cx: &mut Checker<'_>) {
+fn decorators(node: Node<'_>, walk: &mut Walk, cx: &Checker<'_>) {
     let Some(def) = node.child_by_field_id(fields::definition()) else { return };
     let src = cx.text();
     let names = named_children(node)
@@ -128,9 +194,7 @@ fn decorators(node: Node<'_>, cx: &mut Checker<'_>) {
             python::dotted_name(expr, src)
         })
         .collect();
-    let mut all: Decorators = cx.take_scratch();
-    all.0.insert(def.start_byte(), names);
-    cx.put_scratch(all);
+    walk.decorators.insert(def.start_byte(), names);
 }
 
 fn class(node: Node<'_>, cx: &mut Checker<'_>) {
@@ -148,7 +212,7 @@ fn class(node: Node<'_>, cx: &mut Checker<'_>) {
             }
         }
     }
-    cx.model.classes.insert(name, facts);
+    cx.model.classes.insert(name, Box::new(facts));
 }
 
 /// `name = X(...)` (or `self.name = X(...)` when `on_self`): (name, `X` as written).
@@ -175,37 +239,113 @@ fn constructed(stmt: Node<'_>, src: &str, on_self: bool) -> Option<(String, Stri
     Some((name, callee))
 }
 
-fn function(node: Node<'_>, cx: &mut Checker<'_>) {
+/// A function the walk is in: what is known of it so far.
+struct Open {
+    /// Its place in [`Walk::trivial`].
+    slot: usize,
+    qualified: String,
+    /// It is a set-up method (`__init__`…) of a class: its `self.attr = X(...)` go to the class.
+    setup: bool,
+    class: Option<String>,
+    params: Vec<String>,
+    /// The parameters that are request contexts (`context`, `ctx`, `*_context`).
+    contexts: Vec<u8>,
+    decorators: Vec<String>,
+    span: Span,
+    /// The byte range of its body.
+    body: (usize, usize),
+    /// The depth of the body's statements in the tree (see [`Checker::depth`]).
+    statements: usize,
+    /// The start byte of the call that is the last statement of the body itself met so far (a call
+    /// starting there is met before the next statement, so the last one is all that is asked about).
+    top: Option<usize>,
+    /// The start byte of the last call returned as it is (`return f(...)`), likewise.
+    returned: Option<usize>,
+    return_seen: bool,
+    /// The first `raise`.
+    first_raise: Option<Span>,
+    calls: Vec<CallSite>,
+    local: Local,
+    self_attrs: Vec<(String, String)>,
+}
+
+impl Open {
+    /// Is `node`, met while this is the innermost open scope, in its body (not its parameters)?
+    fn holds(&self, node: Node<'_>) -> bool {
+        self.body.0 <= node.start_byte() && node.end_byte() <= self.body.1
+    }
+}
+
+/// The index of the parameter `node` is, if it is a bare parameter name.
+fn param(params: &[String], node: Node<'_>, src: &str) -> Option<u8> {
+    if node.kind_id() != fields::kinds::identifier() {
+        return None;
+    }
+    let name = text(node, src);
+    params.iter().position(|p| p == name).and_then(|i| u8::try_from(i).ok())
+}
+
+/// A function met on the walk: `None` if it has no name or no body (a scope all the same).
+fn function(node: Node<'_>, walk: &mut Walk, cx: &Checker<'_>) -> Option<Box<Open>> {
     let src = cx.text();
     let qualified = cx.scope_at(node.start_byte());
     let (Some(name), Some(body)) = (node.child_by_field_id(fields::name()), node.child_by_field_id(fields::body()))
     else {
-        return;
+        return None;
     };
     let class =
         qualified.rsplit_once('.').map(|(c, _)| c).filter(|c| cx.model.classes.contains_key(*c)).map(str::to_string);
     let params = node.child_by_field_id(fields::parameters()).map(|p| parameters(p, src)).unwrap_or_default();
-    let mut decorated: Decorators = cx.take_scratch();
-    let decorators = decorated.0.remove(&node.start_byte()).unwrap_or_default();
-    cx.put_scratch(decorated);
-    let known: ModuleNames = cx.take_scratch();
-    let (calls, local, self_attrs) = body_facts(body, &params, &known.0, cx);
-    cx.put_scratch(known);
-    if let Some(class) = &class
-        && SETUP_METHODS.contains(&text(name, src))
-        && let Some(facts) = cx.model.classes.get_mut(class)
+    let contexts = (0..params.len().min(usize::from(u8::MAX)))
+        .filter(|&i| is_context_param(&params[i], &cx.knobs.context))
+        .filter_map(|i| u8::try_from(i).ok())
+        .collect();
+    let decorators = walk.decorators.remove(&node.start_byte()).unwrap_or_default();
+    walk.trivial.push(None);
+    Some(Box::new(Open {
+        slot: walk.trivial.len() - 1,
+        setup: class.is_some() && SETUP_METHODS.contains(&text(name, src)),
+        qualified,
+        class,
+        params,
+        contexts,
+        decorators,
+        span: cx.node_span(name),
+        body: (body.start_byte(), body.end_byte()),
+        statements: cx.depth() + 2,
+        top: None,
+        returned: None,
+        return_seen: false,
+        first_raise: None,
+        calls: Vec::new(),
+        local: Local::default(),
+        self_attrs: Vec::new(),
+    }))
+}
+
+/// The walk has left function `node`: its facts go to the module's (its set-up assignments to its
+/// class's). Returns its name if it has nothing to summarise.
+fn close(node: Node<'_>, open: Open, cx: &mut Checker<'_>) -> Option<String> {
+    let Open { qualified, setup, class, params, decorators, span, mut calls, mut local, self_attrs, .. } = open;
+    if let Some(raise) = open.first_raise
+        && let Some(body) = node.child_by_field_id(fields::body())
+        && python::flow::exits(body, cx.text(), &cx.imports).always_raises()
     {
+        local.raises = Some(raise);
+    }
+    if setup && let Some(facts) = class.as_ref().and_then(|c| cx.model.classes.get_mut(c)) {
         for (attr, callee) in self_attrs {
             facts.rpc_target |= attr == "target" && python::last_segment(&callee) == "Target";
             facts.attrs.entry(attr).or_insert(callee);
         }
     }
     if calls.is_empty() && local.is_empty() {
-        cx.model.trivial.push(qualified); // nothing to summarise: kept by name only
-        return;
+        return Some(qualified); // nothing to summarise: kept by name only
     }
-    let span = cx.node_span(name);
-    cx.model.functions.insert(qualified, FunctionFacts { params, decorators, class, span, calls, local });
+    calls.shrink_to_fit(); // kept until the scan ends, for every file: no room to grow
+    let facts = FunctionFacts { params, decorators, class, span, calls, local };
+    cx.model.functions.insert(qualified, Box::new(facts));
+    None
 }
 
 /// Parameter names in order; `*args` and `**kwargs` keep their stars, a bare `*` is `*`.
@@ -226,120 +366,39 @@ fn parameters(params: Node<'_>, src: &str) -> Vec<String> {
         .collect()
 }
 
-/// One pass over a function body (nested functions, classes and lambdas left to their own visit):
-/// its calls, its local facts, and the `self.attr = X(...)` assignments it makes.
-fn body_facts(
-    body: Node<'_>,
-    params: &[String],
-    known: &HashSet<String>,
-    cx: &Checker<'_>,
-) -> (Vec<CallSite>, Local, Vec<(String, String)>) {
+/// A call in a function's body: a wait, a log call, a call the model can follow.
+fn on_call(n: Node<'_>, open: &mut Open, known: &HashSet<String>, cx: &Checker<'_>) {
     let src = cx.text();
-    let param = |n: Node<'_>| -> Option<u8> {
-        if n.kind() != "identifier" {
-            return None;
-        }
-        let name = text(n, src);
-        params.iter().position(|p| p == name).and_then(|i| u8::try_from(i).ok())
-    };
-    let top: HashSet<usize> = python::statements(body)
-        .filter(|s| s.kind() == "expression_statement")
-        .filter_map(|s| s.named_child(0))
-        .map(|e| if e.kind() == "await" { e.named_child(0).unwrap_or(e) } else { e })
-        .filter(|e| e.kind() == "call")
-        .map(|e| e.start_byte())
-        .collect();
-    let mut returned: HashSet<usize> = HashSet::new();
-    let mut calls = Vec::new();
-    let mut local = Local::default();
-    let mut attrs = Vec::new();
-    let mut return_seen = false;
-    let mut first_raise = None;
-    // The parameters that are request contexts (`context`, `ctx`, `*_context`).
-    let contexts: Vec<u8> = (0..params.len().min(usize::from(u8::MAX)))
-        .filter(|&i| is_context_param(&params[i], &cx.knobs.context))
-        .filter_map(|i| u8::try_from(i).ok())
-        .collect();
-    let ids = Ids::get();
-    python::preorder(body, |n| {
-        if !n.is_named() {
-            return Visit::Skip; // punctuation and keywords: nothing inside
-        }
-        if n != body && python::is_scope(n) {
-            return Visit::Skip;
-        }
-        let kind = n.kind_id();
-        let kind = if kind == ids.call {
-            "call"
-        } else if kind == ids.expression_statement {
-            "expression_statement"
-        } else if kind == ids.return_statement {
-            "return_statement"
-        } else if kind == ids.raise_statement {
-            "raise_statement"
-        } else {
-            return Visit::Descend;
-        };
-        match kind {
-            "return_statement" => {
-                return_seen = true;
-                if let Some(value) = n.named_child(0).map(python::unparenthesize)
-                    && value.kind() == "call"
-                {
-                    returned.insert(value.start_byte());
-                    let elevates = elevated_receiver(value, src).is_some() || admin_context_call(value, src);
-                    if elevates && local.elevates.is_none() {
-                        local.elevates = Some(cx.node_span(value));
-                    }
-                }
-            }
-            "raise_statement" => {
-                first_raise.get_or_insert(n);
-                if let Some(p) = n.named_child(0).and_then(param) {
-                    local.reraises.entry(p).or_insert_with(|| cx.node_span(n));
-                }
-            }
-            "expression_statement" => attrs.extend(constructed(n, src, true)),
-            "call" => {
-                if local.waits.is_none() && is_wait_call(n, src, &cx.knobs.retry.wait_functions) {
-                    local.waits = Some(cx.node_span(n));
-                }
-                if python::logger_call(n, src, &cx.loggers).is_some() {
-                    // A parameter whose own name says secret is reported where it is logged (TG301
-                    // in the helper itself): its callers are not told again.
-                    let named_secret = |p: &u8| {
-                        params
-                            .get(usize::from(*p))
-                            .is_some_and(|name| words::classify_with(name, &cx.knobs.sensitive).is_some())
-                    };
-                    for p in logged_params(n, src, &param).into_iter().filter(|p| !named_secret(p)) {
-                        local.logs.entry(p).or_insert_with(|| cx.node_span(n));
-                    }
-                }
-                if !contexts.is_empty() {
-                    context_use(n, &contexts, &param, cx, &mut local);
-                }
-                let reachable = |c: &String| known.contains(c.split('.').next().unwrap_or(c));
-                if let Some(callee) = python::callee_path(n, src).filter(reachable) {
-                    calls.push(CallSite {
-                        callee,
-                        span: cx.node_span(n),
-                        args: arguments(n, src, &param),
-                        every_path: top.contains(&n.start_byte()) && !return_seen,
-                        returned: returned.contains(&n.start_byte()),
-                    });
-                }
-            }
-            _ => {}
-        }
-        Visit::Descend
-    });
-    if let Some(raise) = first_raise
-        && python::flow::exits(body, src, &cx.imports).always_raises()
-    {
-        local.raises = Some(cx.node_span(raise));
+    if open.local.waits.is_none() && is_wait_call(n, src, &cx.knobs.retry.wait_functions) {
+        open.local.waits = Some(cx.node_span(n));
     }
-    (calls, local, attrs)
+    let params = &open.params;
+    let param = |v: Node<'_>| param(params, v, src);
+    if python::logger_call(n, src, &cx.loggers).is_some() {
+        // A parameter whose own name says secret is reported where it is logged (TG301 in the
+        // helper itself): its callers are not told again.
+        let named_secret = |p: &u8| {
+            params.get(usize::from(*p)).is_some_and(|name| words::classify_with(name, &cx.knobs.sensitive).is_some())
+        };
+        for p in logged_params(n, src, &param).into_iter().filter(|p| !named_secret(p)) {
+            open.local.logs.entry(p).or_insert_with(|| cx.node_span(n));
+        }
+    }
+    if !open.contexts.is_empty() {
+        context_use(n, &open.contexts, &param, cx, &mut open.local);
+    }
+    let reachable = |c: &String| known.contains(c.split('.').next().unwrap_or(c));
+    if let Some(callee) = python::callee_path(n, src).filter(reachable) {
+        let start = n.start_byte();
+        let site = CallSite {
+            callee,
+            span: cx.node_span(n),
+            args: arguments(n, src, &param),
+            every_path: open.top == Some(start) && !open.return_seen,
+            returned: open.returned == Some(start),
+        };
+        open.calls.push(site);
+    }
 }
 
 /// A context parameter handed to a write (`update_port(ctx, …)`, `CONTEXT_WRITER.using(ctx)`,
@@ -371,8 +430,52 @@ fn context_use(
     }
 }
 
-/// Node-kind ids the body pass compares (`Node::kind()` builds a string for every node).
+/// A `return` in a function's body: what it returns, if a call, and whether that elevates.
+fn on_return(n: Node<'_>, open: &mut Open, cx: &Checker<'_>) {
+    open.return_seen = true;
+    let Some(value) = n.named_child(0).map(python::unparenthesize).filter(|v| v.kind() == "call") else { return };
+    open.returned = Some(value.start_byte());
+    let src = cx.text();
+    let elevates = elevated_receiver(value, src).is_some() || admin_context_call(value, src);
+    if elevates && open.local.elevates.is_none() {
+        open.local.elevates = Some(cx.node_span(value));
+    }
+}
+
+/// A `raise` in a function's body: the first one, and a parameter raised as it is.
+fn on_raise(n: Node<'_>, open: &mut Open, cx: &Checker<'_>) {
+    if open.first_raise.is_none() {
+        open.first_raise = Some(cx.node_span(n));
+    }
+    if let Some(p) = n.named_child(0).and_then(|v| param(&open.params, v, cx.text())) {
+        open.local.reraises.entry(p).or_insert_with(|| cx.node_span(n));
+    }
+}
+
+/// An expression statement in a function's body: a call that is a statement of the body itself
+/// (awaited or not), or in a set-up method `self.attr = X(...)`.
+fn on_statement(n: Node<'_>, open: &mut Open, cx: &Checker<'_>) {
+    let Some(expr) = n.named_child(0) else { return };
+    if cx.depth() == open.statements {
+        let ids = Ids::get();
+        let call = if expr.kind_id() == ids.await_ { expr.named_child(0).unwrap_or(expr) } else { expr };
+        if call.kind_id() == ids.call {
+            open.top = Some(call.start_byte());
+        }
+    }
+    if open.setup {
+        open.self_attrs.extend(constructed(n, cx.text(), true));
+    }
+}
+
+/// Node-kind ids the gatherer compares (`Node::kind()` builds a string for every node).
 struct Ids {
+    module: u16,
+    decorated_definition: u16,
+    class_definition: u16,
+    function_definition: u16,
+    lambda: u16,
+    await_: u16,
     call: u16,
     expression_statement: u16,
     return_statement: u16,
@@ -385,6 +488,12 @@ impl Ids {
             let lang = python::language();
             let id = |k| lang.id_for_node_kind(k, true);
             Ids {
+                module: id("module"),
+                decorated_definition: id("decorated_definition"),
+                class_definition: id("class_definition"),
+                function_definition: id("function_definition"),
+                lambda: id("lambda"),
+                await_: id("await"),
                 call: id("call"),
                 expression_statement: id("expression_statement"),
                 return_statement: id("return_statement"),
