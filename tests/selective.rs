@@ -157,6 +157,8 @@ fn pre_pass_stress_inputs_give_identical_results() {
         format!(
             "{nested}{inner}def f(self, context):\n{inner}    self._g(context.elevated())\n{inner}def _g(self, c):\n{inner}    c.is_admin = True\n"
         ),
+        // Whitespace between a policy call's name and its `(`: the triggers are whole words.
+        "SG = 'os:%s'\nACTIONS = {'show': 'GET', 'update': 'PUT'}\n\n\ndef check_all(context, target):\n    for action in ACTIONS:\n        context.can    (SG % action, target)\n\n\nclass C:\n    def m(self, ctx, o):\n        policy. check (ctx, f'get_{o.t}_x', o)\n    def n(self, ctx, o):\n        policy.enforce(ctx, f'get_{o.t}:x', o)\n    def p(self, ctx, o):\n        policy.enforce(ctx, f'put_{o.t}:x', o)\n".to_string(),
     ];
     for code in inputs {
         check_bytes(code.as_bytes()).unwrap();

@@ -17,8 +17,13 @@ pub struct PolicyCall<'t> {
     pub target: Option<Node<'t>>,
 }
 
-/// Text a function holds if it makes a [`PolicyCall`] (selective-parsing triggers).
-pub const CALL_FRAGMENTS: &[&str] = &["enforce", "authorize", "check(", "can("];
+/// Text a function holds if it makes a [`PolicyCall`] (selective-parsing triggers), with
+/// [`CALL_WORDS`].
+pub const CALL_FRAGMENTS: &[&str] = &["enforce", "authorize"];
+
+/// Names of policy calls too common as text to be fragments (`check`, `can`): whole-word triggers,
+/// so that `context.can (action)` — whitespace before the `(` — is kept as `context.can(action)` is.
+pub const CALL_WORDS: &[&str] = &["check", "can"];
 
 /// Is the receiver named like a request context (`context`, `ctx`, `req.context`, `self._context`)?
 fn is_context_receiver(name: &str) -> bool {

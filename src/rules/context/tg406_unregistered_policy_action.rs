@@ -11,7 +11,7 @@ use tree_sitter::Node;
 pub struct UnregisteredPolicyAction;
 
 /// Text a function holds if it registers a policy or checks one.
-const FRAGMENTS: &[&str] = &["RuleDefault", "enforce", "authorize", "check(", "can("];
+const FRAGMENTS: &[&str] = &["RuleDefault", "enforce", "authorize"];
 
 impl Rule for UnregisteredPolicyAction {
     fn id(&self) -> &'static str {
@@ -22,10 +22,10 @@ impl Rule for UnregisteredPolicyAction {
         &["call"]
     }
 
-    /// Registrations (`RuleDefault`) and checks ([`policy::CALL_FRAGMENTS`]); module constants are
+    /// Registrations (`RuleDefault`) and checks ([`policy::CALL_FRAGMENTS`], [`policy::CALL_WORDS`]); module constants are
     /// outside functions and never blanked.
     fn triggers(&self) -> Triggers {
-        Triggers { fragments: FRAGMENTS, ..Triggers::NONE }
+        Triggers { fragments: FRAGMENTS, words: policy::CALL_WORDS, ..Triggers::NONE }
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {

@@ -18,7 +18,7 @@ pub struct SiblingGuardSkipped;
 const MIN_SIBLINGS: usize = 3;
 
 /// Text a class holds if some method of it calls a guard (its selective-parsing class triggers).
-const GUARD_FRAGMENTS: &[&str] = &["enforce", "authorize", "can(", "can_", "_for_caller", "project_id", "tenant_id"];
+const GUARD_FRAGMENTS: &[&str] = &["enforce", "authorize", "can", "_for_caller", "project_id", "tenant_id"];
 
 /// First words of method names that change something.
 const MUTATING: &[&str] = &[

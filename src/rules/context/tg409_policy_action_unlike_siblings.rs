@@ -43,14 +43,16 @@ impl Rule for PolicyActionUnlikeSiblings {
         &["class_definition"]
     }
 
-    /// The rule compares the policy checks of a class's methods: a class that makes one is kept whole.
+    /// The rule compares the policy checks of a class's methods, and each method that makes one is
+    /// kept by the checks' own triggers: the methods without one do not matter.
     fn triggers(&self) -> Triggers {
-        Triggers { class_fragments: policy::CALL_FRAGMENTS, ..Triggers::NONE }
+        Triggers { fragments: policy::CALL_FRAGMENTS, words: policy::CALL_WORDS, ..Triggers::NONE }
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
         let src = cx.text();
-        if !policy::CALL_FRAGMENTS.iter().any(|f| cx.node_text(node).contains(f)) {
+        let text = cx.node_text(node);
+        if !policy::CALL_FRAGMENTS.iter().chain(policy::CALL_WORDS).any(|f| text.contains(f)) {
             return;
         }
         let mut constants: Constants = cx.take_scratch();
