@@ -325,10 +325,43 @@ fn check_root(root: &Path) -> Result<(), CacheError> {
         return Err(CacheError::Symlink { dir: root.to_path_buf() });
     }
     let empty = || std::fs::read_dir(root).is_ok_and(|mut d| d.next().is_none());
-    if !meta.is_dir() || !(has_marker(root) || empty()) {
+    if !meta.is_dir() {
         return Err(CacheError::Foreign { dir: root.to_path_buf() });
     }
-    Ok(())
+    // Another trunkguard may be setting the directory up this instant (`prepare_dir`): while it holds
+    // only the files set-up writes, wait a little for its marker before calling it foreign.
+    for _ in 0..SETUP_WAITS {
+        if has_marker(root) || empty() {
+            return Ok(());
+        }
+        if !only_setup_files(root) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    if has_marker(root) || empty() {
+        return Ok(());
+    }
+    Err(CacheError::Foreign { dir: root.to_path_buf() })
+}
+
+/// How many times (5 ms apart) a directory that holds only set-up files is looked at again.
+const SETUP_WAITS: usize = 20;
+
+/// The temporary name the marker is written under before it is linked into place.
+fn tag_temp_name() -> String {
+    format!(".CACHEDIR.TAG.{}.tmp", std::process::id())
+}
+
+/// Does `root` hold nothing but what [`prepare_dir`] writes before the marker is in place?
+fn only_setup_files(root: &Path) -> bool {
+    std::fs::read_dir(root).is_ok_and(|entries| {
+        entries.flatten().all(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name == ".gitignore" || (name.starts_with(".CACHEDIR.TAG.") && name.ends_with(".tmp"))
+        })
+    })
 }
 
 /// Creates the cache directory with a `.gitignore` (ignore everything) and the `CACHEDIR.TAG` that marks
@@ -341,7 +374,19 @@ fn prepare_dir(root: &Path, dir: &Path) -> Result<(), CacheError> {
     check_root(root)?;
     let gitignore = "# Created by trunkguard: the result cache is not for version control.\n*\n";
     create_new(&root.join(".gitignore"), gitignore).map_err(err)?;
-    create_new(&root.join("CACHEDIR.TAG"), &format!("{TAG_SIGNATURE}{TAG_OWNER}")).map_err(err)?;
+    // The marker appears whole or not at all: written under a temporary name, then linked into place
+    // (a link never replaces a file: the first run's marker stays).
+    let temp = root.join(tag_temp_name());
+    let _ = std::fs::remove_file(&temp);
+    create_new(&temp, &format!("{TAG_SIGNATURE}{TAG_OWNER}")).map_err(err)?;
+    let linked = std::fs::hard_link(&temp, root.join("CACHEDIR.TAG"));
+    let _ = std::fs::remove_file(&temp);
+    match linked {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        // A file system without hard links: written in place, as a last resort.
+        Err(_) => create_new(&root.join("CACHEDIR.TAG"), &format!("{TAG_SIGNATURE}{TAG_OWNER}")).map_err(err)?,
+    }
     match std::fs::create_dir(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         other => other.map_err(err)?,
