@@ -9,7 +9,7 @@
 //! range, see nothing change. Module-level code and class bodies outside methods are never blanked.
 //!
 //! Triggers come from the enabled rules ([`crate::rules::Rule::triggers`]): words (`except`, `LOG`),
-//! fragments (`Opt`), names the module binds (import aliases, `getLogger` results), and class
+//! method names after a dot (`check` in `policy. check (`), fragments (`Opt`), names the module binds (import aliases, `getLogger` results), and class
 //! fragments that keep a whole class when a rule follows calls between its methods (TG401/TG402). A
 //! suppression comment keeps its function whatever runs; a rule that declares no triggers turns
 //! selective parsing off. Comments after a function's last line are searched with it (tree-sitter may
@@ -60,6 +60,9 @@ pub struct Triggers {
     pub everywhere: bool,
     /// Identifiers or keywords, matched case-sensitively as whole words (`except`, `LOG`).
     pub words: &'static [&'static str],
+    /// Method names, matched as whole words after a `.` (spaces and line continuations allowed
+    /// between): `check` in `policy.check(` or `policy. check (`, not in `check=True`.
+    pub methods: &'static [&'static str],
     /// Text matched case-sensitively anywhere (`Opt` in `cfg.StrOpt(`).
     pub fragments: &'static [&'static str],
     /// Text that keeps a whole class, every method of it, when it appears anywhere in the class (rules
@@ -93,6 +96,7 @@ impl Triggers {
     pub const NONE: Triggers = Triggers {
         everywhere: false,
         words: &[],
+        methods: &[],
         fragments: &[],
         class_fragments: &[],
         class_filter: None,
@@ -147,12 +151,13 @@ impl Selector {
         if triggers.iter().any(|t| t.everywhere) {
             return None;
         }
-        let how = |anywhere, as_word, with_class| Counts { anywhere, as_word, with_class };
+        let how = |anywhere, as_word, with_class, after_dot| Counts { anywhere, as_word, with_class, after_dot };
         let declared = triggers.iter().flat_map(|t| {
-            let words = t.words.iter().map(move |w| (*w, how(false, true, false)));
-            let fragments = t.fragments.iter().map(move |f| (*f, how(true, false, false)));
-            let class_fragments = t.class_fragments.iter().map(move |f| (*f, how(false, false, true)));
-            words.chain(fragments).chain(class_fragments)
+            let words = t.words.iter().map(move |w| (*w, how(false, true, false, false)));
+            let methods = t.methods.iter().map(move |w| (*w, how(false, false, false, true)));
+            let fragments = t.fragments.iter().map(move |f| (*f, how(true, false, false, false)));
+            let class_fragments = t.class_fragments.iter().map(move |f| (*f, how(false, false, true, false)));
+            words.chain(methods).chain(fragments).chain(class_fragments)
         });
         let patterns = Patterns::new(declared);
         let class = triggers

@@ -21,6 +21,8 @@ pub(super) struct Counts {
     pub as_word: bool,
     /// Anywhere in a function that holds a class (a class fragment).
     pub with_class: bool,
+    /// As a whole word after a `.`, whitespace allowed between (a method name).
+    pub after_dot: bool,
 }
 
 /// Every word and fragment of the enabled rules, compiled into one automaton, and where each counts.
@@ -48,6 +50,7 @@ impl Patterns {
             c.anywhere |= how.anywhere;
             c.as_word |= how.as_word;
             c.with_class |= how.with_class;
+            c.after_dot |= how.after_dot;
         }
         // Leftmost-first: when a word fails its boundary test, the search goes on one byte further;
         // a pattern that starts at the same byte is looked at directly (see `unit_triggered`).
@@ -129,7 +132,11 @@ impl Selector {
         let p = &self.patterns;
         let holds = |k: usize, s: usize| {
             let c = p.counts[k];
-            c.anywhere || (c.with_class && u.has_class) || (c.as_word && is_word_at(text, s, s + p.patterns[k].len()))
+            let word = || is_word_at(text, s, s + p.patterns[k].len());
+            c.anywhere
+                || (c.with_class && u.has_class)
+                || (c.as_word && word())
+                || (c.after_dot && word() && after_dot(text, s))
         };
         let mut from = start;
         while let Some(m) = p.unit.find(Input::new(text).span(from..end)) {
@@ -183,6 +190,13 @@ const MAX_CLASS_DEPTH: usize = 8;
 /// Up to this many names bound by the module are searched for one by one (each a pass over the unit);
 /// more, and the unit's words are looked up among them instead (one pass, whatever their number).
 const FEW_WORDS: usize = 4;
+
+/// Is the word at `s` a method or attribute name: a `.` before it, spaces, tabs and line
+/// continuations allowed between (`policy.check`, `context. can`, `x.\` + newline + `y`)?
+fn after_dot(text: &[u8], s: usize) -> bool {
+    let before = text[..s].iter().rev().find(|b| !matches!(b, b' ' | b'\t' | b'\\' | b'\r' | b'\n'));
+    before == Some(&b'.')
+}
 
 /// The whole words (maximal runs of identifier bytes) of `hay`.
 fn words(hay: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -264,6 +278,18 @@ mod tests {
         assert!(kept("x = 1  # noqa"), "suppression comments keep their function");
         assert!(kept("x = 1  # TrunkGuard: ignore"));
         assert!(!kept("x = 1  # a comment"));
+    }
+
+    #[test]
+    fn methods_are_words_after_a_dot() {
+        let t = Triggers { methods: &["can", "check"], ..Triggers::NONE };
+        let kept = |body: &str| prune_with(&[t], &format!("def f():\n    {body}\n")).is_none();
+        assert!(kept("context.can(a)"));
+        assert!(kept("context. can  (a)"));
+        assert!(kept("policy.\\\n        check(a)"));
+        assert!(!kept("subprocess.run(a, check=True)"));
+        assert!(!kept("can = 1"));
+        assert!(!kept("self.cancel()"));
     }
 
     #[test]

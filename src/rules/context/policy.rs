@@ -18,12 +18,13 @@ pub struct PolicyCall<'t> {
 }
 
 /// Text a function holds if it makes a [`PolicyCall`] (selective-parsing triggers), with
-/// [`CALL_WORDS`].
+/// [`CALL_METHODS`].
 pub const CALL_FRAGMENTS: &[&str] = &["enforce", "authorize"];
 
-/// Names of policy calls too common as text to be fragments (`check`, `can`): whole-word triggers,
-/// so that `context.can (action)` — whitespace before the `(` — is kept as `context.can(action)` is.
-pub const CALL_WORDS: &[&str] = &["check", "can"];
+/// Names of policy calls too common as text to be fragments (`check`, `can`): method triggers (a
+/// whole word after a `.`), so that `context.can (action)` — whitespace before the `(` — is kept as
+/// `context.can(action)` is.
+pub const CALL_METHODS: &[&str] = &["check", "can"];
 
 /// Is the receiver named like a request context (`context`, `ctx`, `req.context`, `self._context`)?
 fn is_context_receiver(name: &str) -> bool {

@@ -27,7 +27,7 @@ impl Rule for SelfReferentialPolicyTarget {
 
     /// The rule starts from an authorization call.
     fn triggers(&self) -> Triggers {
-        Triggers { fragments: policy::CALL_FRAGMENTS, words: policy::CALL_WORDS, ..Triggers::NONE }
+        Triggers { fragments: policy::CALL_FRAGMENTS, methods: policy::CALL_METHODS, ..Triggers::NONE }
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {

@@ -22,10 +22,10 @@ impl Rule for UnregisteredPolicyAction {
         &["call"]
     }
 
-    /// Registrations (`RuleDefault`) and checks ([`policy::CALL_FRAGMENTS`], [`policy::CALL_WORDS`]); module constants are
+    /// Registrations (`RuleDefault`) and checks ([`policy::CALL_FRAGMENTS`], [`policy::CALL_METHODS`]); module constants are
     /// outside functions and never blanked.
     fn triggers(&self) -> Triggers {
-        Triggers { fragments: FRAGMENTS, words: policy::CALL_WORDS, ..Triggers::NONE }
+        Triggers { fragments: FRAGMENTS, methods: policy::CALL_METHODS, ..Triggers::NONE }
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {

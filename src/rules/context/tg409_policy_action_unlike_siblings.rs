@@ -46,14 +46,13 @@ impl Rule for PolicyActionUnlikeSiblings {
     /// The rule compares the policy checks of a class's methods, and each method that makes one is
     /// kept by the checks' own triggers: the methods without one do not matter.
     fn triggers(&self) -> Triggers {
-        Triggers { fragments: policy::CALL_FRAGMENTS, words: policy::CALL_WORDS, ..Triggers::NONE }
+        Triggers { fragments: policy::CALL_FRAGMENTS, methods: policy::CALL_METHODS, ..Triggers::NONE }
     }
 
     fn check(&self, node: Node<'_>, cx: &mut Checker<'_>) {
         let src = cx.text();
-        let text = cx.node_text(node);
-        if !policy::CALL_FRAGMENTS.iter().chain(policy::CALL_WORDS).any(|f| text.contains(f)) {
-            return;
+        if dotted_policy_calls(cx.node_text(node).as_bytes()) <= MIN_SIBLINGS {
+            return; // fewer checks than an odd one and its siblings: not worth a walk of the class
         }
         let mut constants: Constants = cx.take_scratch();
         constants.collect(cx.root(), src);
@@ -78,6 +77,24 @@ impl Rule for PolicyActionUnlikeSiblings {
             finding.properties.insert("siblingAction".into(), spelling.to_string());
         }
     }
+}
+
+/// How many times a text spells a method named like a policy call after a dot (`policy.enforce`,
+/// `context.can`, `policy . check`): every [`policy::policy_call`] is one. A cheap count, so that only
+/// classes with enough checks to compare are walked.
+fn dotted_policy_calls(text: &[u8]) -> usize {
+    const NAMES: &[&[u8]] = &[b"enforce", b"authorize", b"can", b"check"];
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    memchr::memchr_iter(b'.', text)
+        .filter(|&dot| {
+            let mut at = dot + 1;
+            while text.get(at).is_some_and(|b| matches!(b, b' ' | b'\t' | b'\\' | b'\r' | b'\n')) {
+                at += 1;
+            }
+            let rest = &text[at.min(text.len())..];
+            NAMES.iter().any(|n| rest.starts_with(n) && rest.get(n.len()).is_none_or(|b| !word(*b) || n == b"enforce"))
+        })
+        .count()
 }
 
 /// The authorization calls in the class's own methods whose action is a partly unknown template
@@ -179,6 +196,13 @@ mod tests {
         assert_eq!(shape("get_*_tags"), "_*_tags");
         assert_eq!(shape("create_*:tags"), "_*:tags");
         assert_eq!(shape("os_compute_api:os-*:create"), "-*:create");
+    }
+
+    #[test]
+    fn policy_calls_are_counted_after_a_dot() {
+        use super::dotted_policy_calls as count;
+        assert_eq!(count(b"policy.enforce(c, a)\nENFORCER.enforce_call(action=a)\ncontext. can (a)"), 3);
+        assert_eq!(count(b"self.cancel()\nx.checks\nscan(x)\ncheck(x)"), 0);
     }
 
     #[test]
