@@ -9,8 +9,9 @@
 //! range, see nothing change. Module-level code and class bodies outside methods are never blanked.
 //!
 //! Triggers come from the enabled rules ([`crate::rules::Rule::triggers`]): words (`except`, `LOG`),
-//! method names after a dot (`check` in `policy. check (`), fragments (`Opt`), names the module binds (import aliases, `getLogger` results), and class
-//! fragments that keep a whole class when a rule follows calls between its methods (TG401/TG402). A
+//! method names after a dot (`check` in `policy. check (`), fragments (`Opt`), names the module binds
+//! (import aliases, `getLogger` results), and class fragments that keep a whole class when a rule
+//! follows calls between its methods (TG401/TG402). A
 //! suppression comment keeps its function whatever runs; a rule that declares no triggers turns
 //! selective parsing off. Comments after a function's last line are searched with it (tree-sitter may
 //! count them in the function) but never blanked.
