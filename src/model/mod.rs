@@ -542,16 +542,9 @@ impl<'f> ProjectModel<'f> {
                 let p = param(id, bound, call)?;
                 let why = *s.logs.get(&p)?;
                 let name = self.function(id).params.get(usize::from(p)).cloned().unwrap_or_default();
-                let mut param = p;
-                let next_fact = |cur: FnId<'f>, i: usize, next: FnId<'f>| {
-                    let q = self.passed_on(cur, i, next, param)?;
-                    param = q;
-                    summaries.summaries.get(&next)?.logs.get(&q).copied()
-                };
-                let trail = self.trail(call, id, why, next_fact, "logs it here");
-                finding.flow.extend(trail);
-                finding.properties.insert("helper".into(), self.qualified(id));
-                finding.message = finding.message.replace("{helper}", &self.qualified(id)).replace("{param}", &name);
+                let trail = self.param_trail(call, id, p, why, summaries, |s| &s.logs, "logs it here");
+                self.credit(&mut finding, id, trail);
+                finding.message = finding.message.replace("{param}", &name);
             }
             Condition::IfWrites { calls, guards } => {
                 let checked = guards.iter().any(|call| {
@@ -566,28 +559,47 @@ impl<'f> ProjectModel<'f> {
                     let p = param(id, bound, call)?;
                     Some((call, id, p, *s.writes.get(&p)?))
                 })?;
-                let mut param = p;
-                let next_fact = |cur: FnId<'f>, i: usize, next: FnId<'f>| {
-                    let q = self.passed_on(cur, i, next, param)?;
-                    param = q;
-                    summaries.summaries.get(&next)?.writes.get(&q).copied()
-                };
-                let trail = self.trail(call, id, why, next_fact, "writes with it here");
-                finding.flow.extend(trail);
-                finding.properties.insert("helper".into(), self.qualified(id));
-                finding.message = finding.message.replace("{helper}", &self.qualified(id));
+                let trail = self.param_trail(call, id, p, why, summaries, |s| &s.writes, "writes with it here");
+                self.credit(&mut finding, id, trail);
             }
             Condition::IfElevates(call) => {
                 let (id, _, s) = target(call)?;
                 let why = s.elevates?;
                 let next_fact = |_: FnId<'f>, _: usize, next: FnId<'f>| summaries.summaries.get(&next)?.elevates;
                 let trail = self.trail(call, id, why, next_fact, "returns an elevated context here");
-                finding.flow.extend(trail);
-                finding.properties.insert("helper".into(), self.qualified(id));
-                finding.message = finding.message.replace("{helper}", &self.qualified(id));
+                self.credit(&mut finding, id, trail);
             }
         }
         Some(finding)
+    }
+
+    /// A finding kept because of helper `id`: the flow through the helpers, the `helper` property and
+    /// the message's `{helper}`.
+    fn credit(&self, finding: &mut Finding, id: FnId<'f>, trail: Vec<Related>) {
+        finding.flow.extend(trail);
+        finding.properties.insert("helper".into(), self.qualified(id));
+        finding.message = finding.message.replace("{helper}", &self.qualified(id));
+    }
+
+    /// The code flow of a fact about parameter `param` of `first` (`fact`: which map of the summary),
+    /// following the parameter through each call the fact goes through.
+    fn param_trail(
+        &self,
+        call: &CallRef,
+        first: FnId<'f>,
+        param: u8,
+        why: Why<'f>,
+        summaries: &Summaries<'f>,
+        fact: for<'s> fn(&'s Summary<'f>) -> &'s BTreeMap<u8, Why<'f>>,
+        end: &str,
+    ) -> Vec<Related> {
+        let mut param = param;
+        let next_fact = |cur: FnId<'f>, i: usize, next: FnId<'f>| {
+            let q = self.passed_on(cur, i, next, param)?;
+            param = q;
+            fact(summaries.summaries.get(&next)?).get(&q).copied()
+        };
+        self.trail(call, first, why, next_fact, end)
     }
 
     /// The parameter of `next` that call number `i` of `cur` binds to `cur`'s parameter `param`.
