@@ -540,9 +540,9 @@ impl<'f> ProjectModel<'f> {
             Condition::IfLogs(call) => {
                 let (id, bound, s) = target(call)?;
                 let p = param(id, bound, call)?;
-                let why = *s.logs.get(&p)?;
+                s.logs.get(&p)?;
                 let name = self.function(id).params.get(usize::from(p)).cloned().unwrap_or_default();
-                let trail = self.param_trail(call, id, p, why, summaries, |s| &s.logs, "logs it here");
+                let trail = self.param_trail(call, (id, p), summaries, |s| &s.logs, "logs it here")?;
                 self.credit(&mut finding, id, trail);
                 finding.message = finding.message.replace("{param}", &name);
             }
@@ -554,12 +554,12 @@ impl<'f> ProjectModel<'f> {
                 if checked {
                     return None;
                 }
-                let (call, id, p, why) = calls.iter().find_map(|call| {
+                let (call, id, p) = calls.iter().find_map(|call| {
                     let (id, bound, s) = target(call)?;
-                    let p = param(id, bound, call)?;
-                    Some((call, id, p, *s.writes.get(&p)?))
+                    let p = param(id, bound, call).filter(|p| s.writes.contains_key(p))?;
+                    Some((call, id, p))
                 })?;
-                let trail = self.param_trail(call, id, p, why, summaries, |s| &s.writes, "writes with it here");
+                let trail = self.param_trail(call, (id, p), summaries, |s| &s.writes, "writes with it here")?;
                 self.credit(&mut finding, id, trail);
             }
             Condition::IfElevates(call) => {
@@ -582,24 +582,22 @@ impl<'f> ProjectModel<'f> {
     }
 
     /// The code flow of a fact about parameter `param` of `first` (`fact`: which map of the summary),
-    /// following the parameter through each call the fact goes through.
+    /// following the parameter through each call the fact goes through; `None` if `first` lacks it.
     fn param_trail(
         &self,
         call: &CallRef,
-        first: FnId<'f>,
-        param: u8,
-        why: Why<'f>,
+        (first, mut param): (FnId<'f>, u8),
         summaries: &Summaries<'f>,
         fact: for<'s> fn(&'s Summary<'f>) -> &'s BTreeMap<u8, Why<'f>>,
         end: &str,
-    ) -> Vec<Related> {
-        let mut param = param;
+    ) -> Option<Vec<Related>> {
+        let why = *fact(summaries.summaries.get(&first)?).get(&param)?;
         let next_fact = |cur: FnId<'f>, i: usize, next: FnId<'f>| {
             let q = self.passed_on(cur, i, next, param)?;
             param = q;
             fact(summaries.summaries.get(&next)?).get(&q).copied()
         };
-        self.trail(call, first, why, next_fact, end)
+        Some(self.trail(call, first, why, next_fact, end))
     }
 
     /// The parameter of `next` that call number `i` of `cur` binds to `cur`'s parameter `param`.
