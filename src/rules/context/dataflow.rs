@@ -93,19 +93,17 @@ pub struct FnFacts<'t> {
     pub has_request_context: bool,
     /// `ctx.is_admin = True` / `ctx.roles.append('admin')` on a request context: (node, what).
     pub made_admin: Vec<(Node<'t>, String)>,
-    /// Calls outside the unit that receive an escalated context: whether they write with it is the
-    /// project model's answer.
-    pub model_sinks: Vec<ModelSink<'t>>,
+    /// Calls outside the unit that receive the escalated context of an origin: whether they write
+    /// with it is the project model's answer.
+    pub model_sinks: Vec<(Origin, ModelCall<'t>)>,
     /// Calls outside the unit that receive the request context itself: one that checks the caller's
     /// rights on it (the project model says) is a guard.
-    pub model_guards: Vec<ModelSink<'t>>,
+    pub model_guards: Vec<ModelCall<'t>>,
 }
 
-/// A context (an escalated one of `origin`, or the request context) handed to a call the unit cannot
-/// follow, as argument `arg`.
+/// A context handed to a call the unit cannot follow, as argument `arg`.
 #[derive(Debug, Clone)]
-pub struct ModelSink<'t> {
-    pub origin: Origin,
+pub struct ModelCall<'t> {
     pub call: Node<'t>,
     /// The callee as a symbolic path (`self.plugin.sync_ports`, `utils.f`).
     pub callee: String,
@@ -464,13 +462,12 @@ impl<'t> Analyser<'t, '_> {
             let Some(slot) = slot else { continue };
             let arg = crate::rules::facts::arg(slot);
             let taint = self.eval(value);
+            let handed = || ModelCall { call, callee: callee.clone(), arg: arg.clone() };
             if taint.req {
-                let callee = callee.clone();
-                self.facts.model_guards.push(ModelSink { origin: Origin::Param(0), call, callee, arg: arg.clone() });
+                self.facts.model_guards.push(handed());
             }
             for origin in taint.ctx.iter().filter(|o| matches!(o, Origin::Local(_))) {
-                let callee = callee.clone();
-                self.facts.model_sinks.push(ModelSink { origin: *origin, call, callee, arg: arg.clone() });
+                self.facts.model_sinks.push((*origin, handed()));
             }
         }
     }

@@ -175,17 +175,20 @@ fn model_sink<'t>(
     if names::elevating_helper(site.call, cx.text()) {
         return None;
     }
-    let calls: Vec<_> = facts
+    let calls: Vec<&dataflow::ModelCall<'t>> = facts
         .model_sinks
         .iter()
-        .filter(|m| m.origin == Origin::Local(idx) && !facts.guards.iter().any(|&g| g < m.call.start_byte()))
+        .filter(|(o, m)| *o == Origin::Local(idx) && !facts.guards.iter().any(|&g| g < m.call.start_byte()))
+        .map(|(_, m)| m)
         .collect();
     let first = calls.first()?.call;
-    let refs = |of: &mut dyn Iterator<Item = &dataflow::ModelSink<'t>>| -> Vec<CallRef> {
-        of.map(|m| CallRef { callee: m.callee.clone(), span: cx.node_span(m.call), arg: Some(m.arg.clone()) }).collect()
+    let call_ref = |m: &dataflow::ModelCall<'_>| CallRef {
+        callee: m.callee.clone(),
+        span: cx.node_span(m.call),
+        arg: Some(m.arg.clone()),
     };
-    let model = refs(&mut calls.iter().copied());
-    let guards = refs(&mut facts.model_guards.iter().filter(|g| g.call.start_byte() < first.start_byte()));
+    let model = calls.iter().map(|m| call_ref(m)).collect();
+    let guards = facts.model_guards.iter().filter(|g| g.call.start_byte() < first.start_byte()).map(call_ref).collect();
     let what = format!("`{}()`", dataflow::short(&calls[0].callee));
     let chain = Chain { steps: Vec::new(), sink: first, what, is_return: false };
     Some(Escalated { site, chain, model, guards })
