@@ -14,6 +14,13 @@ pub(super) fn is_word_at(text: &[u8], s: usize, e: usize) -> bool {
     (s == 0 || !is_ident(text[s - 1])) && text.get(e).is_none_or(|&b| !is_ident(b))
 }
 
+/// Is `text[s..e]` a method or attribute name: a whole word with a `.` before it, spaces, tabs and
+/// line continuations allowed between (`policy.check`, `context. can`, `x.\` + newline + `y`)?
+pub fn is_method_at(text: &[u8], s: usize, e: usize) -> bool {
+    let before = text[..s].iter().rev().find(|b| !matches!(b, b' ' | b'\t' | b'\\' | b'\r' | b'\n'));
+    before == Some(&b'.') && is_word_at(text, s, e)
+}
+
 fn starts_word(b: &[u8], at: usize, word: &[u8]) -> bool {
     b[at..].starts_with(word) && b.get(at + word.len()).is_none_or(|&c| !is_ident(c))
 }

@@ -48,6 +48,7 @@ mod ranges;
 mod triggers;
 
 use aho_corasick::AhoCorasick;
+pub use lex::is_method_at;
 use memchr::memmem;
 pub use ranges::MAX_RANGES;
 use triggers::{Counts, Patterns};

@@ -3,7 +3,7 @@
 //! and over the classes around it ([`Selector::keeps`]).
 
 use super::layout::{Class, Layout, Unit};
-use super::lex::{is_ident, is_word_at};
+use super::lex::{is_ident, is_method_at, is_word_at};
 use super::{ClassFilter, Selector};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 use memchr::memmem;
@@ -131,12 +131,11 @@ impl Selector {
         let (start, end) = (u.start, u.tail);
         let p = &self.patterns;
         let holds = |k: usize, s: usize| {
-            let c = p.counts[k];
-            let word = || is_word_at(text, s, s + p.patterns[k].len());
+            let (c, e) = (p.counts[k], s + p.patterns[k].len());
             c.anywhere
                 || (c.with_class && u.has_class)
-                || (c.as_word && word())
-                || (c.after_dot && word() && after_dot(text, s))
+                || (c.as_word && is_word_at(text, s, e))
+                || (c.after_dot && is_method_at(text, s, e))
         };
         let mut from = start;
         while let Some(m) = p.unit.find(Input::new(text).span(from..end)) {
@@ -190,13 +189,6 @@ const MAX_CLASS_DEPTH: usize = 8;
 /// Up to this many names bound by the module are searched for one by one (each a pass over the unit);
 /// more, and the unit's words are looked up among them instead (one pass, whatever their number).
 const FEW_WORDS: usize = 4;
-
-/// Is the word at `s` a method or attribute name: a `.` before it, spaces, tabs and line
-/// continuations allowed between (`policy.check`, `context. can`, `x.\` + newline + `y`)?
-fn after_dot(text: &[u8], s: usize) -> bool {
-    let before = text[..s].iter().rev().find(|b| !matches!(b, b' ' | b'\t' | b'\\' | b'\r' | b'\n'));
-    before == Some(&b'.')
-}
 
 /// The whole words (maximal runs of identifier bytes) of `hay`.
 fn words(hay: &[u8]) -> impl Iterator<Item = &[u8]> {

@@ -79,22 +79,17 @@ impl Rule for PolicyActionUnlikeSiblings {
     }
 }
 
-/// How many times a text spells a method named like a policy call after a dot (`policy.enforce`,
-/// `context.can`, `policy . check`): every [`policy::policy_call`] is one. A cheap count, so that only
-/// classes with enough checks to compare are walked.
+/// How many times a text spells a method named like a policy call (`policy.enforce`, `context.can`,
+/// `policy . check`; the pre-pass's own reading of a method name): every [`policy::policy_call`] is
+/// one. A cheap count, so that only classes with enough checks to compare are walked.
 fn dotted_policy_calls(text: &[u8]) -> usize {
-    const NAMES: &[&[u8]] = &[b"enforce", b"authorize", b"can", b"check"];
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    memchr::memchr_iter(b'.', text)
-        .filter(|&dot| {
-            let mut at = dot + 1;
-            while text.get(at).is_some_and(|b| matches!(b, b' ' | b'\t' | b'\\' | b'\r' | b'\n')) {
-                at += 1;
-            }
-            let rest = &text[at.min(text.len())..];
-            NAMES.iter().any(|n| rest.starts_with(n) && rest.get(n.len()).is_none_or(|b| !word(*b) || n == b"enforce"))
+    const NAMES: &[&str] = &["enforce", "enforce_call", "authorize", "can", "check"];
+    NAMES
+        .iter()
+        .map(|n| {
+            memchr::memmem::find_iter(text, n).filter(|&s| crate::prune::is_method_at(text, s, s + n.len())).count()
         })
-        .count()
+        .sum()
 }
 
 /// The authorization calls in the class's own methods whose action is a partly unknown template
