@@ -10,11 +10,14 @@ use crate::python::fields;
 use crate::python::{self, MAX_DEPTH, named_children};
 use tree_sitter::Node;
 
-/// Callees whose result no longer carries the secret: oslo.utils' maskers, hashes, sizes, types.
+/// Callees whose result no longer carries the secret: oslo.utils' maskers, hashes, sizes, types, and
+/// generators of identifiers.
 pub fn is_sanitizer(callee: &str) -> bool {
     let last = python::last_segment(callee).to_ascii_lowercase();
     let last = last.trim_start_matches('_');
     ["mask", "redact", "sanitize", "scrub", "sha", "md5", "hmac", "encrypt"].iter().any(|p| last.starts_with(p))
+        // A callee that says it makes an identifier (`_random_ident()`): oslo.db's `db_token`.
+        || last.split('_').any(|w| matches!(w, "ident" | "identifier"))
         || last.contains("hash")
         || last.contains("digest")
         || matches!(
