@@ -279,24 +279,16 @@ fn receiver_built_from(lookup: Node<'_>, body: Node<'_>, name: &str, src: &str) 
 
 /// Does `call` pass the name `id` directly as an argument (`f(ctx, id)`, `f(ctx, id=id)`)?
 fn passes(call: Node<'_>, id: &str, src: &str) -> bool {
-    let Some(args) = call.child_by_field_id(fields::arguments()) else { return false };
-    named_children(args).into_iter().any(|a| {
-        let value = if a.kind() == "keyword_argument" { a.child_by_field_id(fields::value()) } else { Some(a) };
-        value.is_some_and(|v| v.kind() == "identifier" && text(v, src) == id)
-    })
+    python::argument_slots(call, src).into_iter().any(|(_, v)| v.kind() == "identifier" && text(v, src) == id)
 }
 
 /// Does `call` also pass an id other than `parent` (`get_by_volume_and_instance(context, volume_id,
 /// instance.uuid)`)? Then it looks up what links two objects, not the parent the caller may see.
 fn passes_another_id(call: Node<'_>, parent: &str, src: &str) -> bool {
-    let Some(args) = call.child_by_field_id(fields::arguments()) else { return false };
-    named_children(args).into_iter().any(|a| {
-        let value = if a.kind() == "keyword_argument" { a.child_by_field_id(fields::value()) } else { Some(a) };
-        value.is_some_and(|v| match v.kind() {
-            "identifier" => text(v, src) != parent && super::is_id_name(text(v, src)),
-            "attribute" => v.child_by_field_id(fields::attribute()).is_some_and(|a| super::is_id_name(text(a, src))),
-            _ => false,
-        })
+    python::argument_slots(call, src).into_iter().any(|(_, v)| match v.kind() {
+        "identifier" => text(v, src) != parent && super::is_id_name(text(v, src)),
+        "attribute" => v.child_by_field_id(fields::attribute()).is_some_and(|a| super::is_id_name(text(a, src))),
+        _ => false,
     })
 }
 
