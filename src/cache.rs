@@ -330,17 +330,14 @@ fn check_root(root: &Path) -> Result<(), CacheError> {
     }
     // Another trunkguard may be setting the directory up this instant (`prepare_dir`): while it holds
     // only the files set-up writes, wait a little for its marker before calling it foreign.
-    for _ in 0..SETUP_WAITS {
+    for wait in 0..=SETUP_WAITS {
         if has_marker(root) || empty() {
             return Ok(());
         }
-        if !only_setup_files(root) {
+        if wait == SETUP_WAITS || !only_setup_files(root) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    if has_marker(root) || empty() {
-        return Ok(());
     }
     Err(CacheError::Foreign { dir: root.to_path_buf() })
 }

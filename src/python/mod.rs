@@ -481,6 +481,13 @@ pub fn descendants_in_scope<'t>(node: Node<'t>) -> Vec<Node<'t>> {
     out
 }
 
+/// Is `stmt` a `pass` written in the source? Selective parsing blanks a function it leaves out into
+/// `pass` and spaces (see `crate::prune`), so a `pass_statement` whose original text reads `def ` (or
+/// `asyn`) is a function definition, not a statement that does nothing.
+pub fn is_pass(stmt: Node<'_>, src: &str) -> bool {
+    stmt.kind() == "pass_statement" && text(stmt, src) == "pass"
+}
+
 /// The callee of a call as a symbolic path (`self.m`, `mod.f`, `super().m`), or `None` when it is not
 /// a name (a subscript, a call's result other than `super()`).
 pub fn callee_path(call: Node<'_>, src: &str) -> Option<String> {

@@ -288,11 +288,11 @@ fn inside_reraising_handling(ancestors: &[Node<'_>], cx: &Checker<'_>) -> bool {
     false
 }
 
-/// Does the block do nothing observable: only `pass`, `...`, `continue` or strings? (`src` is the
-/// original text: a `pass` that reads `def ` there is a function selective parsing blanked.)
+/// Does the block do nothing observable: only `pass`, `...`, `continue` or strings? (A function
+/// selective parsing blanked reads as `pass` in the tree: [`python::is_pass`] tells them apart.)
 pub fn is_silent(body: Node<'_>, src: &str) -> bool {
     statements(body).all(|s| match s.kind() {
-        "pass_statement" => python::text(s, src) == "pass",
+        "pass_statement" => python::is_pass(s, src),
         "continue_statement" => true,
         "expression_statement" => {
             python::is_string_statement(s)
