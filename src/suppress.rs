@@ -192,9 +192,12 @@ fn own_directive(text: &str) -> Option<Parsed> {
 
 /// Parses the directives in one comment.
 fn parse(text: &str) -> Vec<Parsed> {
+    let lower = text.to_ascii_lowercase();
+    if !FRAGMENTS.iter().any(|f| lower.contains(f)) {
+        return Vec::new(); // most comments: no directive of any tool, nor a misspelt one
+    }
     let mut out: Vec<Parsed> = own_directive(text).into_iter().collect();
     let foreign = |rules: Vec<String>| Parsed::Directive { rules, own: false, file: false };
-    let lower = text.to_ascii_lowercase();
     if let Some(end) = whole_word(text, "noqa") {
         let rest = text[end..].trim_start();
         match rest.strip_prefix(':') {

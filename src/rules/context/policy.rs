@@ -41,6 +41,9 @@ fn is_policy_receiver(name: &str) -> bool {
 /// The authorization call `call` makes, if it is one.
 pub fn policy_call<'t>(call: Node<'t>, src: &str) -> Option<PolicyCall<'t>> {
     let last = callee_last_name(call, src)?;
+    if !matches!(last, "can" | "authorize" | "enforce_call" | "enforce" | "check") {
+        return None; // most calls: before the receiver's name is built
+    }
     let func = call.child_by_field_id(fields::function())?;
     let receiver = match func.kind() {
         "attribute" => python::dotted_name(func.child_by_field_id(fields::object())?, src)?,
