@@ -10,6 +10,7 @@
 use crate::checker::{Checker, Gatherer, Rule, WalkKinds};
 use crate::config::Analysis;
 use crate::finding::{Finding, assign_fingerprints};
+use crate::model::facts::ModuleFacts;
 use crate::model::index::{Deferred, FileFacts};
 use crate::python;
 use crate::source::SourceFile;
@@ -141,22 +142,57 @@ impl Engine {
     pub fn analyse(&self, parser: &mut Parser, src: &SourceFile) -> Option<FileAnalysis> {
         let parser_text = src.parser_text();
         let pruned = self.selector.as_ref().and_then(|s| s.prune(parser_text.as_bytes()));
-        let parsed = match &pruned {
-            Some(p) => parse_pruned(parser, p),
-            None => parser.parse(parser_text.as_bytes(), None),
-        };
-        let mut tree = parsed?;
-        let mut blanked = pruned.map(|p| p.blanked_names).unwrap_or_default();
-        if !blanked.is_empty() && tree.root_node().has_error() {
-            // The full parse decides what an error means (and reports it where it is).
-            tree = parser.parse(parser_text.as_bytes(), None)?;
-            blanked.clear();
-        }
+        let (tree, blanked) = parse(parser, parser_text.as_bytes(), pruned)?;
         let root = tree.root_node();
         let mut cx = Checker::new(src, root, &self.analysis);
         // Known before the walk: a gatherer counts a call to an unparsed function as one the model
         // can follow, as it would in a whole parse.
         cx.model.blanked = blanked;
+        let Walked { syntax, comments } = self.walk(root, &mut cx, true);
+        // Deferred findings (kept or dropped by the project index later) are silenced the same way.
+        let all = cx.findings.iter_mut().chain(cx.deferred.iter_mut().map(|d| &mut d.finding));
+        cx.bad_suppressions = suppress::apply(all, &comments, &self.enabled, &self.analysis.known);
+        for rule in &self.rules {
+            rule.after_walk(&mut cx);
+        }
+        for f in cx.findings.iter_mut().chain(cx.deferred.iter_mut().map(|d| &mut d.finding)) {
+            f.scope = cx.scopes.qualified_at(f.span.start_byte);
+        }
+        let mut findings = cx.findings;
+        finish(&src.display, &mut findings);
+        let mut facts = cx.facts;
+        if self.gathering.iter().any(|g| !g.is_empty()) {
+            facts.model = cx.model;
+            facts.model.sort_names();
+        }
+        let functions = src.function_count();
+        let facts = std::sync::Arc::new(facts);
+        Some(FileAnalysis { findings, syntax_errors: syntax, facts, deferred: cx.deferred, functions })
+    }
+
+    /// The project model's facts of the functions `keep` picks (outermost definitions, by qualified
+    /// name), with every other function left unparsed: no rule runs. What completing the model asks
+    /// of a file whose functions a question reaches (see `crate::scan`). Module-level code and class
+    /// bodies are parsed as always, so imports, aliases and class bases are the file's own.
+    pub fn model_facts(&self, parser: &mut Parser, src: &SourceFile, keep: &dyn Fn(&str) -> bool) -> ModuleFacts {
+        let parser_text = src.parser_text();
+        let Some((tree, blanked)) =
+            parse(parser, parser_text.as_bytes(), crate::prune::keep_only(parser_text.as_bytes(), keep))
+        else {
+            return ModuleFacts::default();
+        };
+        let root = tree.root_node();
+        let mut cx = Checker::new(src, root, &self.analysis);
+        cx.model.blanked = blanked;
+        self.walk(root, &mut cx, false);
+        cx.model.sort_names();
+        cx.model
+    }
+
+    /// The one walk over a file's tree: every node to the gatherers that want its kind and, with
+    /// `rules`, to the rules; comments and syntax errors noted on the way.
+    fn walk<'t>(&self, root: Node<'t>, cx: &mut Checker<'t>, rules: bool) -> Walked {
+        let src = cx.src;
         let mut syntax: Option<SyntaxErrors> = None;
         let mut comments: Vec<Comment> = Vec::new();
         let header_end = python::statements(root).next().map_or(usize::MAX, |n| n.start_byte());
@@ -170,26 +206,29 @@ impl Engine {
             let kind = node.kind_id();
             while let Some(&(left, _, gatherers)) = open.last().filter(|(_, d, _)| *d >= depth) {
                 open.pop();
-                gatherers.iter().for_each(|g| g.leave(left, &mut cx));
+                gatherers.iter().for_each(|g| g.leave(left, cx));
             }
             cx.scopes.enter(node, kind, &self.kinds, &src.text);
             cx.depth = depth;
-            if node.is_error() || node.is_missing() {
-                let pos = src.position(node.start_byte());
-                let e = syntax.get_or_insert(SyntaxErrors { first_line: pos.line, first_column: pos.column, count: 0 });
-                e.count += 1;
-            }
-            if kind == self.kinds.comment {
-                comments.push(comment(node, src, header_end));
+            if rules {
+                if node.is_error() || node.is_missing() {
+                    let pos = src.position(node.start_byte());
+                    let e =
+                        syntax.get_or_insert(SyntaxErrors { first_line: pos.line, first_column: pos.column, count: 0 });
+                    e.count += 1;
+                }
+                if kind == self.kinds.comment {
+                    comments.push(comment(node, src, header_end));
+                }
             }
             if let Some(gatherers) = self.gathering.get(usize::from(kind)) {
                 for g in gatherers {
-                    g.gather(node, &mut cx);
+                    g.gather(node, cx);
                 }
             }
-            if let Some(rules) = self.dispatch.get(usize::from(kind)) {
+            if let Some(rules) = self.dispatch.get(usize::from(kind)).filter(|_| rules) {
                 for rule in rules {
-                    rule.check(node, &mut cx);
+                    rule.check(node, cx);
                 }
             }
             if let Some(gatherers) = self.leaving.get(usize::from(kind)).filter(|g| !g.is_empty()) {
@@ -207,27 +246,36 @@ impl Engine {
             }
         }
         while let Some((left, _, gatherers)) = open.pop() {
-            gatherers.iter().for_each(|g| g.leave(left, &mut cx));
+            gatherers.iter().for_each(|g| g.leave(left, cx));
         }
-        // Deferred findings (kept or dropped by the project index later) are silenced the same way.
-        let all = cx.findings.iter_mut().chain(cx.deferred.iter_mut().map(|d| &mut d.finding));
-        cx.bad_suppressions = suppress::apply(all, &comments, &self.enabled, &self.analysis.known);
-        for rule in &self.rules {
-            rule.after_walk(&mut cx);
-        }
-        for f in cx.findings.iter_mut().chain(cx.deferred.iter_mut().map(|d| &mut d.finding)) {
-            f.scope = cx.scopes.qualified_at(f.span.start_byte);
-        }
-        let mut findings = cx.findings;
-        finish(&src.display, &mut findings);
-        let mut facts = cx.facts;
-        if self.gathering.iter().any(|g| !g.is_empty()) {
-            facts.model = cx.model;
-        }
-        let functions = src.function_count();
-        let facts = std::sync::Arc::new(facts);
-        Some(FileAnalysis { findings, syntax_errors: syntax, facts, deferred: cx.deferred, functions })
+        Walked { syntax, comments }
     }
+}
+
+/// What the walk noted besides what the rules and gatherers did.
+struct Walked {
+    syntax: Option<SyntaxErrors>,
+    comments: Vec<Comment>,
+}
+
+/// Parses `text`, blanked as `pruned` says when it says anything, and the names of the functions left
+/// unparsed. A blanked text that parses with an error is parsed again whole: the full parse decides
+/// what an error means (and reports it where it is).
+fn parse(
+    parser: &mut Parser,
+    text: &[u8],
+    pruned: Option<crate::prune::Pruned>,
+) -> Option<(tree_sitter::Tree, Vec<String>)> {
+    let parsed = match &pruned {
+        Some(p) => parse_pruned(parser, p),
+        None => parser.parse(text, None),
+    };
+    let tree = parsed?;
+    let blanked = pruned.map(|p| p.blanked_names).unwrap_or_default();
+    if !blanked.is_empty() && tree.root_node().has_error() {
+        return Some((parser.parse(text, None)?, Vec::new()));
+    }
+    Some((tree, blanked))
 }
 
 /// Parses a blanked text, lexing only its included ranges (the blanked functions' spaces are skipped,

@@ -6,10 +6,12 @@
 use crate::checker::Rule;
 use crate::config::{Analysis, Settings};
 use crate::finding::{Finding, Level, Notification};
+use crate::model::facts::{ModuleFacts, SETUP_METHODS};
 use crate::model::{self, index};
 use crate::{cache, discover, docs, engine, python, safe_fs, source};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What scanning a set of files produced.
 #[derive(Debug, Default)]
@@ -118,19 +120,21 @@ pub fn scan_project(
     // condition holds (a logged `CONF.database.connection` where some file declares `connection`
     // secret; a handler whose helper re-raises). Built in file order, answers by least fixpoints: the
     // same result whatever the thread count, the cache or the parse mode. First, completion: while a
-    // question reaches a function selective parsing left unparsed, its file is analysed whole (each
-    // file at most once) and the model is linked again.
+    // question reaches a function selective parsing left unparsed (along the calls its answer depends
+    // on), that function is read (with its file's set-up methods), its facts join its file's, and the
+    // model is linked again. Every round reads at least one function, so the loop ends.
     let mut completion = Completion::new(engines.len(), options.threads);
+    let modules = module_names(files);
     let mut kept: Vec<Vec<Finding>> = loop {
-        let model = project_model(files, &outcomes);
+        let model = project_model(files, &modules, &outcomes);
         let questions: Vec<(usize, &index::Deferred)> =
             outcomes.iter().enumerate().flat_map(|(i, o)| o.analysis.deferred.iter().map(move |d| (i, d))).collect();
-        let missing: Vec<usize> = if cancelled {
-            Vec::new()
-        } else {
-            let blanked = |i: &usize| !outcomes[*i].analysis.facts.model.blanked.is_empty();
-            model.incomplete_files(&questions).into_iter().filter(blanked).collect()
-        };
+        let mut missing: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+        if !cancelled {
+            for (file, name) in model.incomplete(&questions) {
+                missing.entry(file).or_default().insert(name.to_string());
+            }
+        }
         if missing.is_empty() {
             let summaries = model.summaries(&model.question_roots(&questions));
             let resolve = |(i, o): (usize, &Outcome)| {
@@ -143,9 +147,13 @@ pub fn scan_project(
     };
     let mut scan = Scan { files_scanned: reported.len(), cache_warning, cancelled, ..Scan::default() };
     let mut updates: Vec<Vec<(String, cache::Entry)>> = plans.iter().map(|_| Vec::new()).collect();
+    // Every file's facts, freed on a thread of their own: a few hundred thousand small allocations
+    // whose freeing would otherwise hold up the report (the process may end before the thread does).
+    let mut facts: Vec<std::sync::Arc<index::FileFacts>> = Vec::with_capacity(files.len());
     let rows = files.iter().zip(plan_of).zip(outcomes).zip(kept.iter_mut()).enumerate();
     for (i, (((file, &plan), outcome), kept)) in rows {
         let Outcome { mut analysis, notes, update, from_cache } = outcome;
+        facts.push(std::mem::take(&mut analysis.facts));
         updates[plan].extend(update);
         if i >= reported.len() {
             continue; // context: its facts counted, its findings are not asked for
@@ -164,6 +172,7 @@ pub fn scan_project(
             scan.cache_warning.get_or_insert(e.to_string());
         }
     }
+    let _ = std::thread::Builder::new().name("free".into()).spawn(move || drop(facts));
     scan.findings.sort_by(|(pa, a), (pb, b)| {
         (pa, a.span.start.line, a.span.start.column, a.rule).cmp(&(pb, b.span.start.line, b.span.start.column, b.rule))
     });
@@ -240,30 +249,46 @@ pub fn inspect(
 ) -> Result<Option<String>> {
     let options = ScanOptions { full_parse: true, ..options.clone() };
     let (_, outcomes, _) = analyse_files(files, &vec![0; files.len()], plans, &options, &Overlay::new())?;
-    let model = project_model(files, &outcomes);
+    let modules = module_names(files);
+    let model = project_model(files, &modules, &outcomes);
     Ok(model.describe(what))
 }
 
-/// The project model over every file's facts (see [`crate::model`]).
-fn project_model<'o>(files: &'o [discover::Candidate], outcomes: &'o [Outcome]) -> model::ProjectModel<'o> {
+/// The project model over every file's facts (see [`crate::model`]); `modules` names `files`.
+fn project_model<'o>(
+    files: &'o [discover::Candidate],
+    modules: &'o model::Modules,
+    outcomes: &'o [Outcome],
+) -> model::ProjectModel<'o> {
     let mut index = index::ProjectIndex::default();
     for (file, outcome) in files.iter().zip(outcomes) {
         index.merge(&file.display, &outcome.analysis.facts);
     }
-    let facts = files
-        .iter()
-        .zip(outcomes)
-        .map(|(file, o)| (file.path.as_path(), file.display.as_str(), &o.analysis.facts.model))
-        .collect();
-    model::ProjectModel::new(index, facts)
+    let facts = files.iter().zip(outcomes).map(|(file, o)| (file.display.as_str(), &o.analysis.facts.model)).collect();
+    model::ProjectModel::new(index, modules, facts)
 }
 
-/// Completion (see [`scan_project`]): the engines that parse whole files, made when first needed,
-/// and a thread pool.
+/// The module names of `files` (see [`model::Modules`]).
+fn module_names(files: &[discover::Candidate]) -> model::Modules {
+    model::Modules::new(&files.iter().map(|f| f.path.as_path()).collect::<Vec<_>>())
+}
+
+/// Completion (see [`scan_project`]): reads the unparsed functions questions reach, in parallel, and
+/// adds their facts to their files'. The engines that parse whole files (for a file that changed
+/// since it was analysed) are made when first needed.
 struct Completion {
     whole: Vec<Option<engine::Engine>>,
     pool: Option<rayon::ThreadPool>,
     threads: Option<usize>,
+}
+
+/// What completing one file gave.
+enum Completed {
+    /// The facts of the functions asked for (and every set-up method), and the key, stamp and hash
+    /// for its cache entry.
+    Facts(ModuleFacts, Option<(String, Option<cache::Stamp>, String)>),
+    /// The file was analysed anew, whole: it is not what was analysed before, or could not be read.
+    Whole(Outcome),
 }
 
 impl Completion {
@@ -271,8 +296,8 @@ impl Completion {
         Completion { whole: (0..plans).map(|_| None).collect(), pool: None, threads }
     }
 
-    /// Analyses the files `missing` whole, in parallel, replacing their outcomes: same findings,
-    /// facts for every function. Not looked up in the cache, but stored there.
+    /// Reads the functions `missing` names (file index → qualified names) and adds their facts to
+    /// their files' outcomes, whose cache entries are brought up to date: same findings, more facts.
     #[allow(clippy::too_many_arguments)]
     fn run(
         &mut self,
@@ -280,11 +305,11 @@ impl Completion {
         files: &[discover::Candidate],
         plan_of: &[usize],
         outcomes: &mut [Outcome],
-        missing: &[usize],
+        missing: &BTreeMap<usize, BTreeSet<String>>,
         now: std::time::SystemTime,
         overlay: &Overlay,
     ) -> Result<()> {
-        for &i in missing {
+        for &i in missing.keys() {
             let plan = plan_of[i];
             self.whole[plan].get_or_insert_with(|| engines[plan].0.whole());
         }
@@ -293,27 +318,107 @@ impl Completion {
             self.pool = Some(built.context("cannot start worker threads")?);
         }
         let whole = &self.whole;
-        let done: Vec<(usize, Outcome)> = self.pool.as_ref().expect("just built").install(|| {
-            missing
-                .par_iter()
-                .map_init(engine::new_parser, |parser, &i| {
+        let before: &[Outcome] = outcomes;
+        let jobs: Vec<(&usize, &BTreeSet<String>)> = missing.iter().collect();
+        let done: Vec<(usize, Completed)> = self.pool.as_ref().expect("just built").install(|| {
+            jobs.par_iter()
+                .map_init(engine::new_parser, |parser, &(&i, names)| {
                     let plan = plan_of[i];
-                    let (_, cache, limit) = &engines[plan];
-                    let engine = whole[plan].as_ref().expect("made above");
-                    let outcome = match overlaid(overlay, &files[i]) {
-                        Some(bytes) => from_overlay(engine, parser, &files[i], bytes, *limit),
-                        None => obtain(engine, parser, &files[i], cache.as_ref(), now, *limit, false),
-                    };
-                    (i, outcome)
+                    let (engine, cache, limit) = &engines[plan];
+                    let job = Job { file: &files[i], names, cache: cache.as_ref(), now, limit: *limit, overlay };
+                    let whole = whole[plan].as_ref().expect("made above");
+                    (i, job.complete(engine, whole, parser, &before[i]))
                 })
                 .collect()
         });
-        for (i, mut outcome) in done {
-            std::sync::Arc::make_mut(&mut outcome.analysis.facts).model.blanked.clear();
-            outcome.from_cache = outcomes[i].from_cache;
-            outcomes[i] = outcome;
+        for (i, completed) in done {
+            match completed {
+                Completed::Whole(mut outcome) => {
+                    std::sync::Arc::make_mut(&mut outcome.analysis.facts).model.blanked.clear();
+                    outcome.from_cache = outcomes[i].from_cache;
+                    outcomes[i] = outcome;
+                }
+                Completed::Facts(part, entry) => {
+                    let o = &mut outcomes[i];
+                    std::sync::Arc::make_mut(&mut o.analysis.facts).model.complete_with(part);
+                    match (&mut o.update, entry) {
+                        (Some((_, e)), _) => e.analysis.facts = o.analysis.facts.clone(),
+                        (None, Some((key, stamp, hash))) => {
+                            let (analysis, notes) = (o.analysis.clone(), o.notes.clone());
+                            let display = files[i].rel.clone();
+                            o.update = Some((key, cache::Entry { stamp, hash, display, analysis, notes }));
+                        }
+                        (None, None) => {}
+                    }
+                }
+            }
         }
         Ok(())
+    }
+}
+
+/// One file to complete.
+struct Job<'a> {
+    file: &'a discover::Candidate,
+    names: &'a BTreeSet<String>,
+    cache: Option<&'a cache::Cache>,
+    now: std::time::SystemTime,
+    limit: u64,
+    overlay: &'a Overlay,
+}
+
+impl Job<'_> {
+    /// The facts of the functions asked for, read from the bytes analysed before (`before`); when the
+    /// file is no longer those bytes, or cannot be read, or the reading panics, a whole analysis.
+    fn complete(
+        &self,
+        engine: &engine::Engine,
+        whole: &engine::Engine,
+        parser: &mut tree_sitter::Parser,
+        before: &Outcome,
+    ) -> Completed {
+        let anew = |parser: &mut tree_sitter::Parser| {
+            Completed::Whole(match overlaid(self.overlay, self.file) {
+                Some(bytes) => from_overlay(whole, parser, self.file, bytes, self.limit),
+                None => obtain(whole, parser, self.file, self.cache, self.now, self.limit, false),
+            })
+        };
+        let overlaid = overlaid(self.overlay, self.file);
+        // Looked at before the bytes are read, as `obtain` does: a stamp never vouches for later bytes.
+        let meta = self.cache.filter(|_| overlaid.is_none()).and_then(|_| std::fs::metadata(&self.file.path).ok());
+        let read;
+        let bytes: &[u8] = match overlaid {
+            Some(bytes) => bytes,
+            None => match safe_fs::read_regular(&self.file.path, safe_fs::Symlinks::Follow, self.limit) {
+                Ok(bytes) => {
+                    read = bytes;
+                    &read
+                }
+                Err(_) => return anew(parser),
+            },
+        };
+        // The hash of the bytes analysed before, when the cache knows it.
+        let key = self.cache.filter(|_| overlaid.is_none()).and_then(|_| cache_key(&self.file.path));
+        let known = match &before.update {
+            Some((_, e)) => Some(e.hash.clone()),
+            None => key.as_deref().and_then(|k| self.cache?.get(k)).map(|e| e.hash.clone()),
+        };
+        let hash = key.as_ref().map(|_| cache::content_hash(bytes));
+        if known.is_some() && hash != known {
+            return anew(parser);
+        }
+        let (src, _) = source::SourceFile::decode(self.file.path.clone(), self.file.rel.clone(), bytes);
+        let keep = |name: &str| {
+            self.names.contains(name) || name.rsplit_once('.').is_some_and(|(_, m)| SETUP_METHODS.contains(&m))
+        };
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.model_facts(parser, &src, &keep)));
+        let Ok(part) = read else {
+            *parser = engine::new_parser();
+            return anew(parser);
+        };
+        let stamp = meta.and_then(|m| cache::Stamp::of(&m, self.now));
+        let entry = key.zip(hash).map(|(key, hash)| (key, stamp, hash));
+        Completed::Facts(part, entry)
     }
 }
 

@@ -145,6 +145,66 @@ fn editing_a_helper_changes_findings_in_its_callers_files_without_reanalysing_th
     assert_eq!(run(dir.path(), &["TG201"], &settings), (vec![], 1));
 }
 
+const LOGIN: &str = "import helpers\n\n\ndef login(user, password):\n    helpers.record(user, password)\n";
+const RECORDS: &str = "import logging\n\nimport other\n\nLOG = logging.getLogger(__name__)\n\n\ndef record(name, value):\n    other.audit(name)\n    _note(value)\n\n\ndef _note(item):\n    LOG.info('noted %s', item)\n\n\ndef unrelated(x):\n    return x + 1\n";
+const AUDITS: &str = "def audit(who):\n    return who.strip()\n";
+
+/// The `"blanked":[…]` lists of every entry in the cache under `dir`, sorted.
+fn cached_blanked_lists(dir: &Path) -> Vec<String> {
+    let mut lists = Vec::new();
+    let folders = fs::read_dir(dir.join("cache")).unwrap().flatten().filter(|e| e.path().is_dir());
+    for bucket in folders.flat_map(|f| fs::read_dir(f.path()).unwrap().flatten()) {
+        let text = String::from_utf8_lossy(&fs::read(bucket.path()).unwrap()).into_owned();
+        for (at, _) in text.match_indices("\"blanked\":[") {
+            let end = text[at..].find(']').unwrap();
+            lists.push(text[at..at + end + 1].to_string());
+        }
+    }
+    lists.sort();
+    lists
+}
+
+#[test]
+fn completion_reads_only_the_functions_a_question_reaches_and_caches_what_it_read() {
+    let (dir, src) = tree();
+    write_aged(&src.join("api.py"), LOGIN, 3600);
+    write_aged(&src.join("helpers.py"), RECORDS, 3600);
+    write_aged(&src.join("other.py"), AUDITS, 3600);
+    let settings = Default::default();
+    let (cold, cached) = run(dir.path(), &["TG301"], &settings);
+    assert_eq!(cached, 0);
+    assert_eq!(cold.len(), 1, "{cold:?}");
+    assert!(cold[0].contains("api.py:5:TG301"), "{cold:?}");
+    // Selective parsing left `record`, `unrelated` and `audit` unparsed. The password reaches `record`,
+    // which was read; `unrelated` is on no question's way, nor is `audit` (given the user name only).
+    assert_eq!(cached_blanked_lists(dir.path()), ["\"blanked\":[\"audit\"]", "\"blanked\":[\"unrelated\"]"]);
+    let (warm, cached) = run(dir.path(), &["TG301"], &settings);
+    assert_eq!((&warm, cached), (&cold, 3), "the completed facts come from the cache");
+}
+
+#[test]
+fn a_file_changed_behind_its_cache_stamp_is_analysed_whole_when_completed() {
+    let (dir, src) = tree();
+    let quiet = "import helpers\n\n\ndef login(user):\n    helpers.record(user, None)\n";
+    write_aged(&src.join("api.py"), quiet, 3600);
+    write_aged(&src.join("helpers.py"), RECORDS, 3600);
+    write_aged(&src.join("other.py"), AUDITS, 3600);
+    let settings = Default::default();
+    assert_eq!(run(dir.path(), &["TG301"], &settings), (vec![], 0));
+    // Same size and modification time, other bytes: the cache takes helpers.py as unchanged, but the
+    // completion that the new question in api.py asks for reads different bytes, and analyses the
+    // file anew rather than mix two versions' facts.
+    let helpers = src.join("helpers.py");
+    let stamp = fs::metadata(&helpers).unwrap().modified().unwrap();
+    fs::write(&helpers, RECORDS.replace("x + 1", "x + 2")).unwrap();
+    fs::File::options().write(true).open(&helpers).unwrap().set_modified(stamp).unwrap();
+    write_aged(&src.join("api.py"), LOGIN, 3000);
+    let (found, cached) = run(dir.path(), &["TG301"], &settings);
+    assert_eq!(cached, 2, "helpers.py and other.py from the cache");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(cached_blanked_lists(dir.path()), ["\"blanked\":[\"audit\"]"], "helpers.py analysed whole");
+}
+
 #[test]
 fn a_corrupt_cache_is_an_empty_cache() {
     let (dir, src) = tree();

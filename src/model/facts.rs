@@ -29,14 +29,53 @@ pub struct ModuleFacts {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<String, Box<FunctionFacts>>,
     /// Functions with nothing to summarise (no call the model could follow, no local fact), by
-    /// qualified name: a call to one answers every question "no", and a method here hides a base
-    /// class's method of the same name.
+    /// qualified name, sorted: a call to one answers every question "no", and a method here hides a
+    /// base class's method of the same name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trivial: Vec<String>,
-    /// Functions selective parsing left unparsed (qualified names): their facts are unknown until the
-    /// file is analysed whole (see `ProjectModel::incomplete_files`).
+    /// Functions selective parsing left unparsed (qualified names), sorted: their facts are unknown
+    /// until they are read (see `ProjectModel::incomplete`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blanked: Vec<String>,
+}
+
+impl ModuleFacts {
+    /// Sorts the name lists (`trivial`, `blanked`) without duplicates, so that the model looks names
+    /// up in them as they are.
+    pub fn sort_names(&mut self) {
+        for names in [&mut self.trivial, &mut self.blanked] {
+            names.sort_unstable();
+            names.dedup();
+        }
+    }
+
+    /// The unparsed function `name`, if there is one.
+    pub fn blanked_name(&self, name: &str) -> Option<&str> {
+        find(&self.blanked, name)
+    }
+
+    /// The function `name` with nothing to summarise, if there is one.
+    pub fn trivial_name(&self, name: &str) -> Option<&str> {
+        find(&self.trivial, name)
+    }
+
+    /// Adds what a later parse of some of the file's unparsed functions found (`part`: the facts of a
+    /// parse that read those functions and every set-up method, see `Engine::model_facts`): their
+    /// facts, the classes (complete now that every set-up method was read), and fewer unparsed names.
+    pub fn complete_with(&mut self, part: ModuleFacts) {
+        self.blanked.retain(|name| part.blanked_name(name).is_some());
+        self.classes.extend(part.classes);
+        for (name, f) in part.functions {
+            self.functions.entry(name).or_insert(f);
+        }
+        self.trivial.extend(part.trivial);
+        self.sort_names();
+    }
+}
+
+/// `name` in the sorted list `names`.
+fn find<'n>(names: &'n [String], name: &str) -> Option<&'n str> {
+    names.binary_search_by(|n| n.as_str().cmp(name)).ok().map(|i| names[i].as_str())
 }
 
 /// A class: its bases and the classes its attributes hold.
@@ -172,6 +211,25 @@ mod tests {
     fn function(params: &[&str], class: bool) -> FunctionFacts {
         let params = params.iter().map(|p| p.to_string()).collect();
         FunctionFacts { params, class: class.then(|| "C".to_string()), ..FunctionFacts::default() }
+    }
+
+    #[test]
+    fn completing_adds_the_functions_read_and_keeps_the_names_sorted() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+        let mut facts =
+            ModuleFacts { blanked: names(&["z", "b", "a"]), trivial: names(&["y", "x"]), ..Default::default() };
+        facts.sort_names();
+        assert_eq!((facts.blanked_name("b"), facts.blanked_name("c")), (Some("b"), None));
+        let mut part =
+            ModuleFacts { blanked: names(&["z", "a", "kept"]), trivial: names(&["b", "x"]), ..Default::default() };
+        part.functions.insert("f".into(), Box::new(function(&["x"], false)));
+        part.classes.insert("C".into(), Box::new(ClassFacts { line: 3, ..Default::default() }));
+        part.sort_names();
+        facts.complete_with(part);
+        assert_eq!(facts.blanked, ["a", "z"], "`b` was read; `kept` was never unparsed here");
+        assert_eq!(facts.trivial, ["b", "x", "y"]);
+        assert!(facts.functions.contains_key("f") && facts.classes.contains_key("C"));
+        assert_eq!(facts.trivial_name("b"), Some("b"));
     }
 
     #[test]

@@ -22,9 +22,10 @@
 //!   checks it. Past a work budget every answer is *unknown* and the findings that depend on it are
 //!   dropped.
 //! - **Completeness**: selective parsing leaves functions no rule reports in unparsed; their names are
-//!   known (`blanked`), their facts are not. [`ProjectModel::incomplete_files`] names the files whose
-//!   blanked functions a question reaches; `scan` analyses them whole and asks again, so answers equal
-//!   a full parse's.
+//!   known (`blanked`), their facts are not. [`ProjectModel::incomplete`] names the unparsed functions
+//!   a question reaches along the calls its answer depends on (a question about a logged parameter
+//!   follows only the calls that pass it on: see [`Need`]); `scan` reads them and asks again, so
+//!   answers equal a full parse's.
 
 pub mod facts;
 pub mod index;
@@ -50,8 +51,8 @@ pub type FnId<'f> = (usize, &'f str);
 pub enum Target<'f> {
     /// A project function; `bound`: called through an instance or class, so `self`/`cls` is implicit.
     Function(FnId<'f>, bool),
-    /// A function selective parsing left unparsed in this file.
-    Blanked(usize),
+    /// A function selective parsing left unparsed: (file, its qualified name).
+    Blanked(usize, &'f str),
     /// A project function with nothing to summarise: every question about it is answered "no".
     Trivial(usize, &'f str),
     /// Not resolved (a library, a builtin, a dynamic call).
@@ -63,7 +64,7 @@ pub enum Target<'f> {
 enum Symbol<'f> {
     Function(FnId<'f>),
     Class(usize, &'f str),
-    Blanked(usize),
+    Blanked(usize, &'f str),
     /// A function with nothing to summarise (see `ModuleFacts::trivial`).
     Trivial(usize, &'f str),
 }
@@ -91,10 +92,48 @@ pub struct Summary<'f> {
 /// One file as the model sees it.
 struct File<'f> {
     display: &'f str,
-    module: String,
+    module: &'f str,
     facts: &'f ModuleFacts,
-    blanked: HashSet<&'f str>,
-    trivial: HashSet<&'f str>,
+}
+
+impl<'f> File<'f> {
+    /// The function named `name` that selective parsing left unparsed, if any.
+    fn blanked(&self, name: &str) -> Option<&'f str> {
+        let facts: &'f ModuleFacts = self.facts;
+        facts.blanked_name(name)
+    }
+
+    /// The function named `name` that has nothing to summarise, if any.
+    fn trivial(&self, name: &str) -> Option<&'f str> {
+        let facts: &'f ModuleFacts = self.facts;
+        facts.trivial_name(name)
+    }
+}
+
+/// The dotted module name of every file of a scan, from the paths: a file's package is the chain of
+/// directories around it holding an `__init__.py` among the files. Named once per scan; each link of
+/// the model (one per completion round) borrows them.
+pub struct Modules {
+    names: Vec<String>,
+    /// Dotted module name → file (`None`: two files claim it, so neither is used).
+    files: HashMap<String, Option<usize>>,
+}
+
+impl Modules {
+    pub fn new(paths: &[&Path]) -> Modules {
+        let absolute: Vec<PathBuf> = paths.iter().map(|p| std::path::absolute(p).unwrap_or(p.to_path_buf())).collect();
+        let inits: HashSet<&Path> = absolute
+            .iter()
+            .filter(|p| p.file_name().is_some_and(|n| n == "__init__.py"))
+            .filter_map(|p| p.parent())
+            .collect();
+        let names: Vec<String> = absolute.iter().map(|path| module_name(path, &inits)).collect();
+        let mut files: HashMap<String, Option<usize>> = HashMap::new();
+        for (i, module) in names.iter().enumerate().filter(|(_, m)| !m.is_empty()) {
+            files.entry(module.clone()).and_modify(|m| *m = None).or_insert(Some(i));
+        }
+        Modules { names, files }
+    }
 }
 
 /// The linked project: every file's facts, the module names, and the cross-file index.
@@ -102,7 +141,7 @@ pub struct ProjectModel<'f> {
     pub index: ProjectIndex,
     files: Vec<File<'f>>,
     /// Dotted module name → file (`None`: two files claim it, so neither is used).
-    modules: HashMap<String, Option<usize>>,
+    modules: &'f HashMap<String, Option<usize>>,
 }
 
 /// The summaries of the functions reachable from some calls.
@@ -113,33 +152,19 @@ pub struct Summaries<'f> {
 }
 
 impl<'f> ProjectModel<'f> {
-    /// Links the files: `files[i]` is (path, display path, module facts). Paths name modules: a file's
-    /// package is the chain of directories around it holding an `__init__.py` among `files`.
-    pub fn new(index: ProjectIndex, files: Vec<(&Path, &'f str, &'f ModuleFacts)>) -> ProjectModel<'f> {
-        let absolute: Vec<PathBuf> =
-            files.iter().map(|(p, _, _)| std::path::absolute(p).unwrap_or(p.to_path_buf())).collect();
-        let inits: HashSet<&Path> = absolute
-            .iter()
-            .filter(|p| p.file_name().is_some_and(|n| n == "__init__.py"))
-            .filter_map(|p| p.parent())
+    /// Links the files: `files[i]` is (display path, module facts) of the file `modules` names `i`.
+    pub fn new(index: ProjectIndex, modules: &'f Modules, files: Vec<(&'f str, &'f ModuleFacts)>) -> ProjectModel<'f> {
+        let files = files
+            .into_iter()
+            .zip(&modules.names)
+            .map(|((display, facts), module)| File { display, module, facts })
             .collect();
-        let mut modules: HashMap<String, Option<usize>> = HashMap::new();
-        let mut out = Vec::with_capacity(files.len());
-        for (i, ((_, display, facts), path)) in files.into_iter().zip(&absolute).enumerate() {
-            let module = module_name(path, &inits);
-            if !module.is_empty() {
-                modules.entry(module.clone()).and_modify(|m| *m = None).or_insert(Some(i));
-            }
-            let blanked = facts.blanked.iter().map(String::as_str).collect();
-            let trivial = facts.trivial.iter().map(String::as_str).collect();
-            out.push(File { display, module, facts, blanked, trivial });
-        }
-        ProjectModel { index, files: out, modules }
+        ProjectModel { index, files, modules: &modules.files }
     }
 
     /// The module name of file `file`.
     pub fn module(&self, file: usize) -> &str {
-        &self.files[file].module
+        self.files[file].module
     }
 
     /// `trunkguard inspect`'s report on `what` (`PATH::func` or `module.func`): see
@@ -148,7 +173,7 @@ impl<'f> ProjectModel<'f> {
         if let Some(id) = self.find(what) {
             return Some(self.inspect(id));
         }
-        let (file, name) = self.locate(what, |f, name| self.files[f].trivial.get(name).copied())?;
+        let (file, name) = self.locate(what, |f, name| self.files[f].trivial(name))?;
         Some(format!(
             "{} ({})\n  calls nothing the model can follow and does nothing it summarises: every question about it is answered \"no\"\n",
             self.qualified((file, name)),
@@ -192,10 +217,10 @@ impl<'f> ProjectModel<'f> {
         if let Some((k, _)) = facts.classes.get_key_value(name) {
             return Some(Symbol::Class(file, k.as_str()));
         }
-        if let Some(n) = self.files[file].trivial.get(name) {
+        if let Some(n) = self.files[file].trivial(name) {
             return Some(Symbol::Trivial(file, n));
         }
-        self.files[file].blanked.contains(name).then_some(Symbol::Blanked(file))
+        self.files[file].blanked(name).map(|n| Symbol::Blanked(file, n))
     }
 
     /// What `name` (dotted, as written in file `file`) names.
@@ -321,7 +346,7 @@ impl<'f> ProjectModel<'f> {
                 let classmethod = f.decorators.iter().any(|d| d == "classmethod");
                 Target::Function(id, bound || classmethod)
             }
-            Some(Symbol::Blanked(f)) => Target::Blanked(f),
+            Some(Symbol::Blanked(f, n)) => Target::Blanked(f, n),
             Some(Symbol::Trivial(f, n)) => Target::Trivial(f, n),
             _ => Target::Unknown,
         };
@@ -340,7 +365,7 @@ impl<'f> ProjectModel<'f> {
             ["self", attr, m] => match self.attr_class(file, scope, attr) {
                 Ok(Some((f, c))) => to(self.member(f, c, m), true),
                 Ok(None) => Target::Unknown,
-                Err(blanked) => Target::Blanked(blanked),
+                Err((f, n)) => Target::Blanked(f, n),
             },
             [name] => to(self.symbol(file, name, 0), false),
             _ => {
@@ -351,22 +376,22 @@ impl<'f> ProjectModel<'f> {
     }
 
     /// The project class `self.attr` holds in function `scope` (assigned `X(...)` in the class body or
-    /// in `__init__`/`start`/`initialize` of a class along the bases). `Err(file)`: one of those
-    /// methods is unparsed in `file`.
-    fn attr_class(&self, file: usize, scope: &str, attr: &str) -> Result<Option<(usize, &'f str)>, usize> {
+    /// in `__init__`/`start`/`initialize` of a class along the bases). `Err`: a function the answer
+    /// depends on (one of those methods, or what the assignment calls) is unparsed.
+    fn attr_class(&self, file: usize, scope: &str, attr: &str) -> Result<Option<(usize, &'f str)>, (usize, &'f str)> {
         let Some(class) = self.class_of(file, scope) else { return Ok(None) };
         let Some(mro) = self.mro(file, class) else { return Ok(None) };
         for (f, c) in mro {
             let facts = self.files[f].facts;
             for init in facts::SETUP_METHODS {
-                if self.files[f].blanked.contains(format!("{c}.{init}").as_str()) {
-                    return Err(f);
+                if let Some(n) = self.files[f].blanked(&format!("{c}.{init}")) {
+                    return Err((f, n));
                 }
             }
             let Some(written) = facts.classes.get(c).and_then(|k| k.attrs.get(attr)) else { continue };
             return Ok(match self.symbol(f, written, 0) {
                 Some(Symbol::Class(cf, cc)) => Some((cf, cc)),
-                Some(Symbol::Blanked(b)) => return Err(b),
+                Some(Symbol::Blanked(b, n)) => return Err((b, n)),
                 _ => None,
             });
         }
@@ -378,23 +403,31 @@ impl<'f> ProjectModel<'f> {
         self.function(id).calls.iter().map(|c| self.target(id.0, id.1, &c.callee)).collect()
     }
 
-    /// The files whose unparsed functions the calls of `deferred` (file, condition) reach: analysing
-    /// them whole completes the model for these questions.
-    pub fn incomplete_files(&self, deferred: &[(usize, &'f Deferred)]) -> BTreeSet<usize> {
+    /// The unparsed functions (file, qualified name) the calls of `deferred` (file, condition) reach
+    /// along the calls their answers depend on: reading them completes the model for these questions.
+    pub fn incomplete(&self, deferred: &[(usize, &'f Deferred)]) -> BTreeSet<(usize, &'f str)> {
         let mut missing = BTreeSet::new();
         let roots = self.roots(deferred, &mut missing);
         self.reach(&roots, &mut missing);
         missing
     }
 
-    fn roots(&self, deferred: &[(usize, &Deferred)], missing: &mut BTreeSet<usize>) -> Vec<FnId<'f>> {
+    /// The functions the deferred findings' calls reach directly, each with what its question needs.
+    fn roots(
+        &self,
+        deferred: &[(usize, &Deferred)],
+        missing: &mut BTreeSet<(usize, &'f str)>,
+    ) -> Vec<(FnId<'f>, Need)> {
         let mut roots = Vec::new();
         for (file, d) in deferred {
-            for call in calls_of(&d.condition) {
+            for (call, need) in questions_of(&d.condition) {
                 match self.target(*file, &d.finding.scope, &call.callee) {
-                    Target::Function(id, _) => roots.push(id),
-                    Target::Blanked(f) => {
-                        missing.insert(f);
+                    Target::Function(id, bound) => {
+                        let param = || call.arg.as_ref().and_then(|a| self.function(id).param_of(a, bound));
+                        roots.extend(need.of(param).into_iter().map(|n| (id, n)));
+                    }
+                    Target::Blanked(f, n) => {
+                        missing.insert((f, n));
                     }
                     Target::Trivial(..) | Target::Unknown => {}
                 }
@@ -403,31 +436,41 @@ impl<'f> ProjectModel<'f> {
         roots
     }
 
-    /// The functions reachable from `roots`, with each one's call targets.
-    fn reach(&self, roots: &[FnId<'f>], missing: &mut BTreeSet<usize>) -> BTreeMap<FnId<'f>, Vec<Target<'f>>> {
+    /// The functions reachable from `roots` along the calls their needs depend on (see [`Need`]), with
+    /// each one's call targets. A call to an unparsed function on the way adds its file to `missing`.
+    fn reach(
+        &self,
+        roots: &[(FnId<'f>, Need)],
+        missing: &mut BTreeSet<(usize, &'f str)>,
+    ) -> BTreeMap<FnId<'f>, Vec<Target<'f>>> {
         let mut graph: BTreeMap<FnId<'f>, Vec<Target<'f>>> = BTreeMap::new();
-        let mut stack: Vec<FnId<'f>> = roots.to_vec();
-        while let Some(id) = stack.pop() {
-            if graph.contains_key(&id) {
+        let mut seen: HashSet<(FnId<'f>, Need)> = HashSet::new();
+        let mut stack: Vec<(FnId<'f>, Need)> = roots.to_vec();
+        while let Some((id, need)) = stack.pop() {
+            if !seen.insert((id, need)) {
                 continue;
             }
-            let targets = self.callees(id);
-            for t in &targets {
+            let targets = graph.entry(id).or_insert_with(|| self.callees(id));
+            for (call, t) in self.function(id).calls.iter().zip(targets.iter()) {
                 match t {
-                    Target::Function(next, _) => stack.push(*next),
-                    Target::Blanked(f) => {
-                        missing.insert(*f);
+                    Target::Function(next, bound) => {
+                        let param_of = |arg: &facts::Arg| self.function(*next).param_of(arg, *bound);
+                        stack.extend(need.through(call, param_of).into_iter().map(|n| (*next, n)));
                     }
-                    Target::Trivial(..) | Target::Unknown => {}
+                    Target::Blanked(f, n) if !need.through(call, |_| Some(0)).is_empty() => {
+                        missing.insert((*f, *n));
+                    }
+                    _ => {}
                 }
             }
-            graph.insert(id, targets);
         }
         graph
     }
 
-    /// The summaries of the functions reachable from `roots`: a worklist to the least fixpoint.
-    pub fn summaries(&self, roots: &[FnId<'f>]) -> Summaries<'f> {
+    /// The summaries of the functions reachable from `roots`: a worklist to the least fixpoint. Exact
+    /// for what each root needs (the facts a function has only through calls its need does not follow
+    /// may be missing from its summary).
+    pub fn summaries(&self, roots: &[(FnId<'f>, Need)]) -> Summaries<'f> {
         let graph = self.reach(roots, &mut BTreeSet::new());
         let mut callers: HashMap<FnId<'f>, Vec<FnId<'f>>> = HashMap::new();
         for (id, targets) in &graph {
@@ -609,7 +652,7 @@ impl<'f> ProjectModel<'f> {
 
     /// `module.Class.function` of a project function.
     pub fn qualified(&self, id: FnId<'f>) -> String {
-        let module = &self.files[id.0].module;
+        let module = self.files[id.0].module;
         if module.is_empty() { id.1.to_string() } else { format!("{module}.{}", id.1) }
     }
 
@@ -643,9 +686,9 @@ impl<'f> ProjectModel<'f> {
         steps
     }
 
-    /// The functions the deferred findings' calls reach directly (the roots for
-    /// [`ProjectModel::summaries`]).
-    pub fn question_roots(&self, deferred: &[(usize, &Deferred)]) -> Vec<FnId<'f>> {
+    /// The functions the deferred findings' calls reach directly, with what each question needs (the
+    /// roots for [`ProjectModel::summaries`]).
+    pub fn question_roots(&self, deferred: &[(usize, &Deferred)]) -> Vec<(FnId<'f>, Need)> {
         self.roots(deferred, &mut BTreeSet::new())
     }
 
@@ -653,7 +696,7 @@ impl<'f> ProjectModel<'f> {
     pub fn inspect(&self, id: FnId<'f>) -> String {
         use std::fmt::Write;
         let f = self.function(id);
-        let summaries = self.summaries(&[id]);
+        let summaries = self.summaries(&[(id, Need::Everything)]);
         let mut out = String::new();
         let _ = writeln!(out, "{} ({}:{})", self.qualified(id), self.display(id.0), f.span.start.line);
         let _ = writeln!(out, "  parameters: {}", f.params.join(", "));
@@ -663,7 +706,7 @@ impl<'f> ProjectModel<'f> {
                 Target::Function(t, _) => {
                     format!("{} ({}:{})", self.qualified(t), self.display(t.0), self.function(t).span.start.line)
                 }
-                Target::Blanked(file) => format!("unparsed in {}", self.display(file)),
+                Target::Blanked(file, _) => format!("unparsed in {}", self.display(file)),
                 Target::Trivial(file, name) => {
                     format!("{} ({}; nothing to summarise)", self.qualified((file, name)), self.display(file))
                 }
@@ -701,13 +744,88 @@ impl File<'_> {
     }
 }
 
-/// The calls a condition asks about.
-fn calls_of(condition: &Condition) -> Vec<&CallRef> {
+/// The calls a condition asks about, and what it asks of each (the parameter still to be bound).
+fn questions_of(condition: &Condition) -> Vec<(&CallRef, Ask)> {
+    fn each(calls: &[CallRef], ask: Ask) -> Vec<(&CallRef, Ask)> {
+        calls.iter().map(|c| (c, ask)).collect()
+    }
     match condition {
-        Condition::UnlessRaises(calls) | Condition::UnlessWaits(calls) => calls.iter().collect(),
-        Condition::IfWrites { calls, guards } => calls.iter().chain(guards).collect(),
-        Condition::IfLogs(call) | Condition::IfElevates(call) => vec![call],
+        Condition::UnlessRaises(calls) => each(calls, Ask::Raises),
+        Condition::UnlessWaits(calls) => each(calls, Ask::Waits),
+        Condition::IfWrites { calls, guards } => [each(calls, Ask::Writes), each(guards, Ask::Checks)].concat(),
+        Condition::IfLogs(call) => vec![(call, Ask::Logs)],
+        Condition::IfElevates(call) => vec![(call, Ask::Elevates)],
         Condition::SecretOption(_) | Condition::UnregisteredPolicy(_) => Vec::new(),
+    }
+}
+
+/// What a condition asks of the function a call reaches, before the call's argument is bound to one
+/// of its parameters.
+#[derive(Debug, Clone, Copy)]
+enum Ask {
+    /// Raises on every path, or re-raises the parameter the argument binds.
+    Raises,
+    Waits,
+    Logs,
+    Elevates,
+    Writes,
+    Checks,
+}
+
+impl Ask {
+    /// The needs of the question about a function whose parameter `param()` the call's argument binds.
+    fn of(self, param: impl Fn() -> Option<u8>) -> Vec<Need> {
+        match self {
+            Ask::Raises => [Some(Need::Raises), param().map(Need::Reraises)].into_iter().flatten().collect(),
+            Ask::Waits => vec![Need::Waits],
+            Ask::Elevates => vec![Need::Elevates],
+            Ask::Logs => param().map(Need::Logs).into_iter().collect(),
+            Ask::Writes => param().map(Need::Writes).into_iter().collect(),
+            Ask::Checks => param().map(Need::Checks).into_iter().collect(),
+        }
+    }
+}
+
+/// What a question needs to know of a function, and so which of its calls the answer depends on (the
+/// model follows only those, and completes only the files they reach).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Need {
+    /// Every fact (`trunkguard inspect`): every call.
+    Everything,
+    /// Raises on every path: the calls on every path.
+    Raises,
+    /// Re-raises parameter `i`: the calls on every path that pass it on.
+    Reraises(u8),
+    /// Waits on some path: every call.
+    Waits,
+    /// Logs parameter `i`: the calls that pass it on.
+    Logs(u8),
+    /// Returns an elevated context: the calls whose value it returns.
+    Elevates,
+    /// Writes with context parameter `i`: the calls that pass it on.
+    Writes(u8),
+    /// Checks the caller's rights on parameter `i`: the calls that pass it on.
+    Checks(u8),
+}
+
+impl Need {
+    /// What the answer needs of the function `call` reaches, whose parameter an argument binds as
+    /// `param_of` says: nothing if the answer does not depend on the call.
+    fn through(self, call: &facts::CallSite, param_of: impl Fn(&facts::Arg) -> Option<u8>) -> Vec<Need> {
+        let passed = |p: u8, need: fn(u8) -> Need| {
+            call.args.iter().filter(|(_, a)| *a == p).filter_map(|(arg, _)| param_of(arg)).map(need).collect()
+        };
+        match self {
+            Need::Everything => vec![Need::Everything],
+            Need::Waits => vec![Need::Waits],
+            Need::Raises if call.every_path => vec![Need::Raises],
+            Need::Reraises(p) if call.every_path => passed(p, Need::Reraises),
+            Need::Logs(p) => passed(p, Need::Logs),
+            Need::Elevates if call.returned => vec![Need::Elevates],
+            Need::Writes(p) => passed(p, Need::Writes),
+            Need::Checks(p) => passed(p, Need::Checks),
+            Need::Raises | Need::Reraises(_) | Need::Elevates => Vec::new(),
+        }
     }
 }
 
@@ -735,6 +853,35 @@ fn module_name(path: &Path, packages: &HashSet<&Path>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_need_follows_only_the_calls_its_answer_depends_on() {
+        use facts::{Arg, CallSite};
+        let call = |args: Vec<(Arg, u8)>, every_path: bool, returned: bool| CallSite {
+            callee: "h".into(),
+            args,
+            every_path,
+            returned,
+            ..CallSite::default()
+        };
+        let bind = |arg: &Arg| match arg {
+            Arg::Position(i) => Some(*i + 10),
+            Arg::Keyword(_) => Some(7),
+        };
+        let passes_1 = call(vec![(Arg::Position(0), 1), (Arg::Keyword("k".into()), 2)], false, false);
+        assert_eq!(Need::Logs(1).through(&passes_1, bind), [Need::Logs(10)]);
+        assert_eq!(Need::Writes(2).through(&passes_1, bind), [Need::Writes(7)]);
+        assert_eq!(Need::Checks(3).through(&passes_1, bind), []);
+        assert_eq!(Need::Reraises(1).through(&passes_1, bind), [], "not on every path");
+        assert_eq!(Need::Raises.through(&passes_1, bind), []);
+        assert_eq!(Need::Elevates.through(&passes_1, bind), []);
+        assert_eq!(Need::Waits.through(&passes_1, bind), [Need::Waits]);
+        let tail = call(vec![(Arg::Position(1), 0)], true, true);
+        assert_eq!(Need::Raises.through(&tail, bind), [Need::Raises]);
+        assert_eq!(Need::Reraises(0).through(&tail, bind), [Need::Reraises(11)]);
+        assert_eq!(Need::Elevates.through(&tail, bind), [Need::Elevates]);
+        assert_eq!(Need::Everything.through(&tail, |_| None), [Need::Everything]);
+    }
 
     #[test]
     fn module_names_follow_packages() {

@@ -204,6 +204,24 @@ impl Selector {
     }
 }
 
+/// `text` with every function blanked whose qualified name (`Class.method`, `function`: outermost
+/// definitions only) `keep` does not pick, whatever triggers it holds; `None` when nothing is blanked
+/// or the lexical pass cannot vouch for the cut (the caller parses `text` whole). How the project model
+/// reads a few functions of a file that selective parsing left unparsed.
+pub fn keep_only(text: &[u8], keep: &dyn Fn(&str) -> bool) -> Option<Pruned> {
+    let layout = layout::layout(text, &[], &[])?;
+    let mut blanker: Option<blank::Blanker> = None;
+    let mut names = Vec::new();
+    for u in &layout.units {
+        let name = qualified_name(text, &layout, u);
+        if !keep(&name) {
+            blanker.get_or_insert_with(|| blank::Blanker::new(text)).blank(u);
+            names.push(name);
+        }
+    }
+    blanker.map(|b| b.finish(layout.units.len(), names))
+}
+
 /// `Outer.Inner.name` of unit `u`: its name (after `def`, or `async def`) behind the names of the
 /// classes around it. Bounded by the class depth the layout allows.
 fn qualified_name(text: &[u8], layout: &layout::Layout, u: &layout::Unit) -> String {
@@ -251,5 +269,18 @@ mod tests {
 
     pub(super) fn parses_cleanly(text: &str) -> bool {
         !crate::engine::new_parser().parse(text, None).unwrap().root_node().has_error()
+    }
+
+    #[test]
+    fn keep_only_reads_the_functions_named_whatever_their_triggers() {
+        let text = "def a():\n    try:\n        x()\n    except Exception:\n        pass\n\n\nclass C:\n    def __init__(self):\n        self.x = X()\n\n    def m(self):\n        return 1\n\n\ndef b():\n    return 2\n";
+        let keep = |name: &str| name == "C.__init__" || name == "b";
+        let pruned = keep_only(text.as_bytes(), &keep).unwrap();
+        assert_eq!(pruned.text.len(), text.len());
+        assert_eq!(pruned.blanked_names, ["a", "C.m"]);
+        let blanked = String::from_utf8(pruned.text).unwrap();
+        assert!(!blanked.contains("except") && blanked.contains("self.x = X()") && blanked.contains("return 2"));
+        assert!(parses_cleanly(&blanked), "{blanked}");
+        assert!(keep_only(text.as_bytes(), &|_: &str| true).is_none(), "nothing blanked");
     }
 }
