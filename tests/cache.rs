@@ -183,6 +183,41 @@ fn completion_reads_only_the_functions_a_question_reaches_and_caches_what_it_rea
 }
 
 #[test]
+fn chains_of_helpers_are_completed_in_a_bounded_number_of_rounds() {
+    // Each helper passes the password on to the next and has no trigger of its own: every one is
+    // found unparsed only once the one before it has been read.
+    let (dir, src) = tree();
+    let chain: String = (0..5).map(|i| format!("def f{i}(p):\n    f{}(p)\n\n\n", i + 1)).collect();
+    let tail = "def f5(p):\n    LOG.info('x %s', p)\n\n\ndef unrelated(x):\n    return x\n";
+    let head =
+        "import logging\nLOG = logging.getLogger(__name__)\n\n\ndef login(user, password):\n    f0(password)\n\n\n";
+    write_aged(&src.join("one.py"), &format!("{head}{chain}{tail}"), 3600);
+    let settings = Default::default();
+    let (found, _) = run(dir.path(), &["TG301"], &settings);
+    assert_eq!(found.len(), 1, "{found:?}");
+    // Read for `f0`, then whole the second time a question reaches the file: `unrelated` too.
+    assert_eq!(cached_blanked_lists(dir.path()), Vec::<String>::new());
+
+    // Across modules: after the targeted rounds, every unparsed function of the project is read,
+    // even in a module no question reaches.
+    let (dir, src) = tree();
+    let n = 8;
+    write_aged(&src.join("api.py"), "import m0\n\n\ndef login(user, password):\n    m0.f(password)\n", 3600);
+    for i in 0..n {
+        let module =
+            format!("import m{}\n\n\ndef f(p):\n    m{}.f(p)\n\n\ndef other(x):\n    return x\n", i + 1, i + 1);
+        write_aged(&src.join(format!("m{i}.py")), &module, 3600);
+    }
+    let last = "import logging\nLOG = logging.getLogger(__name__)\n\n\ndef f(p):\n    LOG.info('x %s', p)\n";
+    write_aged(&src.join(format!("m{n}.py")), last, 3600);
+    write_aged(&src.join("z.py"), AUDITS, 3600);
+    let (found, _) = run(dir.path(), &["TG301"], &settings);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("api.py:5:TG301"), "{found:?}");
+    assert_eq!(cached_blanked_lists(dir.path()), Vec::<String>::new());
+}
+
+#[test]
 fn a_file_changed_behind_its_cache_stamp_is_analysed_whole_when_completed() {
     let (dir, src) = tree();
     let quiet = "import helpers\n\n\ndef login(user):\n    helpers.record(user, None)\n";
