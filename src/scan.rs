@@ -433,6 +433,9 @@ impl Job<'_> {
             return anew(parser);
         }
         let (src, _) = source::SourceFile::decode(self.file.path.clone(), self.file.rel.clone(), bytes);
+        if source::indentation_exceeds(&src.text, source::MAX_INDENT_LEVELS) {
+            return anew(parser); // not what was analysed (that is never completed): say why, as a scan does
+        }
         let keep = |name: &str| {
             self.names.is_none_or(|names| names.contains(name))
                 || name.rsplit_once('.').is_some_and(|(_, m)| SETUP_METHODS.contains(&m))

@@ -420,11 +420,11 @@ impl<'f> ProjectModel<'f> {
     ) -> Vec<(FnId<'f>, Need)> {
         let mut roots = Vec::new();
         for (file, d) in deferred {
-            for (call, need) in questions_of(&d.condition) {
+            for (call, ask) in questions_of(&d.condition) {
                 match self.target(*file, &d.finding.scope, &call.callee) {
                     Target::Function(id, bound) => {
                         let param = || call.arg.as_ref().and_then(|a| self.function(id).param_of(a, bound));
-                        roots.extend(need.of(param).into_iter().map(|n| (id, n)));
+                        roots.extend(ask.of(param).into_iter().map(|n| (id, n)));
                     }
                     Target::Blanked(f, n) => {
                         missing.insert((f, n));
