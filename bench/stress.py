@@ -53,12 +53,25 @@ def helper_chain(n):
     return head + chain + f"def f{n}(p):\n    LOG.info('x %s', p)\n"
 
 
+def defs_in_a_line(n):
+    """n `def `s in one string on one line: the function count looks at each, never back along the
+    line."""
+    return 'x = "' + "def " * n + '"\n'
+
+
+def blanks_then_defs(n):
+    """`async`, 4n blanks, then n `def `s, all on one line: each line's first words are found once."""
+    return "async" + " " * (4 * n) + "def " * n + "\n"
+
+
 CASES = [
     ("200,000 tiny functions", tiny_functions, 200_000),
     ("a 100 KB line of `#` in a function", hash_line, 100_000),
     ("20,000 names bound to a logger, 20,000 functions", logger_names, 20_000),
     ("50 nests of 290 classes", nested_classes, 50),
     ("a chain of 3,000 helpers handing a password down", helper_chain, 3_000),
+    ("900,000 `def `s in a string on one line", defs_in_a_line, 900_000),
+    ("`async`, 1.8 MB of blanks, 450,000 `def `s, one line", blanks_then_defs, 450_000),
 ]
 
 

@@ -46,19 +46,33 @@ impl SourceFile {
     /// Counted on the text, not the tree, so that it is the same whether or not selective parsing
     /// skipped a function (a `def` at the start of a line inside a string counts too: rare, harmless).
     pub fn function_count(&self) -> usize {
-        // Each `def` followed by a blank, preceded on its line by blanks only, or by blanks, `async`
-        // and a blank (the lines a `trim_start` reading of every line would pick, found with memchr).
-        let text = self.text.as_str();
-        let blank_only = |s: &str| s.trim_start().is_empty();
-        memchr::memmem::find_iter(text.as_bytes(), "def")
-            .filter(|&at| text.as_bytes().get(at + 3).is_some_and(|b| matches!(b, b' ' | b'\t')))
-            .filter(|&at| {
-                let line = &text[text[..at].rfind('\n').map_or(0, |n| n + 1)..at];
-                let lead = line.trim_start();
-                blank_only(lead)
-                    || lead.strip_prefix("async").is_some_and(|r| r.starts_with([' ', '\t']) && blank_only(r))
-            })
-            .count()
+        // Each `def` and a blank at the first word of its line, or at the second after `async` and a
+        // blank (what a `trim_start` reading of every line picks), found with memchr. Every byte is
+        // looked at a bounded number of times, however many `def`s a line holds.
+        let (text, bytes) = (self.text.as_str(), self.text.as_bytes());
+        let blanks = |from: usize| {
+            let run = text[from..].chars().take_while(|c| c.is_whitespace() && *c != '\n');
+            from + run.map(char::len_utf8).sum::<usize>()
+        };
+        let (mut scanned, mut line_start, mut starts) = (0, 0, None);
+        let mut count = 0;
+        for at in memchr::memmem::find_iter(bytes, "def") {
+            if let Some(n) = memchr::memrchr(b'\n', &bytes[scanned..at]) {
+                (line_start, starts) = (scanned + n + 1, None);
+            }
+            scanned = at;
+            if !bytes.get(at + 3).is_some_and(|b| matches!(b, b' ' | b'\t')) {
+                continue;
+            }
+            // Where a line's first word, and the word after a leading `async`, start: once per line.
+            let (first, after_async) = *starts.get_or_insert_with(|| {
+                let first = blanks(line_start);
+                let spaced = text[first..].strip_prefix("async").is_some_and(|r| r.starts_with([' ', '\t']));
+                (first, spaced.then(|| blanks(first + "async".len())))
+            });
+            count += usize::from(at == first || Some(at) == after_async);
+        }
+        count
     }
 
     /// Decodes `bytes` and builds the line index. Never fails: undecodable input is decoded lossily and
@@ -310,6 +324,12 @@ mod tests {
                 .into(),
         );
         assert_eq!(src.function_count(), 3, "h, i and j");
+        let src = SourceFile::from_text(
+            "c.py".into(),
+            "c.py".into(),
+            "  def a(): pass; def b(): pass\nx = 'def def '\n".into(),
+        );
+        assert_eq!(src.function_count(), 1, "one per line, at its first word");
     }
 
     #[test]
