@@ -64,6 +64,13 @@ def blanks_then_defs(n):
     return "async" + " " * (4 * n) + "def " * n + "\n"
 
 
+def elevating_classes(n):
+    """n classes that elevate a context, in a module that names `ResourceExtension` (TG401 asks of
+    each whether the module wires it into the API)."""
+    head = "from neutron.api import extensions\nR = extensions.ResourceExtension\n\n"
+    return head + "".join(f"class C{i}:\n    def f(self, context):\n        return context.elevated()\n\n" for i in range(n))
+
+
 CASES = [
     ("200,000 tiny functions", tiny_functions, 200_000),
     ("a 100 KB line of `#` in a function", hash_line, 100_000),
@@ -72,6 +79,8 @@ CASES = [
     ("a chain of 3,000 helpers handing a password down", helper_chain, 3_000),
     ("900,000 `def `s in a string on one line", defs_in_a_line, 900_000),
     ("`async`, 1.8 MB of blanks, 450,000 `def `s, one line", blanks_then_defs, 450_000),
+    ("50,000 elevating classes beside `ResourceExtension`, `--select TG401`", elevating_classes, 50_000,
+     ["--select", "TG401"]),
 ]
 
 
@@ -93,13 +102,14 @@ def main():
     print(f"| generated file (RUNS={RUNS}, SCALE={SCALE}) | size | selective parsing | `--full-parse` |")
     print("|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="tg-stress-") as tmp:
-        for label, make, count in CASES:
+        for label, make, count, *args in CASES:
+            args = args[0] if args else []
             path = os.path.join(tmp, "stress.py")
             with open(path, "w") as f:
                 f.write(make(count * SCALE))
             cells = []
             for extra in ([], ["--full-parse"]):
-                times = [run(path, *extra) for _ in range(RUNS)]
+                times = [run(path, *args, *extra) for _ in range(RUNS)]
                 cells.append(f"{statistics.median(times):.2f} s")
             print(f"| {label} | {os.path.getsize(path) / 1e6:.1f} MB | {cells[0]} | {cells[1]} |")
 

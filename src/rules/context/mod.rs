@@ -92,8 +92,8 @@ fn mentions(text: &str, kind: Escalation) -> bool {
 
 /// Every unguarded escalation of `kind` in the unit rooted at `node` (a class or a module) that
 /// reaches a write or a value returned to the caller.
-pub fn unguarded<'t>(node: Node<'t>, cx: &Checker<'_>, kind: Escalation) -> Vec<Escalated<'t>> {
-    if node.kind() != "class_definition" || !names::is_entry_point_class(node, cx.text()) {
+pub fn unguarded<'t>(node: Node<'t>, cx: &mut Checker<'_>, kind: Escalation) -> Vec<Escalated<'t>> {
+    if node.kind() != "class_definition" || !names::is_entry_point_class(node, cx) {
         return Vec::new(); // see ENTRY POINTS above
     }
     let unit = Unit::Class;

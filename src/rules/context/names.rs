@@ -1,6 +1,7 @@
 //! What the request-context rules recognise by name: request-context parameters, escalation calls,
 //! writes and guards. Pure functions over names and single nodes; no data flow here.
 
+use crate::checker::Checker;
 use crate::config::ContextSettings;
 use crate::python::fields;
 use crate::python::{self, call_name, callee_last_name, keyword_argument, text};
@@ -198,7 +199,8 @@ pub fn may_be_entry_point_class(name: &str, text: &[u8]) -> bool {
 /// are RPC endpoints too, but their callers are their own API services, which have enforced policy
 /// already. A class the module wires into the API through `ResourceExtension` is a controller too,
 /// whatever its name.
-pub fn is_entry_point_class(class: Node<'_>, src: &str) -> bool {
+pub fn is_entry_point_class(class: Node<'_>, cx: &mut Checker<'_>) -> bool {
+    let src = cx.text();
     let name = class.child_by_field_id(fields::name()).map_or("", |n| text(n, src));
     if ENTRY_POINT_SUFFIXES.iter().any(|s| name.ends_with(s)) {
         return true;
@@ -207,7 +209,7 @@ pub fn is_entry_point_class(class: Node<'_>, src: &str) -> bool {
         // nova-compute, cinder-volume, conductor: called by their own API service after policy.
         return false;
     }
-    if has_controller_base(class, src) || wired_as_resource(class, name, src) {
+    if has_controller_base(class, src) || wired_as_resource(class, name, cx) {
         return true;
     }
     let Some(body) = class.child_by_field_id(fields::body()) else { return false };
@@ -221,14 +223,39 @@ const RESOURCE: &str = "ResourceExtension";
 /// Is the class wired into the API by its module: the module calls `ResourceExtension` and constructs
 /// the class (`Name(`) outside its own body? Judged on the text, so it does not depend on which
 /// functions selective parsing kept (`get_resources` is rarely one).
-fn wired_as_resource(class: Node<'_>, name: &str, src: &str) -> bool {
-    if name.is_empty() || memchr::memmem::find(src.as_bytes(), RESOURCE.as_bytes()).is_none() {
+fn wired_as_resource(class: Node<'_>, name: &str, cx: &mut Checker<'_>) -> bool {
+    if name.is_empty() || !cx.mentions(RESOURCE) {
         return false;
     }
-    let call = format!("{name}(");
-    let outside = |at: usize| at < class.start_byte() || at >= class.end_byte();
-    let preceded_by_name = |at: usize| src[..at].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_');
-    memchr::memmem::find_iter(src.as_bytes(), call.as_bytes()).any(|at| outside(at) && !preceded_by_name(at))
+    let mut called: CalledNames = cx.take_scratch();
+    let outside = |at: &usize| *at < class.start_byte() || *at >= class.end_byte();
+    let wired = called.at(cx.text(), name).iter().any(outside);
+    cx.put_scratch(called);
+    wired
+}
+
+/// Where each name is called in the file's text (`Name(`: the whole name, right before the
+/// parenthesis), found in one pass the first time a class asks, so that a module of many classes is
+/// read once, not once per class.
+#[derive(Default)]
+struct CalledNames(Option<std::collections::HashMap<String, Vec<usize>>>);
+
+impl CalledNames {
+    fn at(&mut self, src: &str, name: &str) -> &[usize] {
+        let calls = self.0.get_or_insert_with(|| {
+            let mut calls: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
+            for paren in memchr::memchr_iter(b'(', src.as_bytes()) {
+                let before = &src[..paren];
+                let run: usize =
+                    before.chars().rev().take_while(|c| c.is_alphanumeric() || *c == '_').map(char::len_utf8).sum();
+                if run > 0 {
+                    calls.entry(before[paren - run..].to_string()).or_default().push(paren - run);
+                }
+            }
+            calls
+        });
+        calls.get(name).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// Does the class derive from an API controller base: `wsgi.Controller`, pecan's `rest.RestController`,
