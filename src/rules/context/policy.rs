@@ -26,6 +26,9 @@ pub const CALL_FRAGMENTS: &[&str] = &["enforce", "authorize"];
 /// `context.can(action)` is.
 pub const CALL_METHODS: &[&str] = &["check", "can"];
 
+/// The last names of every [`PolicyCall`]'s callee.
+pub const CALL_NAMES: &[&str] = &["enforce", "enforce_call", "authorize", "can", "check"];
+
 /// Is the receiver named like a request context (`context`, `ctx`, `req.context`, `self._context`)?
 fn is_context_receiver(name: &str) -> bool {
     let last = python::last_segment(name).trim_start_matches('_');
@@ -41,7 +44,7 @@ fn is_policy_receiver(name: &str) -> bool {
 /// The authorization call `call` makes, if it is one.
 pub fn policy_call<'t>(call: Node<'t>, src: &str) -> Option<PolicyCall<'t>> {
     let last = callee_last_name(call, src)?;
-    if !matches!(last, "can" | "authorize" | "enforce_call" | "enforce" | "check") {
+    if !CALL_NAMES.contains(&last) {
         return None; // most calls: before the receiver's name is built
     }
     let func = call.child_by_field_id(fields::function())?;
@@ -337,6 +340,13 @@ pub fn is_anchored_pattern(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_policy_call_name_is_a_trigger() {
+        for name in CALL_NAMES {
+            assert!(CALL_FRAGMENTS.iter().any(|f| name.contains(f)) || CALL_METHODS.contains(name), "{name}");
+        }
+    }
 
     fn values(code: &str) -> Vec<String> {
         let tree = crate::engine::new_parser().parse(code, None).expect("parses");

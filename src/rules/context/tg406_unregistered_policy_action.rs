@@ -55,3 +55,16 @@ impl Rule for UnregisteredPolicyAction {
         cx.put_scratch(constants);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triggers_cover_registrations_and_every_policy_call() {
+        let t = UnregisteredPolicyAction.triggers();
+        assert!(t.fragments.contains(&"RuleDefault"));
+        assert!(policy::CALL_FRAGMENTS.iter().all(|f| t.fragments.contains(f)));
+        assert_eq!(t.methods, policy::CALL_METHODS);
+    }
+}

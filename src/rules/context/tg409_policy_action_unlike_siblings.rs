@@ -83,8 +83,7 @@ impl Rule for PolicyActionUnlikeSiblings {
 /// `policy . check`; the pre-pass's own reading of a method name): every [`policy::policy_call`] is
 /// one. A cheap count, so that only classes with enough checks to compare are walked.
 fn dotted_policy_calls(text: &[u8]) -> usize {
-    const NAMES: &[&str] = &["enforce", "enforce_call", "authorize", "can", "check"];
-    NAMES
+    policy::CALL_NAMES
         .iter()
         .map(|n| {
             memchr::memmem::find_iter(text, n).filter(|&s| crate::prune::is_method_at(text, s, s + n.len())).count()
